@@ -1,0 +1,32 @@
+import ArgumentParser
+import Foundation
+import Logging
+import ServiceLifecycle
+import SwiftletServer
+
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Run the server (default: SQLite under ./data, WeChat sandbox, no setup).")
+
+    @OptionGroup var options: ConfigOptions
+
+    func run() async throws {
+        let config = try await options.load()
+        let logger = ProcessLogging.bootstrap(config)
+        let app: SwiftletApplication
+        do {
+            app = try await buildApplication(config, logger: logger)
+        } catch {
+            logger.critical("start-up failed", metadata: ["error": "\(error)"])
+            throw ExitCode(1)
+        }
+        var groupConfiguration = ServiceGroupConfiguration(
+            services: [.init(service: app)],
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger)
+        groupConfiguration.maximumGracefulShutdownDuration = .milliseconds(Int64(config.http.shutdownTimeoutSeconds * 1000))
+        try await ServiceGroup(configuration: groupConfiguration).run()
+        logger.notice("stopped")
+    }
+}

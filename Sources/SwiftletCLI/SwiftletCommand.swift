@@ -1,0 +1,10 @@
+import ArgumentParser
+
+@main
+struct SwiftletCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "swiftlet",
+        abstract: "A fast, complete backend for WeChat mini-programs.",
+        subcommands: [ServeCommand.self, MigrateCommand.self, ConfigCommand.self],
+        defaultSubcommand: ServeCommand.self)
+}

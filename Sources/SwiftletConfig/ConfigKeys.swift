@@ -1,0 +1,78 @@
+/// Every configuration key, its environment variable, default and meaning.
+///
+/// One list drives `config check` output and a test that keeps `docs/configuration.md`
+/// complete, so a key cannot be added without being documented.
+public struct ConfigKeyInfo: Sendable {
+    public let key: String
+    public let type: String
+    public let defaultValue: String
+    public let summary: String
+    public let isSecret: Bool
+
+    /// `http.maxBodySize` → `SWIFTLET_HTTP_MAX_BODY_SIZE`.
+    public var environmentName: String {
+        var name = "SWIFTLET_"
+        var previousWasLower = false
+        for character in key {
+            if character == "." {
+                name.append("_")
+                previousWasLower = false
+            } else if character.isUppercase, previousWasLower {
+                name.append("_")
+                name.append(contentsOf: character.uppercased())
+                previousWasLower = false
+            } else {
+                name.append(contentsOf: character.uppercased())
+                previousWasLower = character.isLowercase || character.isNumber
+            }
+        }
+        return name
+    }
+}
+
+public enum ConfigKeys {
+    public static let all: [ConfigKeyInfo] = [
+        .init(key: "profile", type: "development | test | production", defaultValue: "development",
+              summary: "Selects defaults and safety checks; production refuses unsafe settings.", isSecret: false),
+        .init(key: "http.host", type: "string", defaultValue: "127.0.0.1", summary: "Address to listen on.", isSecret: false),
+        .init(key: "http.port", type: "integer 0–65535", defaultValue: "8080", summary: "Port to listen on (0 picks a free port).", isSecret: false),
+        .init(key: "http.maxBodySize", type: "integer bytes ≥ 1024", defaultValue: "1048576",
+              summary: "Largest request body; larger ones get 413 `request.body_too_large`.", isSecret: false),
+        .init(key: "http.idleTimeout", type: "seconds > 0", defaultValue: "60",
+              summary: "Keep-alive connection closed after this long without a new request.", isSecret: false),
+        .init(key: "http.headerTimeout", type: "seconds > 0", defaultValue: "10",
+              summary: "A started request head must be complete within this time (slowloris bound).", isSecret: false),
+        .init(key: "http.bodyTimeout", type: "seconds > 0", defaultValue: "30",
+              summary: "A request body must be complete within this time after its head.", isSecret: false),
+        .init(key: "http.shutdownTimeout", type: "seconds > 0", defaultValue: "25",
+              summary: "On SIGTERM/SIGINT, how long requests in flight may take before connections are closed.", isSecret: false),
+        .init(key: "log.level", type: "trace | debug | info | notice | warning | error | critical", defaultValue: "info",
+              summary: "Lowest level written.", isSecret: false),
+        .init(key: "log.format", type: "json | text", defaultValue: "json", summary: "One JSON object per line, or plain text.", isSecret: false),
+        .init(key: "log.accessLog", type: "boolean", defaultValue: "true", summary: "Write one line per request.", isSecret: false),
+        .init(key: "storage.engine", type: "sqlite | postgres", defaultValue: "sqlite", summary: "Where data lives.", isSecret: false),
+        .init(key: "storage.autoMigrate", type: "boolean", defaultValue: "false",
+              summary: "PostgreSQL: apply pending migrations on `serve`. SQLite always migrates itself.", isSecret: false),
+        .init(key: "storage.sqlite.path", type: "file path", defaultValue: "./data/swiftlet.sqlite",
+              summary: "SQLite database file; its directory is created if missing.", isSecret: false),
+        .init(key: "storage.sqlite.readers", type: "integer 1–64", defaultValue: "4",
+              summary: "Read-only connections reading beside the single writer (WAL).", isSecret: false),
+        .init(key: "storage.sqlite.busyTimeout", type: "milliseconds 0–600000", defaultValue: "5000",
+              summary: "How long a connection waits for a lock held by another process.", isSecret: false),
+        .init(key: "storage.sqlite.synchronous", type: "full | normal", defaultValue: "full",
+              summary: "`full` fsyncs every commit (survives power loss); `normal` survives process crashes only.", isSecret: false),
+        .init(key: "storage.postgres.url", type: "postgres://user[:password]@host[:port]/db[?sslmode=…&sslrootcert=…]",
+              defaultValue: "(none)", summary: "Required when storage.engine is postgres. sslmode: disable, prefer, require, verify-ca, verify-full.",
+              isSecret: true),
+        .init(key: "storage.postgres.poolSize", type: "integer 1–1000", defaultValue: "10",
+              summary: "Most connections this node opens.", isSecret: false),
+        .init(key: "storage.postgres.connectTimeout", type: "seconds > 0", defaultValue: "5",
+              summary: "How long to wait for a new connection.", isSecret: false),
+        .init(key: "cluster.nodes", type: "integer ≥ 1", defaultValue: "1",
+              summary: "Nodes serving this deployment. Production refuses SQLite when more than one.", isSecret: false),
+    ]
+
+    public static func info(_ key: String) -> ConfigKeyInfo? {
+        all.first { $0.key == key }
+    }
+}

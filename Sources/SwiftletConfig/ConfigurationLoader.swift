@@ -1,0 +1,89 @@
+import Configuration
+import SwiftletPostgres
+import SystemPackage
+
+/// Where configuration comes from, lowest precedence first: built-in defaults, then the
+/// file, then `SWIFTLET_…` environment variables, then command-line flags.
+public struct ConfigurationSources: Sendable {
+    /// YAML (`.yaml`/`.yml`) or JSON file. Nil: `SWIFTLET_CONFIG` from the environment, if set.
+    public var filePath: String?
+    public var environment: [String: String]
+    /// Values from command-line flags, by key (`http.port`).
+    public var overrides: [String: String]
+
+    public init(filePath: String? = nil, environment: [String: String] = [:], overrides: [String: String] = [:]) {
+        self.filePath = filePath
+        self.environment = environment
+        self.overrides = overrides
+    }
+}
+
+public enum ConfigurationLoader {
+    /// Reads every source, parses every key, and validates the result as a whole.
+    /// All problems are reported together, each with its key and environment name.
+    public static func load(_ sources: ConfigurationSources) async throws(ConfigurationError) -> SwiftletConfiguration {
+        let reader = try await makeReader(sources)
+        var parser = ConfigParser(lookup: { key in rawValue(reader, key) })
+        let configuration = parser.parse()
+        let problems = parser.problems + validate(configuration)
+        guard problems.isEmpty else { throw ConfigurationError(problems: problems) }
+        return configuration
+    }
+
+    static func makeReader(_ sources: ConfigurationSources) async throws(ConfigurationError) -> ConfigReader {
+        var providers: [any ConfigProvider] = []
+        let overrides = Dictionary(uniqueKeysWithValues: sources.overrides.map { key, value in
+            (AbsoluteConfigKey(ConfigKey(key)), ConfigValue(.string(value), isSecret: ConfigKeys.info(key)?.isSecret ?? false))
+        })
+        providers.append(InMemoryProvider(name: "flags", values: overrides))
+        providers.append(EnvironmentVariablesProvider(environmentVariables: sources.environment).prefixKeys(with: ConfigKey(["swiftlet"])))
+        if let path = sources.filePath ?? sources.environment["SWIFTLET_CONFIG"], !path.isEmpty {
+            do {
+                if path.hasSuffix(".json") {
+                    providers.append(try await FileProvider<JSONSnapshot>(filePath: FilePath(path)))
+                } else if path.hasSuffix(".yaml") || path.hasSuffix(".yml") {
+                    providers.append(try await FileProvider<YAMLSnapshot>(filePath: FilePath(path)))
+                } else {
+                    throw ConfigurationError(problems: [.init(key: "config", message: "\(path): expected a .yaml, .yml or .json file")])
+                }
+            } catch let error as ConfigurationError {
+                throw error
+            } catch {
+                throw ConfigurationError(problems: [.init(key: "config", message: "cannot read \(path): \(error)")])
+            }
+        }
+        return ConfigReader(providers: providers)
+    }
+
+    /// The value as text whatever type the provider holds it as, so that every key is
+    /// parsed (and reported) the same way from flags, environment, YAML or JSON.
+    static func rawValue(_ reader: ConfigReader, _ key: String) -> String? {
+        let configKey = ConfigKey(key)
+        if let text = reader.string(forKey: configKey) { return text }
+        if let number = reader.int(forKey: configKey) { return String(number) }
+        if let number = reader.double(forKey: configKey) { return String(number) }
+        if let flag = reader.bool(forKey: configKey) { return String(flag) }
+        return nil
+    }
+
+    /// Rules that involve more than one key, or the profile.
+    static func validate(_ configuration: SwiftletConfiguration) -> [ConfigurationError.Problem] {
+        var problems: [ConfigurationError.Problem] = []
+        let storage = configuration.storage
+        if storage.engine == .postgres, storage.postgresURL == nil {
+            problems.append(.init(key: "storage.postgres.url", message: "required when storage.engine is postgres"))
+        }
+        if configuration.profile == .production {
+            if storage.engine == .sqlite, configuration.cluster.nodes > 1 {
+                problems.append(.init(
+                    key: "storage.engine",
+                    message: "sqlite cannot serve \(configuration.cluster.nodes) nodes (cluster.nodes); use postgres in production clusters"))
+            }
+            if let url = storage.postgresURL.flatMap({ try? PostgresURL(parsing: $0) }),
+               url.sslMode == .disable, !["127.0.0.1", "localhost", "::1"].contains(url.host) {
+                problems.append(.init(key: "storage.postgres.url", message: "sslmode=disable to a remote host is refused in production"))
+            }
+        }
+        return problems
+    }
+}

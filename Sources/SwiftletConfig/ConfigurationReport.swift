@@ -1,0 +1,37 @@
+import SwiftletPostgres
+
+extension SwiftletConfiguration {
+    /// Every key with its effective value, secrets masked: what `config check` prints.
+    public var maskedEntries: [(key: String, value: String)] {
+        let postgres = storage.postgresURL.map { text in
+            (try? PostgresURL(parsing: text).redacted) ?? "****"
+        } ?? "(none)"
+        return [
+            ("profile", profile.rawValue),
+            ("http.host", http.host),
+            ("http.port", String(http.port)),
+            ("http.maxBodySize", String(http.maxBodyBytes)),
+            ("http.idleTimeout", format(http.idleTimeoutSeconds)),
+            ("http.headerTimeout", format(http.headerTimeoutSeconds)),
+            ("http.bodyTimeout", format(http.bodyTimeoutSeconds)),
+            ("http.shutdownTimeout", format(http.shutdownTimeoutSeconds)),
+            ("log.level", log.level.rawValue),
+            ("log.format", log.format.rawValue),
+            ("log.accessLog", String(log.accessLog)),
+            ("storage.engine", storage.engine.rawValue),
+            ("storage.autoMigrate", String(storage.autoMigrate)),
+            ("storage.sqlite.path", storage.sqlitePath),
+            ("storage.sqlite.readers", String(storage.sqliteReaders)),
+            ("storage.sqlite.busyTimeout", String(storage.sqliteBusyTimeoutMilliseconds)),
+            ("storage.sqlite.synchronous", storage.sqliteSynchronous.rawValue),
+            ("storage.postgres.url", postgres),
+            ("storage.postgres.poolSize", String(storage.postgresPoolSize)),
+            ("storage.postgres.connectTimeout", format(storage.postgresConnectTimeoutSeconds)),
+            ("cluster.nodes", String(cluster.nodes)),
+        ]
+    }
+
+    private func format(_ seconds: Double) -> String {
+        seconds == seconds.rounded() ? String(Int(seconds)) : String(seconds)
+    }
+}

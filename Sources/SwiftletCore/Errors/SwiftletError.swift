@@ -1,0 +1,55 @@
+/// The one error type that crosses layer boundaries.
+///
+/// Every failure a client can see is a `SwiftletError` with a stable, machine-readable
+/// `code` (clients branch on it; it never changes once published) and a human message.
+/// The `kind` says what class of failure it is so the HTTP layer can pick a status
+/// without the core knowing about HTTP.
+public struct SwiftletError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// What class of failure this is; the HTTP layer maps it to a status code.
+    public enum Kind: String, Sendable, Equatable {
+        case invalidInput
+        case unauthenticated
+        case forbidden
+        case notFound
+        case methodNotAllowed
+        case conflict
+        case payloadTooLarge
+        case unsupportedMediaType
+        case rateLimited
+        case unavailable
+        case timeout
+        case internalFailure
+    }
+
+    public let kind: Kind
+    /// Stable machine code, dotted: `area.reason` (e.g. `request.malformed_json`).
+    public let code: String
+    /// Message for the client. Must never carry secrets or internal detail.
+    public let message: String
+
+    public init(_ kind: Kind, code: String, message: String) {
+        self.kind = kind
+        self.code = code
+        self.message = message
+    }
+
+    public var description: String { "\(code): \(message)" }
+}
+
+extension SwiftletError {
+    public static func invalid(_ code: String, _ message: String) -> SwiftletError {
+        .init(.invalidInput, code: code, message: message)
+    }
+
+    public static func notFound(_ code: String, _ message: String) -> SwiftletError {
+        .init(.notFound, code: code, message: message)
+    }
+
+    public static func conflict(_ code: String, _ message: String) -> SwiftletError {
+        .init(.conflict, code: code, message: message)
+    }
+
+    public static func unavailable(_ code: String, _ message: String) -> SwiftletError {
+        .init(.unavailable, code: code, message: message)
+    }
+}

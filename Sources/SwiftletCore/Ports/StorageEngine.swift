@@ -1,0 +1,13 @@
+/// Everything the services need from persistence, behind one value so the composition
+/// root can pick SQLite or PostgreSQL from config and nothing else changes.
+public protocol StorageEngine: Sendable {
+    /// Human-readable engine name for logs and health output (`sqlite`, `postgres`).
+    var name: String { get }
+    var users: any UserRepository { get }
+
+    /// Cheap round trip proving the engine can serve queries; used by `/health/ready`.
+    func ping() async throws
+
+    /// Releases connections and files. Called once, after the HTTP server has drained.
+    func shutdown() async throws
+}

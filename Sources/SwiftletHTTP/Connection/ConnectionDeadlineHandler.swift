@@ -1,0 +1,117 @@
+import HTTPTypes
+import Logging
+import NIOCore
+import NIOHTTPTypes
+
+/// Enforces `ConnectionDeadlines` on a channel: closes the connection when the current
+/// deadline passes.
+///
+/// It sits after the HTTP decoder (it needs to know where heads and bodies end) and
+/// installs a tiny observer at the front of the pipeline to learn when raw bytes
+/// arrive, which is how it tells an idle connection from a slowly sent head.
+final class ConnectionDeadlineHandler: ChannelDuplexHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPRequestPart
+    typealias InboundOut = HTTPRequestPart
+    typealias OutboundIn = HTTPResponsePart
+    typealias OutboundOut = HTTPResponsePart
+
+    private var state: ConnectionDeadlines
+    private var timer: Scheduled<Void>?
+    private var started = false
+    private let logger: Logger
+
+    init(timeouts: ConnectionTimeouts, logger: Logger) {
+        self.state = ConnectionDeadlines(timeouts: timeouts)
+        self.logger = logger
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        let observer = InboundBytesObserver(owner: self, context: context)
+        try? context.pipeline.syncOperations.addHandler(observer, position: .first)
+        if context.channel.isActive { start(context) }
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        timer?.cancel()
+        timer = nil
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        start(context)
+        context.fireChannelActive()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        timer?.cancel()
+        timer = nil
+        context.fireChannelInactive()
+    }
+
+    private func start(_ context: ChannelHandlerContext) {
+        guard !started else { return }
+        started = true
+        perform(state.connectionOpened(now: .now()), context)
+    }
+
+    fileprivate func bytesArrived(_ context: ChannelHandlerContext) {
+        perform(state.bytesReceived(now: .now()), context)
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .head: perform(state.headReceived(now: .now()), context)
+        case .body: break
+        case .end: perform(state.requestEnded(now: .now()), context)
+        }
+        context.fireChannelRead(data)
+    }
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        if case .end = unwrapOutboundIn(data) {
+            perform(state.responseEnded(now: .now()), context)
+        }
+        context.write(data, promise: promise)
+    }
+
+    private func perform(_ action: ConnectionDeadlines.Action, _ context: ChannelHandlerContext) {
+        switch action {
+        case .none:
+            return
+        case .cancel:
+            timer?.cancel()
+            timer = nil
+        case .schedule(let deadline):
+            timer?.cancel()
+            let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+            timer = context.eventLoop.scheduleTask(deadline: deadline) {
+                let (handler, context) = loopBound.value
+                handler.timerFired(context)
+            }
+        }
+    }
+
+    private func timerFired(_ context: ChannelHandlerContext) {
+        guard state.isExpired(now: .now()) else { return }
+        logger.debug("closing connection: \(state.phase) deadline passed")
+        context.close(promise: nil)
+    }
+}
+
+/// Passes raw bytes through untouched, telling the deadline handler that some arrived.
+private final class InboundBytesObserver: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = ByteBuffer
+    typealias InboundOut = ByteBuffer
+
+    private weak var owner: ConnectionDeadlineHandler?
+    private let ownerContext: ChannelHandlerContext
+
+    init(owner: ConnectionDeadlineHandler, context: ChannelHandlerContext) {
+        self.owner = owner
+        self.ownerContext = context
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        owner?.bytesArrived(ownerContext)
+        context.fireChannelRead(data)
+    }
+}

@@ -1,0 +1,122 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+import SwiftletCore
+
+/// The one place that decides how a failure looks on the wire:
+/// `{"error":{"code":…,"message":…,"requestId":…}}` with the matching status.
+public enum ErrorResponse {
+    /// A failure reduced to what the client may see.
+    public struct Rendered: Sendable, Equatable {
+        public let status: HTTPResponse.Status
+        public let code: String
+        public let message: String
+        /// True for failures we did not anticipate; their detail goes only to the log.
+        public let isUnexpected: Bool
+    }
+
+    public static func classify(_ error: any Error) -> Rendered {
+        switch error {
+        case let error as SwiftletError:
+            return Rendered(status: status(for: error.kind), code: error.code, message: error.message,
+                            isUnexpected: error.kind == .internalFailure)
+        case let error as HTTPError:
+            return classify(httpError: error)
+        case let error as DecodingError:
+            let failure = JSONBodyDecoding.describe(error)
+            return Rendered(status: .badRequest, code: failure.code, message: failure.message, isUnexpected: false)
+        default:
+            return Rendered(status: .internalServerError, code: "internal.error",
+                            message: "An internal error occurred; quote the request id when reporting it.", isUnexpected: true)
+        }
+    }
+
+    static func classify(httpError error: HTTPError) -> Rendered {
+        switch error.status {
+        case .notFound:
+            return Rendered(status: .notFound, code: "route.not_found", message: error.body ?? "No route matches this path.", isUnexpected: false)
+        case .contentTooLarge:
+            return Rendered(status: .contentTooLarge, code: "request.body_too_large",
+                            message: "The request body is larger than the server accepts.", isUnexpected: false)
+        case .badRequest:
+            return Rendered(status: .badRequest, code: "request.bad_request", message: error.body ?? "The request is malformed.", isUnexpected: false)
+        case .unsupportedMediaType:
+            return Rendered(status: .unsupportedMediaType, code: "request.unsupported_media_type",
+                            message: error.body ?? "Unsupported Content-Type.", isUnexpected: false)
+        default:
+            let isServerSide = error.status.code >= 500
+            return Rendered(
+                status: error.status,
+                code: "http.\(error.status.code)",
+                message: isServerSide ? "An internal error occurred; quote the request id when reporting it." : (error.body ?? error.status.reasonPhrase),
+                isUnexpected: isServerSide)
+        }
+    }
+
+    /// The `SwiftletError` equivalent of a Hummingbird `HTTPError`.
+    static func domainError(from error: HTTPError) -> SwiftletError {
+        let rendered = classify(httpError: error)
+        let kind: SwiftletError.Kind = switch rendered.status {
+        case .notFound: .notFound
+        case .contentTooLarge: .payloadTooLarge
+        case .unsupportedMediaType: .unsupportedMediaType
+        case .methodNotAllowed: .methodNotAllowed
+        case .tooManyRequests: .rateLimited
+        case .serviceUnavailable: .unavailable
+        case _ where rendered.status.code >= 500: .internalFailure
+        default: .invalidInput
+        }
+        return SwiftletError(kind, code: rendered.code, message: rendered.message)
+    }
+
+    public static func status(for kind: SwiftletError.Kind) -> HTTPResponse.Status {
+        switch kind {
+        case .invalidInput: .badRequest
+        case .unauthenticated: .unauthorized
+        case .forbidden: .forbidden
+        case .notFound: .notFound
+        case .methodNotAllowed: .methodNotAllowed
+        case .conflict: .conflict
+        case .payloadTooLarge: .contentTooLarge
+        case .unsupportedMediaType: .unsupportedMediaType
+        case .rateLimited: .tooManyRequests
+        case .unavailable: .serviceUnavailable
+        case .timeout: .gatewayTimeout
+        case .internalFailure: .internalServerError
+        }
+    }
+
+    /// Builds the JSON error response. Written by hand (not JSONEncoder) because it is on
+    /// every failure path, including under attack, and must not fail itself.
+    public static func response(_ rendered: Rendered, requestID: String, extraHeaders: HTTPFields = [:]) -> Response {
+        var body = #"{"error":{"code":"#
+        appendJSONString(rendered.code, to: &body)
+        body += #","message":"#
+        appendJSONString(rendered.message, to: &body)
+        body += #","requestId":"#
+        appendJSONString(requestID, to: &body)
+        body += "}}"
+        var headers = extraHeaders
+        headers[.contentType] = "application/json; charset=utf-8"
+        return Response(status: rendered.status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: body)))
+    }
+
+    static func appendJSONString(_ value: String, to output: inout String) {
+        output.append("\"")
+        for scalar in value.unicodeScalars {
+            switch scalar {
+            case "\"": output.append("\\\"")
+            case "\\": output.append("\\\\")
+            case "\n": output.append("\\n")
+            case "\r": output.append("\\r")
+            case "\t": output.append("\\t")
+            case _ where scalar.value < 0x20:
+                output.append(String(format: "\\u%04x", scalar.value))
+            default:
+                output.unicodeScalars.append(scalar)
+            }
+        }
+        output.append("\"")
+    }
+}

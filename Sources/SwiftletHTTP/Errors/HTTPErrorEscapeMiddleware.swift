@@ -1,0 +1,24 @@
+import Hummingbird
+
+/// Turns Hummingbird's own `HTTPError`s (unknown route, body over the limit) into
+/// `SwiftletError`s inside the router.
+///
+/// The router renders `HTTPError` itself as a bare status with an empty body; converting
+/// it lets the error reach `SwiftletResponder`, the one place that renders failures, so
+/// a 404 looks like every other error and can become a 405 when the path exists.
+public struct HTTPErrorEscapeMiddleware: RouterMiddleware {
+    public typealias Context = SwiftletRequestContext
+
+    public init() {}
+
+    public func handle(
+        _ request: Request, context: SwiftletRequestContext,
+        next: (Request, SwiftletRequestContext) async throws -> Response
+    ) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch let error as HTTPError {
+            throw ErrorResponse.domainError(from: error)
+        }
+    }
+}

@@ -1,0 +1,36 @@
+import Hummingbird
+import SwiftletCore
+
+/// Liveness and readiness for load balancers and orchestrators.
+///
+/// `live` answers while the process can serve HTTP at all; `ready` also proves the
+/// database answers, so a node that lost its database is taken out of rotation
+/// instead of failing every request.
+public struct HealthRoutes: Sendable {
+    struct Status: ResponseEncodable {
+        let status: String
+        let checks: [String: String]?
+    }
+
+    let readiness: @Sendable () async throws -> Void
+    let engineName: String
+
+    public init(engineName: String, readiness: @escaping @Sendable () async throws -> Void) {
+        self.engineName = engineName
+        self.readiness = readiness
+    }
+
+    public func register(on router: Router<SwiftletRequestContext>) {
+        router.get("/health/live") { _, _ in
+            Status(status: "ok", checks: nil)
+        }
+        router.get("/health/ready") { _, _ in
+            do {
+                try await readiness()
+            } catch {
+                throw SwiftletError.unavailable("health.database_unavailable", "The \(engineName) database is not answering.")
+            }
+            return Status(status: "ok", checks: ["database": engineName])
+        }
+    }
+}

@@ -1,0 +1,128 @@
+import Foundation
+import Logging
+import NIOSSL
+import PostgresKit
+import PostgresNIO
+import SQLKit
+import SwiftletCore
+import SwiftletMigrations
+import SwiftletSQLStorage
+
+public struct PostgresStorageConfiguration: Sendable {
+    public var url: PostgresURL
+    public var maximumConnections: Int
+    public var connectTimeout: Duration
+    /// Extra startup parameters (e.g. `search_path`), used by tests to isolate schemas.
+    public var startupParameters: [(String, String)]
+
+    public init(url: PostgresURL, maximumConnections: Int = 10, connectTimeout: Duration = .seconds(5),
+                startupParameters: [(String, String)] = []) {
+        self.url = url
+        self.maximumConnections = maximumConnections
+        self.connectTimeout = connectTimeout
+        self.startupParameters = startupParameters
+    }
+}
+
+/// The production engine: a pooled `PostgresClient`. The client's `run()` loop is owned
+/// here, started on connect and ended by `shutdown()`, so callers cannot forget it.
+public final class PostgresStorage: StorageEngine, SQLExecutor {
+    public let name = "postgres"
+    public var users: any UserRepository { SQLUserRepository(executor: self, clock: clock) }
+
+    let client: PostgresClient
+    private let runTask: Task<Void, Never>
+    private let logger: Logger
+    private let clock: SwiftletClock
+
+    private init(client: PostgresClient, runTask: Task<Void, Never>, clock: SwiftletClock, logger: Logger) {
+        self.client = client
+        self.runTask = runTask
+        self.clock = clock
+        self.logger = logger
+    }
+
+    /// Creates the pool and proves it can reach the server (fails fast with the cause).
+    public static func connect(
+        _ configuration: PostgresStorageConfiguration, clock: SwiftletClock = .system, logger: Logger
+    ) async throws -> PostgresStorage {
+        let url = configuration.url
+        var clientConfiguration = PostgresClient.Configuration(
+            host: url.host, port: url.port, username: url.username, password: url.password,
+            database: url.database, tls: try tls(for: url))
+        clientConfiguration.options.maximumConnections = configuration.maximumConnections
+        clientConfiguration.options.connectTimeout = configuration.connectTimeout
+        clientConfiguration.options.additionalStartupParameters = configuration.startupParameters
+        let client = PostgresClient(configuration: clientConfiguration, backgroundLogger: logger)
+        let runTask = Task { await client.run() }
+        let storage = PostgresStorage(client: client, runTask: runTask, clock: clock, logger: logger)
+        do {
+            try await storage.ping()
+        } catch {
+            try? await storage.shutdown()
+            throw error
+        }
+        return storage
+    }
+
+    static func tls(for url: PostgresURL) throws -> PostgresClient.Configuration.TLS {
+        var tls = TLSConfiguration.makeClientConfiguration()
+        if let root = url.sslRootCertificatePath {
+            tls.trustRoots = .file(root)
+        }
+        switch url.sslMode {
+        case .disable:
+            return .disable
+        case .prefer:
+            tls.certificateVerification = .none
+            return .prefer(tls)
+        case .require:
+            tls.certificateVerification = .none
+            return .require(tls)
+        case .verifyCA:
+            tls.certificateVerification = .noHostnameVerification
+            return .require(tls)
+        case .verifyFull:
+            tls.certificateVerification = .fullVerification
+            return .require(tls)
+        }
+    }
+
+    public func read<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
+        try await client.withConnection { connection in
+            try await body(connection.sql(queryLogLevel: nil))
+        }
+    }
+
+    public func transaction<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
+        try await client.withTransaction(logger: logger) { connection in
+            try await body(connection.sql(queryLogLevel: nil))
+        }
+    }
+
+    public func classify(_ error: any Error) -> SQLFailure {
+        if let error = error as? PSQLError, error.serverInfo?[.sqlState] == "23505" {
+            return .uniqueViolation
+        }
+        return .other
+    }
+
+    public func ping() async throws {
+        _ = try await read { db in try await db.raw("SELECT 1 AS ok").first() }
+    }
+
+    public func migrationRunner() -> MigrationRunner {
+        MigrationRunner(
+            migrations: PostgresMigrations.all,
+            // One advisory lock key for all Swiftlet migrators: nodes starting together
+            // apply each migration once.
+            target: SQLMigrationTarget(executor: self, lockStatement: "SELECT pg_advisory_xact_lock(7355608001)"),
+            now: { Date().unixMilliseconds })
+    }
+
+    public func shutdown() async throws {
+        runTask.cancel()
+        await runTask.value
+        logger.debug("postgres storage closed")
+    }
+}

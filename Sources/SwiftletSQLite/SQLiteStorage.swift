@@ -1,0 +1,166 @@
+import Foundation
+import Logging
+import NIOCore
+import NIOPosix
+import SQLKit
+import SQLiteKit
+import SQLiteNIO
+import SwiftletCore
+import SwiftletMigrations
+import SwiftletSQLStorage
+
+/// Settings for the embedded engine.
+public struct SQLiteStorageConfiguration: Sendable {
+    public enum Synchronous: String, Sendable, CaseIterable {
+        /// fsync at every commit: an acknowledged write survives power loss.
+        case full
+        /// fsync at checkpoints only: survives a process crash (`kill -9`) but a power
+        /// cut may lose the last commits. Faster writes.
+        case normal
+    }
+
+    public var path: String
+    public var readerCount: Int
+    public var busyTimeoutMilliseconds: Int
+    public var synchronous: Synchronous
+
+    public init(path: String, readerCount: Int = 4, busyTimeoutMilliseconds: Int = 5000, synchronous: Synchronous = .full) {
+        self.path = path
+        self.readerCount = readerCount
+        self.busyTimeoutMilliseconds = busyTimeoutMilliseconds
+        self.synchronous = synchronous
+    }
+}
+
+/// The embedded default engine: one SQLite file in WAL mode with a single writer
+/// connection (SQLite serialises writers anyway; queueing them here avoids busy errors)
+/// and a pool of read-only connections that read concurrently with the writer.
+public final class SQLiteStorage: StorageEngine, SQLExecutor {
+    public let name = "sqlite"
+    public var users: any UserRepository { SQLUserRepository(executor: self, clock: clock) }
+    public let configuration: SQLiteStorageConfiguration
+
+    private let writer: ResourcePool<SQLiteConnection>
+    private let readers: ResourcePool<SQLiteConnection>
+    private let threadPool: NIOThreadPool
+    private let logger: Logger
+    private let clock: SwiftletClock
+
+    private init(
+        configuration: SQLiteStorageConfiguration, writer: SQLiteConnection, readers: [SQLiteConnection],
+        threadPool: NIOThreadPool, clock: SwiftletClock, logger: Logger
+    ) {
+        self.configuration = configuration
+        self.writer = ResourcePool([writer])
+        self.readers = ResourcePool(readers)
+        self.threadPool = threadPool
+        self.logger = logger
+        self.clock = clock
+    }
+
+    /// Opens (creating if needed) the database file and its directory.
+    public static func open(
+        _ configuration: SQLiteStorageConfiguration, clock: SwiftletClock = .system, logger: Logger
+    ) async throws -> SQLiteStorage {
+        let directory = URL(fileURLWithPath: configuration.path).deletingLastPathComponent().path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+
+        // Own threads: a writer waiting on busy_timeout must not block other NIO users.
+        let threadPool = NIOThreadPool(numberOfThreads: configuration.readerCount + 1)
+        threadPool.start()
+        let eventLoop = MultiThreadedEventLoopGroup.singleton.any()
+        do {
+            let writer = try await SQLiteConnection.open(
+                storage: .file(path: configuration.path), threadPool: threadPool, logger: logger, on: eventLoop)
+            try await Self.configure(writer, configuration, readOnly: false)
+            var readers: [SQLiteConnection] = []
+            for _ in 0..<max(1, configuration.readerCount) {
+                let reader = try await SQLiteConnection.open(
+                    storage: .file(path: configuration.path), threadPool: threadPool, logger: logger, on: eventLoop)
+                try await Self.configure(reader, configuration, readOnly: true)
+                readers.append(reader)
+            }
+            return SQLiteStorage(
+                configuration: configuration, writer: writer, readers: readers,
+                threadPool: threadPool, clock: clock, logger: logger)
+        } catch {
+            try? await threadPool.shutdownGracefully()
+            throw error
+        }
+    }
+
+    private static func configure(_ connection: SQLiteConnection, _ configuration: SQLiteStorageConfiguration, readOnly: Bool) async throws {
+        let db = connection.sql(queryLogLevel: nil)
+        try await db.raw("PRAGMA busy_timeout = \(unsafeRaw: String(configuration.busyTimeoutMilliseconds))").run()
+        if !readOnly {
+            let mode = try await db.raw("PRAGMA journal_mode = WAL").first()?.decode(column: "journal_mode", as: String.self)
+            guard mode?.lowercased() == "wal" else {
+                throw SwiftletError(.internalFailure, code: "storage.sqlite_wal", message: "could not enable WAL (got \(mode ?? "nothing"))")
+            }
+        }
+        try await db.raw("PRAGMA synchronous = \(unsafeRaw: configuration.synchronous.rawValue.uppercased())").run()
+        try await db.raw("PRAGMA foreign_keys = ON").run()
+        if readOnly {
+            try await db.raw("PRAGMA query_only = ON").run()
+        }
+    }
+
+    public func read<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
+        try await readers.withResource { connection in
+            try await body(connection.sql(queryLogLevel: nil))
+        }
+    }
+
+    public func transaction<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
+        try await writer.withResource { connection in
+            let db = connection.sql(queryLogLevel: nil)
+            // IMMEDIATE takes the write lock up front so a transaction never fails halfway
+            // on lock upgrade.
+            try await db.raw("BEGIN IMMEDIATE").run()
+            do {
+                let result = try await body(db)
+                try await db.raw("COMMIT").run()
+                return result
+            } catch {
+                try? await db.raw("ROLLBACK").run()
+                throw error
+            }
+        }
+    }
+
+    public func classify(_ error: any Error) -> SQLFailure {
+        guard let error = error as? SQLiteError else { return .other }
+        switch error.reason {
+        case .constraint, .constraintUniqueFailed, .constraintPrimaryKeyFailed: return .uniqueViolation
+        default: return .other
+        }
+    }
+
+    public func ping() async throws {
+        _ = try await read { db in try await db.raw("SELECT 1 AS ok").first() }
+    }
+
+    /// Applies pending migrations. SQLite migrates itself at start: it is a local file
+    /// owned by this process.
+    @discardableResult
+    public func migrate() async throws -> [Migration] {
+        try await migrationRunner().migrate()
+    }
+
+    public func migrationRunner() -> MigrationRunner {
+        MigrationRunner(
+            migrations: SQLiteMigrations.all,
+            target: SQLMigrationTarget(executor: self, lockStatement: nil),
+            now: { Date().unixMilliseconds })
+    }
+
+    public func shutdown() async throws {
+        let writers = await writer.drain(count: 1)
+        let readerConnections = await readers.drain(count: max(1, configuration.readerCount))
+        for connection in readerConnections + writers {
+            try? await connection.close()
+        }
+        try await threadPool.shutdownGracefully()
+        logger.debug("sqlite storage closed", metadata: ["path": "\(configuration.path)"])
+    }
+}
