@@ -122,6 +122,8 @@ let package = Package(
                 "SwiftletServer", "SwiftletCore", "SwiftletConfig", "SwiftletHTTP",
                 "SwiftletSQLite", "SwiftletPostgres", "SwiftletSQLStorage", "SwiftletMigrations",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "SQLKit", package: "sql-kit"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ],
             swiftSettings: swiftSettings

@@ -14,7 +14,13 @@ public struct SQLMigrationTarget: MigrationTarget {
     }
 
     public func prepareHistory() async throws {
+        let lockStatement = self.lockStatement
+        // Under the lock too: concurrent CREATE TABLE IF NOT EXISTS can still collide on
+        // PostgreSQL's catalog.
         try await executor.transaction { db in
+            if let lockStatement {
+                try await db.raw(SQLQueryString(lockStatement)).run()
+            }
             try await db.raw("""
                 CREATE TABLE IF NOT EXISTS swiftlet_migrations (
                     version INTEGER PRIMARY KEY,

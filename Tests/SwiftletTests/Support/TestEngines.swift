@@ -1,0 +1,134 @@
+import Foundation
+import Logging
+import PostgresNIO
+import SwiftletCore
+import SwiftletPostgres
+import SwiftletSQLite
+import Testing
+import SwiftletMigrations
+
+/// The engines the storage contract suite runs against.
+///
+/// PostgreSQL runs when `SWIFTLET_TEST_POSTGRES_URL` is set (the test command sets it).
+/// Under `CI=true` it always runs, so a missing server is a failure, never a skip.
+enum EngineKind: String, CaseIterable, CustomTestStringConvertible, Sendable {
+    case sqlite, postgres
+
+    var testDescription: String { rawValue }
+
+    static var available: [EngineKind] {
+        let environment = ProcessInfo.processInfo.environment
+        if environment["SWIFTLET_TEST_POSTGRES_URL"] != nil || environment["CI"] == "true" {
+            return [.sqlite, .postgres]
+        }
+        FileHandle.standardError.write(Data("note: SWIFTLET_TEST_POSTGRES_URL not set; PostgreSQL contract tests not run (use scripts/test.sh)\n".utf8))
+        return [.sqlite]
+    }
+}
+
+enum TestStorage {
+    static let logger = Logger(label: "swiftlet-test")
+
+    static var postgresURL: PostgresURL {
+        get throws {
+            guard let text = ProcessInfo.processInfo.environment["SWIFTLET_TEST_POSTGRES_URL"] else {
+                throw TestSetupError("CI=true but SWIFTLET_TEST_POSTGRES_URL is not set: PostgreSQL is required")
+            }
+            return try PostgresURL(parsing: text)
+        }
+    }
+
+    /// A fresh, empty database of the given kind, migrated, closed (and for PostgreSQL
+    /// dropped) after `body`.
+    static func withStorage<T>(
+        _ kind: EngineKind, clock: SwiftletClock = .system, migrate: Bool = true,
+        _ body: (any StorageEngine & MigratableEngine) async throws -> T
+    ) async throws -> T {
+        switch kind {
+        case .sqlite:
+            let directory = try TemporaryDirectory()
+            let storage = try await SQLiteStorage.open(
+                SQLiteStorageConfiguration(path: directory.path + "/test.sqlite", readerCount: 2), clock: clock, logger: logger)
+            if migrate { try await storage.migrationRunner().migrate() }
+            do {
+                let result = try await body(storage)
+                try await storage.shutdown()
+                directory.remove()
+                return result
+            } catch {
+                try? await storage.shutdown()
+                directory.remove()
+                throw error
+            }
+        case .postgres:
+            let schema = "t_" + RandomID.base32(byteCount: 8)
+            try await PostgresSchemas.create(schema)
+            let storage = try await PostgresStorage.connect(
+                PostgresStorageConfiguration(url: try postgresURL, maximumConnections: 20, startupParameters: [("search_path", schema)]),
+                clock: clock, logger: logger)
+            if migrate { try await storage.migrationRunner().migrate() }
+            do {
+                let result = try await body(storage)
+                try await storage.shutdown()
+                try await PostgresSchemas.drop(schema)
+                return result
+            } catch {
+                try? await storage.shutdown()
+                try? await PostgresSchemas.drop(schema)
+                throw error
+            }
+        }
+    }
+}
+
+/// Engines that can hand out their migration runner (both do).
+protocol MigratableEngine {
+    func migrationRunner() -> MigrationRunner
+}
+
+extension SQLiteStorage: MigratableEngine {}
+extension PostgresStorage: MigratableEngine {}
+
+enum PostgresSchemas {
+    static func create(_ schema: String) async throws {
+        try await admin { try await $0.query("CREATE SCHEMA \(unescaped: schema)", logger: TestStorage.logger) }
+    }
+
+    static func drop(_ schema: String) async throws {
+        try await admin { try await $0.query("DROP SCHEMA IF EXISTS \(unescaped: schema) CASCADE", logger: TestStorage.logger) }
+    }
+
+    static func admin(_ body: (PostgresConnection) async throws -> Void) async throws {
+        let url = try TestStorage.postgresURL
+        let connection = try await PostgresConnection.connect(
+            configuration: .init(host: url.host, port: url.port, username: url.username, password: url.password,
+                                 database: url.database, tls: .disable),
+            id: 1, logger: TestStorage.logger)
+        do {
+            try await body(connection)
+            try await connection.close()
+        } catch {
+            try? await connection.close()
+            throw error
+        }
+    }
+}
+
+struct TestSetupError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// A directory under the system temp folder, removed explicitly by the test.
+struct TemporaryDirectory {
+    let path: String
+
+    init() throws {
+        path = NSTemporaryDirectory() + "swiftlet-test-" + RandomID.base32(byteCount: 8)
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    }
+
+    func remove() {
+        try? FileManager.default.removeItem(atPath: path)
+    }
+}

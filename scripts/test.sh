@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# The one test command: installs what the tests need (PostgreSQL, Redis) when missing,
+# starts throwaway instances on loopback with their own data directory and ports, runs
+# the whole suite against them, and stops them again.
+#
+#   scripts/test.sh                 # build + run every test
+#   scripts/test.sh --filter NAME   # extra arguments go to `swift test`
+#
+# Under CI=true a PostgreSQL or Redis that cannot be started fails the run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export SWIFT_DETERMINISTIC_HASHING=1
+
+log() { printf '==> %s\n' "$*" >&2; }
+
+need_packages=()
+command -v redis-server >/dev/null 2>&1 || need_packages+=(redis-server)
+PG_BIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || true)
+{ [ -n "$PG_BIN" ] && [ -x "$PG_BIN/initdb" ]; } || need_packages+=(postgresql)
+command -v psql >/dev/null 2>&1 || need_packages+=(postgresql-client)
+if [ ${#need_packages[@]} -gt 0 ]; then
+  log "installing ${need_packages[*]} with apt-get"
+  if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_packages[@]}" >/dev/null
+  PG_BIN=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
+fi
+
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+}
+
+WORK=$(mktemp -d /tmp/swiftlet-test.XXXXXX)
+PG_PORT=$(free_port)
+REDIS_PORT=$(free_port)
+chmod 755 "$WORK"
+
+as_postgres() {
+  if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+cleanup() {
+  set +e
+  [ -f "$WORK/redis.pid" ] && kill "$(cat "$WORK/redis.pid")" 2>/dev/null
+  [ -d "$WORK/pg" ] && as_postgres "$PG_BIN/pg_ctl" -D "$WORK/pg" -m fast stop >/dev/null 2>&1
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+log "starting PostgreSQL on 127.0.0.1:$PG_PORT"
+mkdir -p "$WORK/pg"
+[ "$(id -u)" -eq 0 ] && chown postgres "$WORK" "$WORK/pg"
+as_postgres "$PG_BIN/initdb" -D "$WORK/pg" -U swiftlet --auth=trust >/dev/null
+as_postgres "$PG_BIN/pg_ctl" -D "$WORK/pg" \
+  -o "-p $PG_PORT -k $WORK -c listen_addresses=127.0.0.1 -c max_connections=300 -c fsync=off" \
+  -l "$WORK/pg.log" -w start >/dev/null
+psql -h 127.0.0.1 -p "$PG_PORT" -U swiftlet -d postgres -qc "CREATE DATABASE swiftlet_test" >/dev/null
+
+log "starting Redis on 127.0.0.1:$REDIS_PORT"
+redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no --daemonize yes \
+  --pidfile "$WORK/redis.pid" --logfile "$WORK/redis.log" >/dev/null
+for _ in $(seq 50); do
+  redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 && break
+  sleep 0.1
+done
+
+export SWIFTLET_TEST_POSTGRES_URL="postgres://swiftlet@127.0.0.1:$PG_PORT/swiftlet_test?sslmode=disable"
+export SWIFTLET_TEST_REDIS_URL="redis://127.0.0.1:$REDIS_PORT"
+
+log "building"
+swift build --build-tests
+log "running tests (PostgreSQL: $SWIFTLET_TEST_POSTGRES_URL, Redis: $SWIFTLET_TEST_REDIS_URL)"
+swift test --skip-build "$@"
