@@ -7,6 +7,7 @@ import SQLKit
 import SwiftletCore
 import SwiftletMigrations
 import SwiftletSQLStorage
+import Synchronization
 
 public struct PostgresStorageConfiguration: Sendable {
     public var url: PostgresURL
@@ -34,6 +35,7 @@ public final class PostgresStorage: StorageEngine, SQLExecutor {
     private let runTask: Task<Void, Never>
     private let logger: Logger
     private let clock: SwiftletClock
+    private let closed = Atomic<Bool>(false)
 
     private init(client: PostgresClient, runTask: Task<Void, Never>, clock: SwiftletClock, logger: Logger) {
         self.client = client
@@ -89,7 +91,8 @@ public final class PostgresStorage: StorageEngine, SQLExecutor {
     }
 
     public func read<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
-        try await client.withConnection { connection in
+        try ensureOpen()
+        return try await client.withConnection { connection in
             try await body(connection.sql(queryLogLevel: nil))
         }
     }
@@ -97,7 +100,8 @@ public final class PostgresStorage: StorageEngine, SQLExecutor {
     public func transaction<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
         // BEGIN/COMMIT by hand rather than `withTransaction`, which wraps the closure's
         // error: callers must see their own (domain) error unchanged.
-        try await client.withConnection { connection in
+        try ensureOpen()
+        return try await client.withConnection { connection in
             let db = connection.sql(queryLogLevel: nil)
             try await db.raw("BEGIN").run()
             do {
@@ -131,7 +135,15 @@ public final class PostgresStorage: StorageEngine, SQLExecutor {
             now: { Date().unixMilliseconds })
     }
 
+    private func ensureOpen() throws {
+        if closed.load(ordering: .relaxed) {
+            throw SwiftletError.unavailable("storage.closed", "The database is shut down.")
+        }
+    }
+
+    /// Ends the pool's run loop, closing its connections. Idempotent.
     public func shutdown() async throws {
+        guard !closed.exchange(true, ordering: .relaxed) else { return }
         runTask.cancel()
         await runTask.value
         logger.debug("postgres storage closed")

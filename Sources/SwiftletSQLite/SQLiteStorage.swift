@@ -8,6 +8,7 @@ import SQLiteNIO
 import SwiftletCore
 import SwiftletMigrations
 import SwiftletSQLStorage
+import Synchronization
 
 /// Settings for the embedded engine.
 public struct SQLiteStorageConfiguration: Sendable {
@@ -45,6 +46,7 @@ public final class SQLiteStorage: StorageEngine, SQLExecutor {
     private let threadPool: NIOThreadPool
     private let logger: Logger
     private let clock: SwiftletClock
+    private let closed = Atomic<Bool>(false)
 
     private init(
         configuration: SQLiteStorageConfiguration, writer: SQLiteConnection, readers: [SQLiteConnection],
@@ -106,13 +108,15 @@ public final class SQLiteStorage: StorageEngine, SQLExecutor {
     }
 
     public func read<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
-        try await readers.withResource { connection in
+        try ensureOpen()
+        return try await readers.withResource { connection in
             try await body(connection.sql(queryLogLevel: nil))
         }
     }
 
     public func transaction<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
-        try await writer.withResource { connection in
+        try ensureOpen()
+        return try await writer.withResource { connection in
             let db = connection.sql(queryLogLevel: nil)
             // IMMEDIATE takes the write lock up front so a transaction never fails halfway
             // on lock upgrade.
@@ -154,13 +158,26 @@ public final class SQLiteStorage: StorageEngine, SQLExecutor {
             now: { Date().unixMilliseconds })
     }
 
-    public func shutdown() async throws {
-        let writers = await writer.drain(count: 1)
-        let readerConnections = await readers.drain(count: max(1, configuration.readerCount))
-        for connection in readerConnections + writers {
-            try? await connection.close()
+    private func ensureOpen() throws {
+        if closed.load(ordering: .relaxed) {
+            throw SwiftletError.unavailable("storage.closed", "The database is shut down.")
         }
-        try await threadPool.shutdownGracefully()
+    }
+
+    /// Waits for leased connections to come back, then closes them. Idempotent.
+    public func shutdown() async throws {
+        guard !closed.exchange(true, ordering: .relaxed) else { return }
+        // In a task of its own: shutdown often runs in a cancelled task, and closing must
+        // still happen (an unclosed connection loses nothing, but leaks a file handle).
+        let writer = self.writer, readers = self.readers, threadPool = self.threadPool
+        let readerCount = max(1, configuration.readerCount)
+        try await Task {
+            let connections = await writer.drain(count: 1) + readers.drain(count: readerCount)
+            for connection in connections {
+                try? await connection.close()
+            }
+            try await threadPool.shutdownGracefully()
+        }.value
         logger.debug("sqlite storage closed", metadata: ["path": "\(configuration.path)"])
     }
 }

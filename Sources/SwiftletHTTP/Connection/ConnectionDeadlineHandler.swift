@@ -18,6 +18,8 @@ final class ConnectionDeadlineHandler: ChannelDuplexHandler, RemovableChannelHan
     private var state: ConnectionDeadlines
     private var timer: Scheduled<Void>?
     private var started = false
+    /// The response being written said `Connection: close`.
+    private var closeAfterResponse = false
     private let logger: Logger
 
     init(timeouts: ConnectionTimeouts, logger: Logger) {
@@ -67,11 +69,37 @@ final class ConnectionDeadlineHandler: ChannelDuplexHandler, RemovableChannelHan
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        if case .end = unwrapOutboundIn(data) {
+        switch unwrapOutboundIn(data) {
+        case .head(let head):
+            closeAfterResponse = head.headerFields[.connection]?.lowercased() == "close"
+            context.write(data, promise: promise)
+        case .body:
+            context.write(data, promise: promise)
+        case .end:
             perform(state.responseEnded(now: .now()), context)
+            guard closeAfterResponse else {
+                context.write(data, promise: promise)
+                return
+            }
+            // The server chose to end the connection (e.g. 413 before reading a huge body):
+            // send the response, half-close so the client sees it, then close fully after
+            // a short linger instead of reading the unwanted body to its end.
+            let written = promise ?? context.eventLoop.makePromise()
+            context.writeAndFlush(data, promise: written)
+            let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
+            written.futureResult.whenComplete { _ in
+                let context = loopBound.value
+                context.close(mode: .output, promise: nil)
+                context.eventLoop.scheduleTask(in: Self.lingerAfterClose) {
+                    loopBound.value.close(promise: nil)
+                }
+            }
         }
-        context.write(data, promise: promise)
     }
+
+    /// How long a connection we are closing keeps draining input after our response, so
+    /// a client still uploading receives the response instead of a reset.
+    static let lingerAfterClose: TimeAmount = .milliseconds(500)
 
     private func perform(_ action: ConnectionDeadlines.Action, _ context: ChannelHandlerContext) {
         switch action {

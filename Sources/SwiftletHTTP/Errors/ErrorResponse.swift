@@ -22,7 +22,10 @@ public enum ErrorResponse {
             return Rendered(status: status(for: error.kind), code: error.code, message: error.message,
                             isUnexpected: error.kind == .internalFailure)
         case let error as HTTPError:
-            return classify(httpError: error)
+            return classify(status: error.status, body: error.body)
+        case let error as any HTTPResponseError:
+            // Hummingbird/NIO errors that carry a status, e.g. NIOTooManyBytesError → 413.
+            return classify(status: error.status, body: nil)
         case let error as DecodingError:
             let failure = JSONBodyDecoding.describe(error)
             return Rendered(status: .badRequest, code: failure.code, message: failure.message, isUnexpected: false)
@@ -32,31 +35,31 @@ public enum ErrorResponse {
         }
     }
 
-    static func classify(httpError error: HTTPError) -> Rendered {
-        switch error.status {
+    static func classify(status: HTTPResponse.Status, body: String?) -> Rendered {
+        switch status {
         case .notFound:
-            return Rendered(status: .notFound, code: "route.not_found", message: error.body ?? "No route matches this path.", isUnexpected: false)
+            return Rendered(status: .notFound, code: "route.not_found", message: body ?? "No route matches this path.", isUnexpected: false)
         case .contentTooLarge:
             return Rendered(status: .contentTooLarge, code: "request.body_too_large",
                             message: "The request body is larger than the server accepts.", isUnexpected: false)
         case .badRequest:
-            return Rendered(status: .badRequest, code: "request.bad_request", message: error.body ?? "The request is malformed.", isUnexpected: false)
+            return Rendered(status: .badRequest, code: "request.bad_request", message: body ?? "The request is malformed.", isUnexpected: false)
         case .unsupportedMediaType:
             return Rendered(status: .unsupportedMediaType, code: "request.unsupported_media_type",
-                            message: error.body ?? "Unsupported Content-Type.", isUnexpected: false)
+                            message: body ?? "Unsupported Content-Type.", isUnexpected: false)
         default:
-            let isServerSide = error.status.code >= 500
+            let isServerSide = status.code >= 500
             return Rendered(
-                status: error.status,
-                code: "http.\(error.status.code)",
-                message: isServerSide ? "An internal error occurred; quote the request id when reporting it." : (error.body ?? error.status.reasonPhrase),
+                status: status,
+                code: "http.\(status.code)",
+                message: isServerSide ? "An internal error occurred; quote the request id when reporting it." : (body ?? status.reasonPhrase),
                 isUnexpected: isServerSide)
         }
     }
 
-    /// The `SwiftletError` equivalent of a Hummingbird `HTTPError`.
-    static func domainError(from error: HTTPError) -> SwiftletError {
-        let rendered = classify(httpError: error)
+    /// The `SwiftletError` equivalent of an error Hummingbird would render itself.
+    static func domainError(from error: any HTTPResponseError) -> SwiftletError {
+        let rendered = classify(error)
         let kind: SwiftletError.Kind = switch rendered.status {
         case .notFound: .notFound
         case .contentTooLarge: .payloadTooLarge

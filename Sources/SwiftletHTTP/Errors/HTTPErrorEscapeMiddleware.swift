@@ -1,9 +1,10 @@
 import Hummingbird
 
-/// Turns Hummingbird's own `HTTPError`s (unknown route, body over the limit) into
+/// Turns errors Hummingbird renders itself (`HTTPError` for an unknown route,
+/// `NIOTooManyBytesError` for a body over the limit) into
 /// `SwiftletError`s inside the router.
 ///
-/// The router renders `HTTPError` itself as a bare status with an empty body; converting
+/// The router renders those itself as a bare status with an empty body; converting
 /// it lets the error reach `SwiftletResponder`, the one place that renders failures, so
 /// a 404 looks like every other error and can become a 405 when the path exists.
 public struct HTTPErrorEscapeMiddleware: RouterMiddleware {
@@ -17,7 +18,7 @@ public struct HTTPErrorEscapeMiddleware: RouterMiddleware {
     ) async throws -> Response {
         do {
             return try await next(request, context)
-        } catch let error as HTTPError {
+        } catch let error as any HTTPResponseError {
             throw ErrorResponse.domainError(from: error)
         }
     }

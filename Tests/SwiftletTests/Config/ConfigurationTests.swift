@@ -1,0 +1,156 @@
+import Foundation
+import SwiftletConfig
+import Testing
+
+@Suite("Configuration")
+struct ConfigurationTests {
+    func load(file: String? = nil, env: [String: String] = [:], flags: [String: String] = [:]) async throws -> SwiftletConfiguration {
+        try await ConfigurationLoader.load(ConfigurationSources(filePath: file, environment: env, overrides: flags))
+    }
+
+    func problems(file: String? = nil, env: [String: String] = [:], flags: [String: String] = [:]) async -> [ConfigurationError.Problem] {
+        do {
+            _ = try await ConfigurationLoader.load(ConfigurationSources(filePath: file, environment: env, overrides: flags))
+            return []
+        } catch {
+            return error.problems
+        }
+    }
+
+    func writeFile(_ name: String, _ contents: String) throws -> (path: String, directory: TemporaryDirectory) {
+        let directory = try TemporaryDirectory()
+        let path = directory.path + "/" + name
+        try contents.write(toFile: path, atomically: true, encoding: .utf8)
+        return (path, directory)
+    }
+
+    @Test func defaultsNeedNoConfiguration() async throws {
+        let config = try await load()
+        #expect(config == SwiftletConfiguration())
+        #expect(config.profile == .development)
+        #expect(config.storage.engine == .sqlite)
+        #expect(config.storage.sqlitePath == "./data/swiftlet.sqlite")
+        #expect(config.http.port == 8080)
+    }
+
+    @Test func precedenceIsDefaultsFileEnvironmentFlags() async throws {
+        let file = try writeFile("swiftlet.yaml", """
+            http:
+              port: 9000
+              host: 0.0.0.0
+              maxBodySize: 2048
+            storage:
+              sqlite:
+                busyTimeout: 100
+            """)
+        defer { file.directory.remove() }
+        let fromFile = try await load(file: file.path)
+        #expect(fromFile.http.port == 9000)
+        #expect(fromFile.http.maxBodyBytes == 2048)
+        #expect(fromFile.storage.sqliteBusyTimeoutMilliseconds == 100)
+
+        let fromEnvironment = try await load(file: file.path, env: ["SWIFTLET_HTTP_PORT": "9100", "SWIFTLET_STORAGE_SQLITE_BUSY_TIMEOUT": "200"])
+        #expect(fromEnvironment.http.port == 9100)
+        #expect(fromEnvironment.http.host == "0.0.0.0")
+        #expect(fromEnvironment.storage.sqliteBusyTimeoutMilliseconds == 200)
+
+        let fromFlags = try await load(file: file.path, env: ["SWIFTLET_HTTP_PORT": "9100"], flags: ["http.port": "9200"])
+        #expect(fromFlags.http.port == 9200)
+    }
+
+    @Test func jsonFilesAndConfigFromEnvironment() async throws {
+        let file = try writeFile("swiftlet.json", #"{"http":{"port":7000},"log":{"accessLog":false},"storage":{"autoMigrate":true}}"#)
+        defer { file.directory.remove() }
+        let config = try await load(env: ["SWIFTLET_CONFIG": file.path])
+        #expect(config.http.port == 7000)
+        #expect(config.log.accessLog == false)
+        #expect(config.storage.autoMigrate == true)
+    }
+
+    @Test func invalidValueNamesTheKeyAndEnvironmentVariable() async {
+        let found = await problems(env: ["SWIFTLET_HTTP_PORT": "abc"])
+        #expect(found.count == 1)
+        #expect(found.first?.key == "http.port")
+        #expect(found.first?.description.contains("SWIFTLET_HTTP_PORT") == true)
+        #expect(found.first?.description.contains("\"abc\"") == true)
+    }
+
+    @Test func everyProblemIsReportedAtOnce() async {
+        let found = await problems(env: [
+            "SWIFTLET_HTTP_PORT": "70000",
+            "SWIFTLET_LOG_LEVEL": "loud",
+            "SWIFTLET_STORAGE_ENGINE": "mongodb",
+            "SWIFTLET_HTTP_IDLE_TIMEOUT": "-1",
+            "SWIFTLET_LOG_ACCESS_LOG": "maybe",
+        ])
+        #expect(Set(found.map(\.key)) == ["http.port", "log.level", "storage.engine", "http.idleTimeout", "log.accessLog"])
+    }
+
+    @Test func postgresNeedsAValidURL() async {
+        #expect(await problems(env: ["SWIFTLET_STORAGE_ENGINE": "postgres"]).map(\.key) == ["storage.postgres.url"])
+        let bad = await problems(env: ["SWIFTLET_STORAGE_ENGINE": "postgres", "SWIFTLET_STORAGE_POSTGRES_URL": "mysql://x@y/z"])
+        #expect(bad.map(\.key).contains("storage.postgres.url"))
+        let badMode = await problems(env: ["SWIFTLET_STORAGE_POSTGRES_URL": "postgres://u@h/db?sslmode=sometimes"])
+        #expect(badMode.first?.message.contains("sslmode") == true)
+    }
+
+    @Test func productionRefusesSQLiteForSeveralNodes() async {
+        let found = await problems(env: ["SWIFTLET_PROFILE": "production", "SWIFTLET_CLUSTER_NODES": "3"])
+        #expect(found.map(\.key) == ["storage.engine"])
+        #expect(await problems(env: ["SWIFTLET_PROFILE": "development", "SWIFTLET_CLUSTER_NODES": "3"]).isEmpty)
+    }
+
+    @Test func productionRefusesPlainTextToRemoteDatabase() async {
+        let found = await problems(env: [
+            "SWIFTLET_PROFILE": "production", "SWIFTLET_STORAGE_ENGINE": "postgres",
+            "SWIFTLET_STORAGE_POSTGRES_URL": "postgres://app:pw@db.internal/app?sslmode=disable",
+        ])
+        #expect(found.map(\.key) == ["storage.postgres.url"])
+    }
+
+    @Test func unreadableFileIsAProblem() async {
+        let found = await problems(file: "/nonexistent/swiftlet.yaml")
+        #expect(found.map(\.key) == ["config"])
+        #expect(await problems(file: "/tmp/swiftlet.toml").map(\.key) == ["config"])
+    }
+
+    @Test func secretsAreMaskedInTheReport() async throws {
+        let config = try await load(env: [
+            "SWIFTLET_STORAGE_ENGINE": "postgres",
+            "SWIFTLET_STORAGE_POSTGRES_URL": "postgres://app:hunter2@127.0.0.1:5432/app?sslmode=disable",
+        ])
+        let report = config.maskedEntries.map { "\($0.key)=\($0.value)" }.joined(separator: "\n")
+        #expect(!report.contains("hunter2"))
+        #expect(report.contains("postgres://app:****@127.0.0.1:5432/app"))
+    }
+
+    @Test func environmentNamesFollowTheKeys() {
+        #expect(ConfigKeys.info("http.maxBodySize")?.environmentName == "SWIFTLET_HTTP_MAX_BODY_SIZE")
+        #expect(ConfigKeys.info("storage.autoMigrate")?.environmentName == "SWIFTLET_STORAGE_AUTO_MIGRATE")
+        #expect(ConfigKeys.info("storage.sqlite.busyTimeout")?.environmentName == "SWIFTLET_STORAGE_SQLITE_BUSY_TIMEOUT")
+    }
+
+    @Test("every key is in docs/configuration.md and in the config check report")
+    func everyKeyIsDocumented() throws {
+        let docs = try String(contentsOfFile: RepositoryPaths.root + "/docs/configuration.md", encoding: .utf8)
+        let reported = Set(SwiftletConfiguration().maskedEntries.map(\.key))
+        for info in ConfigKeys.all {
+            #expect(docs.contains("`\(info.key)`"), "\(info.key) missing from docs/configuration.md")
+            #expect(docs.contains(info.environmentName), "\(info.environmentName) missing from docs/configuration.md")
+            #expect(reported.contains(info.key), "\(info.key) missing from the config check report")
+        }
+        #expect(reported.count == ConfigKeys.all.count)
+    }
+}
+
+enum RepositoryPaths {
+    /// The package root, found from this source file's location.
+    static let root: String = {
+        var url = URL(fileURLWithPath: #filePath)
+        while url.path != "/" {
+            url.deleteLastPathComponent()
+            if FileManager.default.fileExists(atPath: url.path + "/Package.swift") { return url.path }
+        }
+        return FileManager.default.currentDirectoryPath
+    }()
+}

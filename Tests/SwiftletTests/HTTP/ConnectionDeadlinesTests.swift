@@ -1,0 +1,60 @@
+import NIOCore
+import Testing
+@testable import SwiftletHTTP
+
+/// The slow-client rules, driven with explicit times: no sockets, no sleeping.
+@Suite("Connection deadlines")
+struct ConnectionDeadlinesTests {
+    let timeouts = ConnectionTimeouts(idle: .seconds(60), header: .seconds(10), body: .seconds(30))
+    let t0 = NIODeadline.uptimeNanoseconds(1_000_000_000)
+
+    func at(_ seconds: Int64) -> NIODeadline { t0 + .seconds(seconds) }
+
+    @Test func newConnectionGetsTheIdleDeadline() {
+        var state = ConnectionDeadlines(timeouts: timeouts)
+        #expect(state.connectionOpened(now: t0) == .schedule(at(60)))
+        #expect(!state.isExpired(now: at(59)))
+        #expect(state.isExpired(now: at(60)))
+    }
+
+    @Test func firstByteStartsTheHeaderDeadlineAndMoreBytesDoNotExtendIt() {
+        var state = ConnectionDeadlines(timeouts: timeouts)
+        _ = state.connectionOpened(now: t0)
+        #expect(state.bytesReceived(now: at(5)) == .schedule(at(15)))
+        #expect(state.bytesReceived(now: at(9)) == .none, "dribbling does not buy time")
+        #expect(state.bytesReceived(now: at(14)) == .none)
+        #expect(state.isExpired(now: at(15)))
+    }
+
+    @Test func headStartsTheBodyDeadlineAndEndClearsIt() {
+        var state = ConnectionDeadlines(timeouts: timeouts)
+        _ = state.connectionOpened(now: t0)
+        _ = state.bytesReceived(now: at(1))
+        #expect(state.headReceived(now: at(2)) == .schedule(at(32)))
+        #expect(state.bytesReceived(now: at(20)) == .none)
+        #expect(state.requestEnded(now: at(25)) == .cancel)
+        #expect(!state.isExpired(now: at(10_000)), "a handler may take as long as it needs")
+    }
+
+    @Test func responseEndReturnsToIdle() {
+        var state = ConnectionDeadlines(timeouts: timeouts)
+        _ = state.connectionOpened(now: t0)
+        _ = state.bytesReceived(now: at(1))
+        _ = state.headReceived(now: at(1))
+        _ = state.requestEnded(now: at(1))
+        #expect(state.responseEnded(now: at(100)) == .schedule(at(160)))
+        #expect(state.phase == .awaitingRequest)
+        #expect(state.bytesReceived(now: at(120)) == .schedule(at(130)), "the next request gets a fresh header deadline")
+    }
+
+    @Test func earlyResponseKeepsTheBodyDeadlineUntilTheBodyEnds() {
+        var state = ConnectionDeadlines(timeouts: timeouts)
+        _ = state.connectionOpened(now: t0)
+        _ = state.bytesReceived(now: at(0))
+        _ = state.headReceived(now: at(0))
+        #expect(state.responseEnded(now: at(1)) == .none, "body deadline (30) still applies")
+        #expect(state.isExpired(now: at(30)))
+        #expect(state.requestEnded(now: at(2)) == .schedule(at(62)))
+        #expect(state.phase == .awaitingRequest)
+    }
+}
