@@ -1,0 +1,153 @@
+import AsyncHTTPClient
+import Foundation
+import Testing
+
+/// The real `swiftlet` binary, as a user runs it.
+@Suite("swiftlet process", .serialized)
+struct ProcessTests {
+    @Test("config check names an invalid key and exits non-zero")
+    func configCheckRejectsInvalidValue() throws {
+        let result = try SwiftletProcess.run(["config", "check"], environment: ["SWIFTLET_HTTP_PORT": "abc"])
+        #expect(result.status == 2)
+        #expect(result.standardError.contains("http.port"))
+        #expect(result.standardError.contains("SWIFTLET_HTTP_PORT"))
+    }
+
+    @Test("config check prints the effective configuration with secrets masked")
+    func configCheckMasksSecrets() throws {
+        let result = try SwiftletProcess.run(
+            ["config", "check", "--port", "9999"],
+            environment: ["SWIFTLET_STORAGE_POSTGRES_URL": "postgres://app:s3cret@127.0.0.1/app?sslmode=disable"])
+        #expect(result.status == 0)
+        #expect(result.standardOutput.contains("9999"))
+        #expect(!result.standardOutput.contains("s3cret"))
+        #expect(result.standardOutput.contains("configuration OK"))
+    }
+
+    @Test("serve with no configuration: ready, data directory, SIGTERM exits 0, restart keeps data")
+    func serveStopRestart() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+
+        let first = try SwiftletProcess.start(["serve", "--port", "0"], workingDirectory: directory.path)
+        let port = try await first.waitForPort()
+        #expect(try await SwiftletProcess.get("http://127.0.0.1:\(port)/health/ready") == 200)
+        #expect(FileManager.default.fileExists(atPath: directory.path + "/data/swiftlet.sqlite"))
+        #expect(first.output.contains("migration applied"))
+        #expect(try await first.terminate() == 0)
+        #expect(first.output.contains(#""msg":"stopped""#))
+
+        let second = try SwiftletProcess.start(["serve", "--port", "0"], workingDirectory: directory.path)
+        let secondPort = try await second.waitForPort()
+        #expect(try await SwiftletProcess.get("http://127.0.0.1:\(secondPort)/health/ready") == 200)
+        #expect(!second.output.contains("migration applied"), "the schema from the first run is still there")
+        #expect(try await second.terminate() == 0)
+    }
+
+    @Test("serve refuses to start on an invalid configuration")
+    func serveRefusesInvalidConfiguration() throws {
+        let result = try SwiftletProcess.run(["serve"], environment: ["SWIFTLET_STORAGE_ENGINE": "oracle"])
+        #expect(result.status == 2)
+        #expect(result.standardError.contains("storage.engine"))
+    }
+}
+
+/// Runs the `swiftlet` executable built beside the test bundle.
+final class SwiftletProcess: @unchecked Sendable {
+    struct Result {
+        let status: Int32
+        let standardOutput: String
+        let standardError: String
+    }
+
+    static var executable: String {
+        get throws {
+            let directory = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()
+            let path = directory.appendingPathComponent("swiftlet").path
+            guard FileManager.default.isExecutableFile(atPath: path) else {
+                throw TestSetupError("\(path) not found: build it first (`swift build --build-tests`)")
+            }
+            return path
+        }
+    }
+
+    static func run(_ arguments: [String], environment: [String: String] = [:]) throws -> Result {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: try executable)
+        process.arguments = arguments
+        process.environment = cleanEnvironment().merging(environment) { _, new in new }
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let output = out.fileHandleForReading.readDataToEndOfFile()
+        let error = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Result(status: process.terminationStatus, standardOutput: String(decoding: output, as: UTF8.self),
+                      standardError: String(decoding: error, as: UTF8.self))
+    }
+
+    /// The environment without any `SWIFTLET_` settings of the machine running the tests.
+    static func cleanEnvironment() -> [String: String] {
+        ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("SWIFTLET_") }
+    }
+
+    static func start(_ arguments: [String], workingDirectory: String) throws -> SwiftletProcess {
+        let instance = SwiftletProcess()
+        let process = instance.process
+        process.executableURL = URL(fileURLWithPath: try executable)
+        process.arguments = arguments
+        process.currentDirectoryURL = URL(fileURLWithPath: workingDirectory)
+        process.environment = cleanEnvironment()
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        pipe.fileHandleForReading.readabilityHandler = { handle in
+            let data = handle.availableData
+            instance.lock.withLock { instance.buffer.append(data) }
+        }
+        try process.run()
+        return instance
+    }
+
+    let process = Process()
+    private let lock = NSLock()
+    private var buffer = Data()
+
+    var output: String { lock.withLock { String(decoding: buffer, as: UTF8.self) } }
+
+    /// Waits for the `listening` log line and returns its port.
+    func waitForPort(timeout: Duration = .seconds(20)) async throws -> Int {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            for line in output.split(separator: "\n") where line.contains(#""msg":"listening""#) {
+                if let range = line.range(of: #""port":"#) {
+                    let digits = line[range.upperBound...].prefix(while: \.isNumber)
+                    if let port = Int(digits) { return port }
+                }
+            }
+            guard process.isRunning else { throw TestSetupError("swiftlet exited early:\n\(output)") }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        throw TestSetupError("swiftlet did not start listening:\n\(output)")
+    }
+
+    /// Sends SIGTERM and returns the exit status.
+    func terminate(timeout: Duration = .seconds(15)) async throws -> Int32 {
+        process.terminate()
+        let deadline = ContinuousClock.now + timeout
+        while process.isRunning {
+            guard ContinuousClock.now < deadline else {
+                kill(process.processIdentifier, SIGKILL)
+                throw TestSetupError("swiftlet did not exit after SIGTERM:\n\(output)")
+            }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        return process.terminationStatus
+    }
+
+    static func get(_ url: String) async throws -> UInt {
+        let response = try await HTTPClient.shared.execute(HTTPClientRequest(url: url), timeout: .seconds(5))
+        return response.status.code
+    }
+}
