@@ -21,6 +21,7 @@ let package = Package(
         .package(url: "https://github.com/vapor/sqlite-kit.git", from: "4.5.2"),
         .package(url: "https://github.com/vapor/sql-kit.git", from: "3.36.0"),
         .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
+        .package(url: "https://github.com/vapor/jwt-kit.git", from: "5.8.0"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-configuration.git", from: "1.4.0", traits: [.defaults, "YAML"]),
         .package(url: "https://github.com/apple/swift-system.git", from: "1.8.1"),
@@ -34,7 +35,39 @@ let package = Package(
     ],
     targets: [
         // Domain core: models, errors, ports, services. No server or database imports.
-        .target(name: "SwiftletCore", swiftSettings: swiftSettings),
+        .target(
+            name: "SwiftletCore",
+            dependencies: [.product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: swiftSettings
+        ),
+        // Leaf: WeChat mini-program API client, usable on its own.
+        .target(
+            name: "SwiftletWeChat",
+            dependencies: [
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "CryptoExtras", package: "swift-crypto"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // Access tokens (JWT) implementing the core's AccessTokenCodec port.
+        .target(
+            name: "SwiftletTokens",
+            dependencies: ["SwiftletCore", .product(name: "JWTKit", package: "jwt-kit")],
+            swiftSettings: swiftSettings
+        ),
+        // The built-in fake of the WeChat servers, mounted in development and tests.
+        .target(
+            name: "SwiftletSandbox",
+            dependencies: [
+                "SwiftletHTTP",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // Leaf: versioned-migration planning and checksums, engine-agnostic.
         .target(
             name: "SwiftletMigrations",
@@ -99,7 +132,8 @@ let package = Package(
             name: "SwiftletServer",
             dependencies: [
                 "SwiftletCore", "SwiftletConfig", "SwiftletHTTP", "SwiftletSQLite", "SwiftletPostgres",
-                "SwiftletSQLStorage", "SwiftletMigrations",
+                "SwiftletSQLStorage", "SwiftletMigrations", "SwiftletWeChat", "SwiftletTokens", "SwiftletSandbox",
+                .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
@@ -109,7 +143,7 @@ let package = Package(
         .executableTarget(
             name: "SwiftletCLI",
             dependencies: [
-                "SwiftletServer", "SwiftletConfig", "SwiftletMigrations",
+                "SwiftletServer", "SwiftletConfig", "SwiftletMigrations", "SwiftletCore", "SwiftletHTTP",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
@@ -121,7 +155,9 @@ let package = Package(
             dependencies: [
                 "SwiftletServer", "SwiftletCore", "SwiftletConfig", "SwiftletHTTP",
                 "SwiftletSQLite", "SwiftletPostgres", "SwiftletSQLStorage", "SwiftletMigrations",
+                "SwiftletWeChat", "SwiftletTokens", "SwiftletSandbox",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "SQLKit", package: "sql-kit"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

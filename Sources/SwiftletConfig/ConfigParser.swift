@@ -48,7 +48,60 @@ struct ConfigParser {
         config.storage.postgresConnectTimeoutSeconds = seconds(
             "storage.postgres.connectTimeout", default: config.storage.postgresConnectTimeoutSeconds)
         config.cluster.nodes = integer("cluster.nodes", default: config.cluster.nodes, in: 1...10_000)
+        config.dataDirectory = string("data.directory", default: config.dataDirectory)
+        parseAuth(&config)
+        parseWeChat(&config)
         return config
+    }
+
+    mutating func parseAuth(_ config: inout SwiftletConfiguration) {
+        var auth = config.auth
+        auth.accessTokenLifetimeSeconds = integer("auth.accessTokenLifetime", default: auth.accessTokenLifetimeSeconds, in: 60...86_400)
+        auth.refreshTokenLifetimeSeconds = integer("auth.refreshTokenLifetime", default: auth.refreshTokenLifetimeSeconds, in: 3600...31_536_000)
+        auth.issuer = string("auth.issuer", default: auth.issuer)
+        auth.audience = string("auth.audience", default: auth.audience)
+        auth.clockLeewaySeconds = integer("auth.clockLeeway", default: auth.clockLeewaySeconds, in: 0...300)
+        auth.jwtAlgorithm = choice("auth.jwt.algorithm", default: auth.jwtAlgorithm)
+        auth.jwtKeyID = string("auth.jwt.keyId", default: auth.jwtKeyID)
+        if let secret = lookup("auth.jwt.secret"), !secret.isEmpty {
+            if secret.utf8.count < 32 {
+                problems.append(.init(key: "auth.jwt.secret", message: "must be at least 32 bytes (HS256), got \(secret.utf8.count)"))
+            } else {
+                auth.jwtSecret = secret
+            }
+        }
+        if let retired = lookup("auth.jwt.retiredSecrets"), !retired.isEmpty {
+            for pair in retired.split(separator: ",") {
+                let parts = pair.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+                guard parts.count == 2, !parts[0].isEmpty, parts[1].utf8.count >= 32 else {
+                    problems.append(.init(key: "auth.jwt.retiredSecrets", message: "expected kid=secret pairs (secrets ≥ 32 bytes), separated by commas"))
+                    break
+                }
+                auth.jwtRetiredSecrets.append((parts[0], parts[1]))
+            }
+        }
+        if let file = lookup("auth.jwt.privateKeyFile"), !file.isEmpty {
+            auth.jwtPrivateKeyFile = file
+        }
+        config.auth = auth
+    }
+
+    mutating func parseWeChat(_ config: inout SwiftletConfiguration) {
+        var wechat = config.wechat
+        wechat.sandbox = config.profile != .production
+        wechat.sandbox = boolean("wechat.sandbox", default: wechat.sandbox)
+        wechat.appID = string("wechat.appId", default: wechat.appID)
+        if let secret = lookup("wechat.appSecret"), !secret.isEmpty { wechat.appSecret = secret }
+        if let base = lookup("wechat.apiBaseUrl"), !base.isEmpty {
+            let trimmed = base.trimmingCharacters(in: .whitespaces)
+            if let url = URL(string: trimmed), ["http", "https"].contains(url.scheme ?? ""), url.host != nil {
+                wechat.apiBaseURL = trimmed.hasSuffix("/") ? String(trimmed.dropLast()) : trimmed
+            } else {
+                problems.append(.init(key: "wechat.apiBaseUrl", message: "expected an http(s) URL, got \"\(base)\""))
+            }
+        }
+        wechat.timeoutSeconds = seconds("wechat.timeout", default: wechat.timeoutSeconds)
+        config.wechat = wechat
     }
 
     mutating func string(_ key: String, default value: String) -> String {

@@ -73,7 +73,28 @@ public enum ConfigurationLoader {
         if storage.engine == .postgres, storage.postgresURL == nil {
             problems.append(.init(key: "storage.postgres.url", message: "required when storage.engine is postgres"))
         }
+        let wechat = configuration.wechat
+        if !wechat.sandbox, wechat.appSecret == nil {
+            problems.append(.init(key: "wechat.appSecret", message: "required when wechat.sandbox is off"))
+        }
         if configuration.profile == .production {
+            if wechat.sandbox {
+                problems.append(.init(key: "wechat.sandbox", message: "the WeChat sandbox is refused in production"))
+            }
+            if wechat.appID == SwiftletConfiguration.WeChat.sandboxAppID {
+                problems.append(.init(key: "wechat.appId", message: "set your mini-program's AppID; the sandbox default is refused in production"))
+            }
+            if wechat.appSecret == SwiftletConfiguration.WeChat.sandboxAppSecret {
+                problems.append(.init(key: "wechat.appSecret", message: "the sandbox secret is refused in production"))
+            }
+            switch configuration.auth.jwtAlgorithm {
+            case .hs256 where configuration.auth.jwtSecret == nil:
+                problems.append(.init(key: "auth.jwt.secret", message: "required in production (generated secrets are for development only)"))
+            case .es256 where configuration.auth.jwtPrivateKeyFile == nil:
+                problems.append(.init(key: "auth.jwt.privateKeyFile", message: "required in production with es256"))
+            default:
+                break
+            }
             if storage.engine == .sqlite, configuration.cluster.nodes > 1 {
                 problems.append(.init(
                     key: "storage.engine",

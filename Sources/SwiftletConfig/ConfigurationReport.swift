@@ -28,6 +28,22 @@ extension SwiftletConfiguration {
             ("storage.postgres.poolSize", String(storage.postgresPoolSize)),
             ("storage.postgres.connectTimeout", format(storage.postgresConnectTimeoutSeconds)),
             ("cluster.nodes", String(cluster.nodes)),
+            ("data.directory", dataDirectory),
+            ("auth.accessTokenLifetime", String(auth.accessTokenLifetimeSeconds)),
+            ("auth.refreshTokenLifetime", String(auth.refreshTokenLifetimeSeconds)),
+            ("auth.issuer", auth.issuer),
+            ("auth.audience", auth.audience),
+            ("auth.clockLeeway", String(auth.clockLeewaySeconds)),
+            ("auth.jwt.algorithm", auth.jwtAlgorithm.rawValue),
+            ("auth.jwt.secret", auth.jwtSecret == nil ? "(generated)" : "****"),
+            ("auth.jwt.keyId", auth.jwtKeyID),
+            ("auth.jwt.retiredSecrets", auth.jwtRetiredSecrets.isEmpty ? "(none)" : auth.jwtRetiredSecrets.map { "\($0.kid)=****" }.joined(separator: ",")),
+            ("auth.jwt.privateKeyFile", auth.jwtPrivateKeyFile ?? "(generated)"),
+            ("wechat.appId", wechat.appID),
+            ("wechat.appSecret", wechat.appSecret == nil ? (wechat.sandbox ? "(sandbox)" : "(none)") : "****"),
+            ("wechat.apiBaseUrl", wechat.apiBaseURL ?? (wechat.sandbox ? "(embedded sandbox)" : "https://api.weixin.qq.com")),
+            ("wechat.timeout", format(wechat.timeoutSeconds)),
+            ("wechat.sandbox", String(wechat.sandbox)),
         ]
     }
 

@@ -56,7 +56,58 @@ public struct SwiftletConfiguration: Sendable, Equatable {
         public init() {}
     }
 
+    public struct Auth: Sendable, Equatable {
+        public enum Algorithm: String, Sendable, CaseIterable { case hs256, es256 }
+        public var accessTokenLifetimeSeconds: Int = 900
+        public var refreshTokenLifetimeSeconds: Int = 2_592_000
+        public var issuer: String = "swiftlet"
+        public var audience: String = "swiftlet-miniprogram"
+        public var clockLeewaySeconds: Int = 30
+        public var jwtAlgorithm: Algorithm = .hs256
+        /// HS256 secret. Nil outside production: one is generated under `dataDirectory`.
+        public var jwtSecret: String?
+        public var jwtKeyID: String = "k1"
+        /// `kid=secret` pairs still accepted for verification after a rotation.
+        public var jwtRetiredSecrets: [(kid: String, secret: String)] = []
+        /// ES256 private key (PEM). Nil outside production: one is generated under `dataDirectory`.
+        public var jwtPrivateKeyFile: String?
+        public init() {}
+
+        public static func == (lhs: Auth, rhs: Auth) -> Bool {
+            lhs.accessTokenLifetimeSeconds == rhs.accessTokenLifetimeSeconds
+                && lhs.refreshTokenLifetimeSeconds == rhs.refreshTokenLifetimeSeconds
+                && lhs.issuer == rhs.issuer && lhs.audience == rhs.audience
+                && lhs.clockLeewaySeconds == rhs.clockLeewaySeconds && lhs.jwtAlgorithm == rhs.jwtAlgorithm
+                && lhs.jwtSecret == rhs.jwtSecret && lhs.jwtKeyID == rhs.jwtKeyID
+                && lhs.jwtRetiredSecrets.map { "\($0.kid)=\($0.secret)" } == rhs.jwtRetiredSecrets.map { "\($0.kid)=\($0.secret)" }
+                && lhs.jwtPrivateKeyFile == rhs.jwtPrivateKeyFile
+        }
+    }
+
+    public struct WeChat: Sendable, Equatable {
+        /// The sandbox's default app; production refuses it.
+        public static let sandboxAppID = "wx00000000sandbox"
+        public static let sandboxAppSecret = "sandbox-app-secret-not-for-production"
+        public var appID: String = sandboxAppID
+        public var appSecret: String?
+        /// Nil: the embedded sandbox when `sandbox` is on, else `https://api.weixin.qq.com`.
+        public var apiBaseURL: String?
+        public var timeoutSeconds: Double = 5
+        /// Mount the WeChat sandbox under `/sandbox/wechat` (development and test only).
+        public var sandbox: Bool = true
+        public init() {}
+
+        /// The secret to use: the configured one, or the sandbox's when it is on.
+        public var effectiveAppSecret: String? {
+            appSecret ?? (sandbox ? Self.sandboxAppSecret : nil)
+        }
+    }
+
     public var profile: Profile = .development
+    /// Where generated development secrets (and, by default, the SQLite file) live.
+    public var dataDirectory: String = "./data"
+    public var auth = Auth()
+    public var wechat = WeChat()
     public var http = HTTP()
     public var log = Log()
     public var storage = Storage()

@@ -30,6 +30,8 @@ public struct PostgresStorageConfiguration: Sendable {
 public final class PostgresStorage: StorageEngine, SQLExecutor {
     public let name = "postgres"
     public var users: any UserRepository { SQLUserRepository(executor: self, clock: clock) }
+    public var sessions: any SessionRepository { SQLSessionRepository(executor: self) }
+    public var adminKeys: any AdminKeyRepository { SQLAdminKeyRepository(executor: self) }
 
     let client: PostgresClient
     private let runTask: Task<Void, Never>

@@ -39,6 +39,8 @@ public struct SQLiteStorageConfiguration: Sendable {
 public final class SQLiteStorage: StorageEngine, SQLExecutor {
     public let name = "sqlite"
     public var users: any UserRepository { SQLUserRepository(executor: self, clock: clock) }
+    public var sessions: any SessionRepository { SQLSessionRepository(executor: self) }
+    public var adminKeys: any AdminKeyRepository { SQLAdminKeyRepository(executor: self) }
     public let configuration: SQLiteStorageConfiguration
 
     private let writer: ResourcePool<SQLiteConnection>

@@ -1,9 +1,11 @@
+import Foundation
 import Hummingbird
 import Logging
 import NIOCore
 import SwiftletConfig
 import SwiftletCore
 import SwiftletHTTP
+import SwiftletSandbox
 
 /// The application type `buildApplication` produces.
 public typealias SwiftletApplication = Application<SwiftletResponder<RouterResponder<SwiftletRequestContext>>>
@@ -15,13 +17,17 @@ public struct SwiftletCustomization: Sendable {
     public var routes: @Sendable (Router<SwiftletRequestContext>, any StorageEngine) -> Void
     /// Called with the bound address once the server listens (port 0 gets a real port).
     public var onServerRunning: @Sendable (_ host: String, _ port: Int) async -> Void
+    /// Where services get the time from (tests move it by hand).
+    public var clock: SwiftletClock
 
     public init(
         routes: @escaping @Sendable (Router<SwiftletRequestContext>, any StorageEngine) -> Void = { _, _ in },
-        onServerRunning: @escaping @Sendable (_ host: String, _ port: Int) async -> Void = { _, _ in }
+        onServerRunning: @escaping @Sendable (_ host: String, _ port: Int) async -> Void = { _, _ in },
+        clock: SwiftletClock = .system
     ) {
         self.routes = routes
         self.onServerRunning = onServerRunning
+        self.clock = clock
     }
 }
 
@@ -30,18 +36,44 @@ public struct SwiftletCustomization: Sendable {
 public func buildApplication(
     _ config: SwiftletConfiguration, logger: Logger, customization: SwiftletCustomization = .init()
 ) async throws -> SwiftletApplication {
-    let storage = try await StorageFactory.openForServing(config, logger: logger)
-    return buildApplication(config, storage: storage, logger: logger, customization: customization)
+    let storage = try await StorageFactory.openForServing(config, clock: customization.clock, logger: logger)
+    do {
+        return try await buildApplication(config, storage: storage, logger: logger, customization: customization)
+    } catch {
+        try? await storage.shutdown()
+        throw error
+    }
 }
 
 /// Wires the application around an already open engine (which it will close at shutdown).
 public func buildApplication(
     _ config: SwiftletConfiguration, storage: any StorageEngine, logger: Logger,
     customization: SwiftletCustomization = .init()
-) -> SwiftletApplication {
+) async throws -> SwiftletApplication {
+    let clock = customization.clock
+    let sandboxAddress = SandboxAddress()
+    let codec = try await IdentityComposition.tokenCodec(config)
+    let wechat = WeChatIdentityAdapter(client: IdentityComposition.wechatClient(config, sandboxAddress: sandboxAddress), logger: logger)
+    let revocations = RevocationList()
+    let auth = AuthService(
+        users: storage.users, sessions: storage.sessions, wechat: wechat, tokens: codec, revocations: revocations,
+        clock: clock,
+        policy: AuthPolicy(
+            accessTokenLifetime: TimeInterval(config.auth.accessTokenLifetimeSeconds),
+            refreshTokenLifetime: TimeInterval(config.auth.refreshTokenLifetimeSeconds)))
+    try await storage.sessions.pruneRevocations(before: clock.now)
+    let loaded = try await auth.loadRevocations()
+    logger.debug("revocations loaded", metadata: ["count": .stringConvertible(loaded)])
+
     let router = Router(context: SwiftletRequestContext.self)
     router.add(middleware: HTTPErrorEscapeMiddleware())
     HealthRoutes(engineName: storage.name, readiness: { try await storage.ping() }).register(on: router)
+    IdentityRoutes(auth: auth, profile: ProfileService(users: storage.users, wechat: wechat)).register(on: router)
+    AdminRoutes(storage: storage, clock: clock).register(on: router)
+    JWKSRoute(document: codec.jwks()).register(on: router)
+    if config.wechat.sandbox {
+        WeChatSandbox(appID: config.wechat.appID, appSecret: config.wechat.effectiveAppSecret ?? "").register(on: router)
+    }
     customization.routes(router, storage)
 
     let responder = SwiftletResponder(
@@ -65,7 +97,11 @@ public func buildApplication(
         services: [StorageLifecycleService(storage: storage)],
         onServerRunning: { channel in
             let port = channel.localAddress?.port ?? http.port
-            logger.notice("listening", metadata: ["host": .string(http.host), "port": .stringConvertible(port), "storage": .string(storage.name)])
+            sandboxAddress.set(host: http.host, port: port)
+            logger.notice("listening", metadata: [
+                "host": .string(http.host), "port": .stringConvertible(port), "storage": .string(storage.name),
+                "wechatSandbox": .stringConvertible(config.wechat.sandbox),
+            ])
             await customization.onServerRunning(http.host, port)
         },
         logger: logger)

@@ -4,6 +4,8 @@ public protocol StorageEngine: Sendable {
     /// Human-readable engine name for logs and health output (`sqlite`, `postgres`).
     var name: String { get }
     var users: any UserRepository { get }
+    var sessions: any SessionRepository { get }
+    var adminKeys: any AdminKeyRepository { get }
 
     /// Cheap round trip proving the engine can serve queries; used by `/health/ready`.
     func ping() async throws

@@ -94,17 +94,57 @@ struct ConfigurationTests {
         #expect(badMode.first?.message.contains("sslmode") == true)
     }
 
+    /// A production environment that passes every check.
+    static let production = [
+        "SWIFTLET_PROFILE": "production",
+        "SWIFTLET_WECHAT_APP_ID": "wx1234567890abcdef",
+        "SWIFTLET_WECHAT_APP_SECRET": "real-secret",
+        "SWIFTLET_AUTH_JWT_SECRET": String(repeating: "k", count: 40),
+    ]
+
+    @Test func validProductionConfigurationLoads() async throws {
+        let config = try await load(env: Self.production)
+        #expect(config.profile == .production)
+        #expect(config.http.host == "0.0.0.0")
+        #expect(config.wechat.sandbox == false)
+    }
+
+    @Test func productionRefusesDefaultSecretsAndTheSandbox() async {
+        let bare = await problems(env: ["SWIFTLET_PROFILE": "production"])
+        #expect(Set(bare.map(\.key)) == ["wechat.appSecret", "wechat.appId", "auth.jwt.secret"])
+        let sandbox = await problems(env: Self.production.merging(["SWIFTLET_WECHAT_SANDBOX": "true"]) { _, new in new })
+        #expect(sandbox.map(\.key) == ["wechat.sandbox"])
+        let sandboxSecret = await problems(env: Self.production.merging(
+            ["SWIFTLET_WECHAT_APP_SECRET": SwiftletConfiguration.WeChat.sandboxAppSecret]) { _, new in new })
+        #expect(sandboxSecret.map(\.key) == ["wechat.appSecret"])
+        let es256 = await problems(env: Self.production.merging(["SWIFTLET_AUTH_JWT_ALGORITHM": "es256"]) { _, new in new })
+        #expect(es256.map(\.key) == ["auth.jwt.privateKeyFile"])
+    }
+
+    @Test func shortSecretsAreRefusedEverywhere() async {
+        #expect(await problems(env: ["SWIFTLET_AUTH_JWT_SECRET": "short"]).map(\.key) == ["auth.jwt.secret"])
+        #expect(await problems(env: ["SWIFTLET_AUTH_JWT_RETIRED_SECRETS": "old=tooshort"]).map(\.key) == ["auth.jwt.retiredSecrets"])
+        let retired = try? await load(env: ["SWIFTLET_AUTH_JWT_RETIRED_SECRETS": "k0=\(String(repeating: "a", count: 32))"])
+        #expect(retired?.auth.jwtRetiredSecrets.first?.kid == "k0")
+    }
+
+    @Test func weChatWithoutSandboxNeedsASecret() async {
+        #expect(await problems(env: ["SWIFTLET_WECHAT_SANDBOX": "false"]).map(\.key) == ["wechat.appSecret"])
+        #expect(await problems(env: ["SWIFTLET_WECHAT_API_BASE_URL": "ftp://x"]).map(\.key) == ["wechat.apiBaseUrl"])
+    }
+
     @Test func productionRefusesSQLiteForSeveralNodes() async {
-        let found = await problems(env: ["SWIFTLET_PROFILE": "production", "SWIFTLET_CLUSTER_NODES": "3"])
+        let found = await problems(env: Self.production.merging(["SWIFTLET_CLUSTER_NODES": "3"]) { _, new in new })
         #expect(found.map(\.key) == ["storage.engine"])
         #expect(await problems(env: ["SWIFTLET_PROFILE": "development", "SWIFTLET_CLUSTER_NODES": "3"]).isEmpty)
+        #expect(await problems(env: Self.production).isEmpty)
     }
 
     @Test func productionRefusesPlainTextToRemoteDatabase() async {
-        let found = await problems(env: [
-            "SWIFTLET_PROFILE": "production", "SWIFTLET_STORAGE_ENGINE": "postgres",
+        let found = await problems(env: Self.production.merging([
+            "SWIFTLET_STORAGE_ENGINE": "postgres",
             "SWIFTLET_STORAGE_POSTGRES_URL": "postgres://app:pw@db.internal/app?sslmode=disable",
-        ])
+        ]) { _, new in new })
         #expect(found.map(\.key) == ["storage.postgres.url"])
     }
 
@@ -118,10 +158,14 @@ struct ConfigurationTests {
         let config = try await load(env: [
             "SWIFTLET_STORAGE_ENGINE": "postgres",
             "SWIFTLET_STORAGE_POSTGRES_URL": "postgres://app:hunter2@127.0.0.1:5432/app?sslmode=disable",
+            "SWIFTLET_AUTH_JWT_SECRET": "jwt-secret-value-that-is-long-enough-1234",
+            "SWIFTLET_WECHAT_APP_SECRET": "wechat-app-secret-value",
         ])
         let report = config.maskedEntries.map { "\($0.key)=\($0.value)" }.joined(separator: "\n")
         #expect(!report.contains("hunter2"))
         #expect(report.contains("postgres://app:****@127.0.0.1:5432/app"))
+        #expect(!report.contains("jwt-secret-value"))
+        #expect(!report.contains("wechat-app-secret-value"))
     }
 
     @Test func environmentNamesFollowTheKeys() {

@@ -22,7 +22,7 @@ struct HealthAndConnectionTests {
 
     @Test func readyIs503WhenTheDatabaseIsGone() async throws {
         try await TestStorage.withStorage(.sqlite) { storage in
-            let app = TestApp.application(storage: storage)
+            let app = try await TestApp.application(storage: storage)
             try await app.test(.live) { client in
                 try await storage.shutdown()
                 try await client.execute(uri: "/health/ready", method: .get) { response in

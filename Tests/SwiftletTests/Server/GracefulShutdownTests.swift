@@ -15,7 +15,7 @@ struct GracefulShutdownTests {
             let (ports, portSink) = AsyncStream.makeStream(of: Int.self)
             var customization = TestRoutes.customization
             customization.onServerRunning = { _, port in portSink.yield(port) }
-            let app = TestApp.application(storage: storage, customization: customization)
+            let app = try await TestApp.application(storage: storage, customization: customization)
             let group = ServiceGroup(configuration: .init(services: [app], logger: TestStorage.logger))
             let running = Task { try await group.run() }
             var iterator = ports.makeAsyncIterator()

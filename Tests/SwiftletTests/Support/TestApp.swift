@@ -37,11 +37,15 @@ enum TestRoutes {
 }
 
 enum TestApp {
+    /// Generated development secrets for tests live here (shared, created once).
+    static let secretsDirectory = NSTemporaryDirectory() + "swiftlet-test-secrets"
+
     static func config(_ adjust: (inout SwiftletConfiguration) -> Void = { _ in }) -> SwiftletConfiguration {
         var config = SwiftletConfiguration()
         config.profile = .test
         config.http.port = 0
         config.log.accessLog = false
+        config.dataDirectory = TestApp.secretsDirectory
         adjust(&config)
         return config
     }
@@ -49,8 +53,8 @@ enum TestApp {
     static func application(
         storage: any StorageEngine, config: SwiftletConfiguration = TestApp.config(),
         customization: SwiftletCustomization = TestRoutes.customization
-    ) -> SwiftletApplication {
-        buildApplication(config, storage: storage, logger: TestStorage.logger, customization: customization)
+    ) async throws -> SwiftletApplication {
+        try await buildApplication(config, storage: storage, logger: TestStorage.logger, customization: customization)
     }
 
     /// Runs `body` against a live server (real sockets) on a fresh database.
@@ -60,7 +64,7 @@ enum TestApp {
         _ body: @escaping @Sendable (any TestClientProtocol) async throws -> Void
     ) async throws {
         try await TestStorage.withStorage(kind) { storage in
-            let app = application(storage: storage, config: config)
+            let app = try await application(storage: storage, config: config)
             try await app.test(.live) { client in
                 try await body(client)
             }

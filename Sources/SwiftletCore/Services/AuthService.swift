@@ -1,0 +1,162 @@
+import Foundation
+
+/// Lifetimes of the credentials a login hands out.
+public struct AuthPolicy: Sendable, Equatable {
+    /// Access tokens are short: revocation is enforced in memory, but a short life bounds
+    /// the damage of a leak even on a node that missed a revocation.
+    public var accessTokenLifetime: TimeInterval
+    public var refreshTokenLifetime: TimeInterval
+
+    public init(accessTokenLifetime: TimeInterval = 900, refreshTokenLifetime: TimeInterval = 30 * 86_400) {
+        self.accessTokenLifetime = accessTokenLifetime
+        self.refreshTokenLifetime = refreshTokenLifetime
+    }
+}
+
+public struct IssuedTokens: Sendable, Equatable {
+    public let accessToken: String
+    public let refreshToken: String
+    /// Seconds until the access token expires.
+    public let expiresIn: Int
+    public let sessionID: SessionID
+}
+
+/// Login, token refresh with rotation and theft detection, logout and device sessions.
+public struct AuthService: Sendable {
+    let users: any UserRepository
+    let sessions: any SessionRepository
+    let wechat: any WeChatIdentityProvider
+    let tokens: any AccessTokenCodec
+    let revocations: RevocationList
+    let clock: SwiftletClock
+    let policy: AuthPolicy
+
+    public init(users: any UserRepository, sessions: any SessionRepository, wechat: any WeChatIdentityProvider,
+                tokens: any AccessTokenCodec, revocations: RevocationList, clock: SwiftletClock, policy: AuthPolicy) {
+        self.users = users
+        self.sessions = sessions
+        self.wechat = wechat
+        self.tokens = tokens
+        self.revocations = revocations
+        self.clock = clock
+        self.policy = policy
+    }
+
+    static let refreshTokenPrefix = "rt_"
+
+    /// WeChat login: resolves the code first and writes nothing unless WeChat accepted it.
+    public func login(code: String, device: String?) async throws -> (user: User, tokens: IssuedTokens) {
+        try Validation.loginCode(code)
+        let identity = try await wechat.identity(forLoginCode: code)
+        let user = try await users.findOrCreate(openid: identity.openid, unionid: identity.unionid).user
+        let now = clock.now
+        let session = Session(
+            id: .generate(), userID: user.id, device: try Validation.device(device), createdAt: now,
+            lastUsedAt: now, expiresAt: now.addingTimeInterval(policy.refreshTokenLifetime))
+        let refreshToken = SecretToken.generate(prefix: Self.refreshTokenPrefix)
+        try await sessions.create(session, refreshTokenHash: SecretToken.hash(refreshToken))
+        return (user, try await issue(for: session, refreshToken: refreshToken, now: now))
+    }
+
+    /// Trades a refresh token for a new pair. The presented token stops working; showing
+    /// it again later revokes the whole session (someone else has a copy).
+    public func refresh(refreshToken: String) async throws -> IssuedTokens {
+        guard refreshToken.hasPrefix(Self.refreshTokenPrefix), refreshToken.utf8.count <= 128 else {
+            throw AuthErrors.refreshInvalid
+        }
+        let now = clock.now
+        let next = SecretToken.generate(prefix: Self.refreshTokenPrefix)
+        let outcome = try await sessions.rotate(
+            presentedHash: SecretToken.hash(refreshToken), newHash: SecretToken.hash(next),
+            newExpiresAt: now.addingTimeInterval(policy.refreshTokenLifetime), now: now,
+            revocationExpiresAt: revocationHorizon(now))
+        switch outcome {
+        case .rotated(let session):
+            return try await issue(for: session, refreshToken: next, now: now)
+        case .unknownToken:
+            throw AuthErrors.refreshInvalid
+        case .expired:
+            throw AuthErrors.refreshExpired
+        case .sessionRevoked:
+            throw AuthErrors.sessionRevoked
+        case .reuseDetected(let sessionID):
+            revocations.add(Revocation(kind: .session, value: sessionID.rawValue, expiresAt: revocationHorizon(now)))
+            throw AuthErrors.refreshReused
+        }
+    }
+
+    /// Verifies a bearer token and checks it against the in-memory revocation list.
+    public func authenticate(bearer token: String) async throws -> Principal {
+        let now = clock.now
+        let claims = try await tokens.verify(token, now: now)
+        if revocations.isRevoked(tokenID: claims.tokenID, sessionID: claims.sessionID, now: now) {
+            throw AuthErrors.tokenRevoked
+        }
+        return Principal(claims: claims)
+    }
+
+    /// Ends the caller's session: its refresh token and every access token it issued
+    /// (including the one making this call) stop working immediately.
+    public func logout(_ principal: Principal) async throws {
+        try await endSession(principal.sessionID, of: principal.userID, reason: .logout)
+        let revocation = Revocation(kind: .token, value: principal.tokenID, expiresAt: principal.expiresAt)
+        try await sessions.recordRevocation(revocation)
+        revocations.add(revocation)
+    }
+
+    public func activeSessions(of principal: Principal) async throws -> [Session] {
+        try await sessions.activeSessions(of: principal.userID, now: clock.now)
+    }
+
+    /// Ends one of the caller's own sessions (another device, or this one).
+    public func revokeSession(_ id: SessionID, by principal: Principal) async throws {
+        try await endSession(id, of: principal.userID, reason: .revokedByUser)
+    }
+
+    /// Reloads persisted revocations into memory (at start).
+    public func loadRevocations() async throws -> Int {
+        let active = try await sessions.activeRevocations(now: clock.now)
+        revocations.load(active)
+        return active.count
+    }
+
+    private func endSession(_ id: SessionID, of userID: UserID, reason: SessionRevocationReason) async throws {
+        let now = clock.now
+        let horizon = revocationHorizon(now)
+        guard try await sessions.revoke(id, of: userID, reason: reason, now: now, revocationExpiresAt: horizon) else {
+            throw SwiftletError.notFound("auth.session_not_found", "No such session.")
+        }
+        revocations.add(Revocation(kind: .session, value: id.rawValue, expiresAt: horizon))
+    }
+
+    /// A session revoked now can have access tokens alive until at most this instant.
+    private func revocationHorizon(_ now: Date) -> Date {
+        now.addingTimeInterval(policy.accessTokenLifetime + 120)
+    }
+
+    private func issue(for session: Session, refreshToken: String, now: Date) async throws -> IssuedTokens {
+        // JWT NumericDate: whole seconds, as most verifiers expect.
+        let now = Date(timeIntervalSince1970: now.timeIntervalSince1970.rounded(.down))
+        let claims = AccessTokenClaims(
+            userID: session.userID, sessionID: session.id, tokenID: RandomID.base32(byteCount: 16),
+            issuedAt: now, expiresAt: now.addingTimeInterval(policy.accessTokenLifetime))
+        return IssuedTokens(
+            accessToken: try await tokens.sign(claims), refreshToken: refreshToken,
+            expiresIn: Int(policy.accessTokenLifetime), sessionID: session.id)
+    }
+}
+
+/// The `auth.*` errors, in one place so codes stay stable.
+public enum AuthErrors {
+    public static let tokenMissing = SwiftletError(.unauthenticated, code: "auth.token_missing", message: "An access token is required (Authorization: Bearer …).")
+    public static let tokenInvalid = SwiftletError(.unauthenticated, code: "auth.token_invalid", message: "The access token is malformed or its signature is not valid.")
+    public static let tokenExpired = SwiftletError(.unauthenticated, code: "auth.token_expired", message: "The access token has expired; refresh it.")
+    public static let tokenNotYetValid = SwiftletError(.unauthenticated, code: "auth.token_not_yet_valid", message: "The access token is not valid yet.")
+    public static let tokenRevoked = SwiftletError(.unauthenticated, code: "auth.token_revoked", message: "The access token has been revoked.")
+    public static let wrongAudience = SwiftletError(.unauthenticated, code: "auth.token_audience", message: "The access token was issued for another audience.")
+    public static let wrongIssuer = SwiftletError(.unauthenticated, code: "auth.token_issuer", message: "The access token was issued by another issuer.")
+    public static let refreshInvalid = SwiftletError(.unauthenticated, code: "auth.refresh_invalid", message: "The refresh token is not valid.")
+    public static let refreshExpired = SwiftletError(.unauthenticated, code: "auth.refresh_expired", message: "The refresh token has expired; log in again.")
+    public static let refreshReused = SwiftletError(.unauthenticated, code: "auth.refresh_reused", message: "This refresh token was already used; the session has been revoked. Log in again.")
+    public static let sessionRevoked = SwiftletError(.unauthenticated, code: "auth.session_revoked", message: "The session has ended; log in again.")
+}

@@ -1,0 +1,109 @@
+import Foundation
+import Hummingbird
+import SwiftletCore
+
+/// Wire types for identity routes. Domain types never go on the wire directly, so
+/// internal fields (session keys, hashes) cannot leak by accident.
+struct LoginRequest: Decodable {
+    let code: String
+    let device: String?
+}
+
+struct RefreshRequest: Decodable {
+    let refreshToken: String
+}
+
+struct PhoneRequest: Decodable {
+    let code: String
+}
+
+struct ProfilePatch: Decodable {
+    let nickname: String?
+    let avatarUrl: String?
+}
+
+struct UserDTO: ResponseEncodable {
+    let id: String
+    let openid: String
+    let unionid: String?
+    let nickname: String?
+    let avatarUrl: String?
+    let phone: String?
+    let createdAt: String
+    let updatedAt: String
+
+    init(_ user: User) {
+        id = user.id.rawValue
+        openid = user.openid
+        unionid = user.unionid
+        nickname = user.nickname
+        avatarUrl = user.avatarURL
+        phone = user.phone
+        createdAt = Timestamps.iso8601(user.createdAt)
+        updatedAt = Timestamps.iso8601(user.updatedAt)
+    }
+}
+
+struct TokensDTO: ResponseEncodable {
+    let accessToken: String
+    let refreshToken: String
+    let expiresIn: Int
+    let tokenType = "Bearer"
+    let user: UserDTO?
+
+    init(_ tokens: IssuedTokens, user: User? = nil) {
+        accessToken = tokens.accessToken
+        refreshToken = tokens.refreshToken
+        expiresIn = tokens.expiresIn
+        self.user = user.map(UserDTO.init)
+    }
+}
+
+struct SessionDTO: Encodable {
+    let id: String
+    let device: String?
+    let createdAt: String
+    let lastUsedAt: String
+    let expiresAt: String
+    let current: Bool
+
+    init(_ session: Session, current: SessionID) {
+        id = session.id.rawValue
+        device = session.device
+        createdAt = Timestamps.iso8601(session.createdAt)
+        lastUsedAt = Timestamps.iso8601(session.lastUsedAt)
+        expiresAt = Timestamps.iso8601(session.expiresAt)
+        self.current = session.id == current
+    }
+}
+
+struct SessionListDTO: ResponseEncodable {
+    let sessions: [SessionDTO]
+}
+
+struct AdminKeyDTO: Encodable {
+    let id: String
+    let name: String
+    let createdAt: String
+    let lastUsedAt: String?
+    let revoked: Bool
+
+    init(_ key: AdminKey) {
+        id = key.id
+        name = key.name
+        createdAt = Timestamps.iso8601(key.createdAt)
+        lastUsedAt = key.lastUsedAt.map(Timestamps.iso8601)
+        revoked = key.revokedAt != nil
+    }
+}
+
+struct AdminKeyListDTO: ResponseEncodable {
+    let keys: [AdminKeyDTO]
+}
+
+public enum Timestamps {
+    /// RFC 3339 UTC with milliseconds: `2026-11-21T06:03:37.585Z`.
+    public static func iso8601(_ date: Date) -> String {
+        date.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true))
+    }
+}

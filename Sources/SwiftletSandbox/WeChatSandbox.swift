@@ -1,0 +1,180 @@
+import Crypto
+import Foundation
+import Hummingbird
+import NIOCore
+import SwiftletHTTP
+import SwiftletCore
+import Synchronization
+
+/// A faithful fake of the WeChat API server, mounted under `/sandbox/wechat`, so the real
+/// WeChat client can be developed and tested over real HTTP with no WeChat account.
+///
+/// Codes are scripts:
+/// - `<name>:<nonce>`: succeeds once; the same `<name>` always maps to the same openid
+///   and unionid (and phone number); a second use answers 40163.
+/// - `err:<errcode>:<nonce>`: answers that WeChat errcode (e.g. `err:-1:x` for busy).
+/// - `slow:<milliseconds>:<name>`: succeeds as `<name>` after a delay (timeout tests).
+///
+/// Like WeChat, it answers errors with HTTP 200 and `{"errcode":…,"errmsg":…}`, checks
+/// appid and secret, and serves access tokens through `stable_token` in normal mode.
+public final class WeChatSandbox: Sendable {
+    public let appID: String
+    private let appSecret: String
+    private let tokenLifetime: TimeInterval
+    private let state = Mutex(State())
+
+    struct State {
+        var usedLoginCodes: Set<String> = []
+        var usedPhoneCodes: Set<String> = []
+        var token: (value: String, expiresAt: Date)?
+        var previousToken: String?
+    }
+
+    public init(appID: String, appSecret: String, tokenLifetime: TimeInterval = 7200) {
+        self.appID = appID
+        self.appSecret = appSecret
+        self.tokenLifetime = tokenLifetime
+    }
+
+    public static let pathPrefix = "/sandbox/wechat"
+
+    public func register(on router: Router<SwiftletRequestContext>) {
+        let group = router.group(RouterPath(Self.pathPrefix))
+        group.get("/sns/jscode2session") { request, _ in
+            try await self.code2Session(request.uri.queryParameters)
+        }
+        group.post("/cgi-bin/stable_token") { request, context in
+            let body = try await Self.jsonObject(request, context)
+            return self.stableToken(body)
+        }
+        group.post("/wxa/business/getuserphonenumber") { request, context in
+            let body = try await Self.jsonObject(request, context)
+            return try await self.phoneNumber(token: request.uri.queryParameters.get("access_token"), body: body)
+        }
+        group.post("/control/rotate-token") { _, _ in
+            self.rotateToken()
+            return Self.json(["errcode": 0, "errmsg": "ok"])
+        }
+    }
+
+    // MARK: - Endpoints
+
+    func code2Session(_ query: Parameters) async throws -> Response {
+        guard query.get("appid") == appID else { return Self.error(40013) }
+        guard query.get("secret") == appSecret else { return Self.error(40125) }
+        guard query.get("grant_type") == "authorization_code" else { return Self.error(40002) }
+        guard let code = query.get("js_code"), !code.isEmpty else { return Self.error(40029) }
+        switch try await script(code, used: \.usedLoginCodes) {
+        case .fail(let errcode):
+            return Self.error(errcode)
+        case .succeed(let name):
+            return Self.json([
+                "openid": identity("openid", name),
+                "unionid": identity("unionid", name),
+                "session_key": Data(RandomID.randomBytes(16)).base64EncodedString(),
+            ])
+        }
+    }
+
+    func stableToken(_ body: [String: Any]) -> Response {
+        guard body["grant_type"] as? String == "client_credential" else { return Self.error(40002) }
+        guard body["appid"] as? String == appID else { return Self.error(40013) }
+        guard body["secret"] as? String == appSecret else { return Self.error(40125) }
+        let force = body["force_refresh"] as? Bool ?? false
+        let now = Date()
+        let (value, expiresAt) = state.withLock { state in
+            if !force, let token = state.token, token.expiresAt > now {
+                return token
+            }
+            state.previousToken = state.token?.value
+            let token = ("sandbox_at_" + RandomID.base32(byteCount: 24), now.addingTimeInterval(tokenLifetime))
+            state.token = token
+            return token
+        }
+        return Self.json(["access_token": value, "expires_in": max(1, Int(expiresAt.timeIntervalSince(now)))])
+    }
+
+    func phoneNumber(token: String?, body: [String: Any]) async throws -> Response {
+        let valid = state.withLock { state in
+            guard let token, let current = state.token, current.expiresAt > Date() else { return false }
+            return token == current.value
+        }
+        guard valid else { return Self.error(40001) }
+        guard let code = body["code"] as? String, !code.isEmpty else { return Self.error(40029) }
+        switch try await script(code, used: \.usedPhoneCodes) {
+        case .fail(let errcode):
+            return Self.error(errcode)
+        case .succeed(let name):
+            let pure = "13" + String(identityDigits(name).prefix(9))
+            return Self.json([
+                "errcode": 0, "errmsg": "ok",
+                "phone_info": [
+                    "phoneNumber": "+86" + pure, "purePhoneNumber": pure, "countryCode": 86,
+                    "watermark": ["timestamp": Int(Date().timeIntervalSince1970), "appid": appID],
+                ] as [String: Any],
+            ])
+        }
+    }
+
+    /// Makes the current token invalid, as when another party force-refreshed it.
+    public func rotateToken() {
+        state.withLock { state in
+            state.previousToken = state.token?.value
+            state.token = nil
+        }
+    }
+
+    // MARK: - Code scripts
+
+    enum Outcome { case succeed(String), fail(Int) }
+
+    private func script(_ code: String, used: WritableKeyPath<State, Set<String>>) async throws -> Outcome {
+        let parts = code.split(separator: ":", maxSplits: 2, omittingEmptySubsequences: false).map(String.init)
+        if parts.count == 3, parts[0] == "err", let errcode = Int(parts[1]) {
+            return .fail(errcode)
+        }
+        if parts.count == 3, parts[0] == "slow", let milliseconds = Int(parts[1]) {
+            try await Task.sleep(for: .milliseconds(min(milliseconds, 60_000)))
+        }
+        guard parts.count >= 2, !parts[0].isEmpty, code.utf8.count <= 256 else { return .fail(40029) }
+        let firstUse = state.withLock { state in state[keyPath: used].insert(code).inserted }
+        guard firstUse else { return .fail(40163) }
+        return .succeed(parts[0] == "slow" ? parts[2] : parts[0])
+    }
+
+    /// Stable, app-scoped ids in WeChat's shape (28 characters starting with `o`).
+    func identity(_ kind: String, _ name: String) -> String {
+        let digest = SHA256.hash(data: Data("\(kind):\(appID):\(name)".utf8))
+        let text = Data(digest).base64EncodedString()
+            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+        return "o" + text.prefix(27)
+    }
+
+    private func identityDigits(_ name: String) -> String {
+        SHA256.hash(data: Data("phone:\(appID):\(name)".utf8)).map { String($0 % 10) }.joined()
+    }
+
+    // MARK: - Wire helpers
+
+    static let messages: [Int: String] = [
+        -1: "system error", 40001: "invalid credential, access_token is invalid or not latest",
+        40002: "invalid grant_type", 40013: "invalid appid", 40029: "invalid code", 40125: "invalid appsecret",
+        40163: "code been used", 40226: "code blocked", 42001: "access_token expired",
+        45009: "reach max api daily quota limit", 45011: "api minute-quota reach limit mustslower retry next minute",
+    ]
+
+    static func error(_ errcode: Int) -> Response {
+        json(["errcode": errcode, "errmsg": (messages[errcode] ?? "sandbox error") + ", rid: " + RandomID.base32(byteCount: 8)])
+    }
+
+    static func json(_ object: [String: Any]) -> Response {
+        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("{}".utf8)
+        return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+
+    static func jsonObject(_ request: Request, _ context: SwiftletRequestContext) async throws -> [String: Any] {
+        let buffer = try await request.body.collect(upTo: 64 * 1024)
+        return (try? JSONSerialization.jsonObject(with: Data(buffer: buffer)) as? [String: Any]) ?? [:]
+    }
+}
+

@@ -1,0 +1,150 @@
+import Foundation
+import JWTKit
+import SwiftletCore
+
+/// A key that signs or verifies access tokens.
+public enum AccessTokenKey: Sendable {
+    /// HMAC-SHA256 with a secret of at least 32 bytes.
+    case hs256(kid: String, secret: [UInt8])
+    /// ECDSA P-256. Verifiers elsewhere can use the public half from `/.well-known/jwks.json`.
+    case es256(kid: String, privateKey: ES256PrivateKey)
+    /// Verification only (a retired ES256 key whose tokens may still be alive).
+    case es256Public(kid: String, publicKey: ES256PublicKey)
+
+    public var kid: String {
+        switch self {
+        case .hs256(let kid, _), .es256(let kid, _), .es256Public(let kid, _): kid
+        }
+    }
+
+    var algorithm: String {
+        switch self {
+        case .hs256: "HS256"
+        case .es256, .es256Public: "ES256"
+        }
+    }
+}
+
+/// JWT access tokens on jwt-kit, with every check `AccessTokenCodec` promises.
+///
+/// Security choices: each `kid` is bound to one algorithm and the header's `alg` must
+/// match it before any signature work (so `alg: none` and algorithm confusion fail
+/// early, with `auth.token_invalid`); retired keys verify but never sign; time claims
+/// are checked against the injected clock with a small leeway.
+public struct JWTAccessTokenCodec: AccessTokenCodec {
+    struct Payload: JWTPayload {
+        let sub: SubjectClaim
+        let sid: String
+        let jti: IDClaim
+        let iat: IssuedAtClaim
+        let exp: ExpirationClaim
+        let nbf: NotBeforeClaim?
+        let iss: IssuerClaim
+        let aud: AudienceClaim
+
+        /// Time and audience checks happen in `verify(_:now:)` with the injected clock.
+        func verify(using algorithm: some JWTAlgorithm) async throws {}
+    }
+
+    struct Header: Decodable {
+        let alg: String?
+        let kid: String?
+    }
+
+    private let keys: JWTKeyCollection
+    private let signingKid: String
+    private let algorithmByKid: [String: String]
+    private let publicKeys: [(kid: String, key: ES256PublicKey)]
+    public let issuer: String
+    public let audience: String
+    public let leeway: TimeInterval
+
+    /// - Parameters:
+    ///   - signing: the key new tokens are signed with.
+    ///   - retired: keys whose tokens are still accepted (rotation).
+    public init(signing: AccessTokenKey, retired: [AccessTokenKey] = [], issuer: String, audience: String,
+                leeway: TimeInterval = 30) async throws {
+        let keys = JWTKeyCollection()
+        var algorithmByKid: [String: String] = [:]
+        var publicKeys: [(String, ES256PublicKey)] = []
+        for key in [signing] + retired {
+            guard algorithmByKid[key.kid] == nil else {
+                throw SwiftletError.invalid("config.duplicate_kid", "Two access-token keys share the kid '\(key.kid)'.")
+            }
+            algorithmByKid[key.kid] = key.algorithm
+            switch key {
+            case .hs256(let kid, let secret):
+                guard secret.count >= 32 else {
+                    throw SwiftletError.invalid("config.weak_secret", "HS256 secrets must be at least 32 bytes (kid '\(kid)').")
+                }
+                await keys.add(hmac: HMACKey(from: secret), digestAlgorithm: .sha256, kid: JWKIdentifier(string: kid))
+            case .es256(let kid, let privateKey):
+                await keys.add(ecdsa: privateKey, kid: JWKIdentifier(string: kid))
+                publicKeys.append((kid, privateKey.publicKey))
+            case .es256Public(let kid, let publicKey):
+                await keys.add(ecdsa: publicKey, kid: JWKIdentifier(string: kid))
+                publicKeys.append((kid, publicKey))
+            }
+        }
+        if case .es256Public = signing {
+            throw SwiftletError.invalid("config.public_key_cannot_sign", "The signing key must be a private key.")
+        }
+        self.keys = keys
+        self.signingKid = signing.kid
+        self.algorithmByKid = algorithmByKid
+        self.publicKeys = publicKeys
+        self.issuer = issuer
+        self.audience = audience
+        self.leeway = leeway
+    }
+
+    public func sign(_ claims: AccessTokenClaims) async throws -> String {
+        let payload = Payload(
+            sub: SubjectClaim(value: claims.userID.rawValue), sid: claims.sessionID.rawValue,
+            jti: IDClaim(value: claims.tokenID), iat: IssuedAtClaim(value: claims.issuedAt),
+            exp: ExpirationClaim(value: claims.expiresAt), nbf: nil,
+            iss: IssuerClaim(value: issuer), aud: AudienceClaim(value: audience))
+        return try await keys.sign(payload, kid: JWKIdentifier(string: signingKid))
+    }
+
+    public func verify(_ token: String, now: Date) async throws -> AccessTokenClaims {
+        let parts = token.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 3, token.utf8.count <= 4096,
+              let headerData = Self.base64URLDecode(parts[0]),
+              let header = try? JSONDecoder().decode(Header.self, from: headerData),
+              let kid = header.kid, let expected = algorithmByKid[kid], header.alg == expected
+        else {
+            throw AuthErrors.tokenInvalid
+        }
+        let payload: Payload
+        do {
+            payload = try await keys.verify(token, as: Payload.self)
+        } catch {
+            throw AuthErrors.tokenInvalid
+        }
+        if now.timeIntervalSince(payload.exp.value) > leeway { throw AuthErrors.tokenExpired }
+        if let nbf = payload.nbf, nbf.value.timeIntervalSince(now) > leeway { throw AuthErrors.tokenNotYetValid }
+        if payload.iat.value.timeIntervalSince(now) > leeway { throw AuthErrors.tokenNotYetValid }
+        guard payload.iss.value == issuer else { throw AuthErrors.wrongIssuer }
+        guard payload.aud.value.contains(audience) else { throw AuthErrors.wrongAudience }
+        return AccessTokenClaims(
+            userID: UserID(rawValue: payload.sub.value), sessionID: SessionID(rawValue: payload.sid),
+            tokenID: payload.jti.value, issuedAt: payload.iat.value, expiresAt: payload.exp.value)
+    }
+
+    /// The public keys as a JWKS document (empty for HS256-only setups, whose secret is
+    /// never published).
+    public func jwks() -> String {
+        let entries = publicKeys.compactMap { entry -> String? in
+            guard let parameters = entry.key.parameters else { return nil }
+            return #"{"kty":"EC","crv":"P-256","use":"sig","alg":"ES256","kid":"\#(entry.kid)","x":"\#(parameters.x)","y":"\#(parameters.y)"}"#
+        }
+        return #"{"keys":["# + entries.joined(separator: ",") + "]}"
+    }
+
+    static func base64URLDecode(_ text: Substring) -> Data? {
+        var base64 = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+        while base64.count % 4 != 0 { base64 += "=" }
+        return Data(base64Encoded: base64)
+    }
+}
