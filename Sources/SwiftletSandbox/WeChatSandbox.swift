@@ -28,7 +28,11 @@ public final class WeChatSandbox: Sendable {
         var usedPhoneCodes: Set<String> = []
         var token: (value: String, expiresAt: Date)?
         var previousToken: String?
+        var stableTokenCalls = 0
     }
+
+    /// How many `stable_token` requests arrived (tests check single-flight refresh with it).
+    public var stableTokenCalls: Int { state.withLock { $0.stableTokenCalls } }
 
     public init(appID: String, appSecret: String, tokenLifetime: TimeInterval = 7200) {
         self.appID = appID
@@ -83,6 +87,7 @@ public final class WeChatSandbox: Sendable {
         let force = body["force_refresh"] as? Bool ?? false
         let now = Date()
         let (value, expiresAt) = state.withLock { state in
+            state.stableTokenCalls += 1
             if !force, let token = state.token, token.expiresAt > now {
                 return token
             }

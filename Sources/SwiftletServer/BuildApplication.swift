@@ -19,6 +19,9 @@ public struct SwiftletCustomization: Sendable {
     public var onServerRunning: @Sendable (_ host: String, _ port: Int) async -> Void
     /// Where services get the time from (tests move it by hand).
     public var clock: SwiftletClock
+    /// Whether the application closes the storage engine at shutdown. Turn off when the
+    /// caller owns an engine shared with something else.
+    public var closesStorageOnShutdown: Bool = true
 
     public init(
         routes: @escaping @Sendable (Router<SwiftletRequestContext>, any StorageEngine) -> Void = { _, _ in },
@@ -94,7 +97,7 @@ public func buildApplication(
         responder: responder,
         server: .swiftletHTTP1(timeouts: timeouts, logger: logger),
         configuration: .init(address: .hostname(http.host, port: http.port), serverName: "swiftlet"),
-        services: [StorageLifecycleService(storage: storage)],
+        services: customization.closesStorageOnShutdown ? [StorageLifecycleService(storage: storage)] : [],
         onServerRunning: { channel in
             let port = channel.localAddress?.port ?? http.port
             sandboxAddress.set(host: http.host, port: port)

@@ -45,12 +45,12 @@ public struct WeChatClient: Sendable {
         var payload = ["code": code]
         if let openid { payload["openid"] = openid }
         let body = try JSONSerialization.data(withJSONObject: payload, options: [.sortedKeys])
-        let data = try await withAccessToken { token in
-            try await WeChatHTTP.send(
+        // Decoded inside the closure: a 40001/42001 errcode must surface there to be retried.
+        let decoded = try await withAccessToken { token in
+            try WeChatHTTP.decode(PhoneNumberBody.self, from: try await WeChatHTTP.send(
                 http, configuration: configuration, method: .POST, path: "/wxa/business/getuserphonenumber",
-                query: [("access_token", token)], body: body)
+                query: [("access_token", token)], body: body))
         }
-        let decoded = try WeChatHTTP.decode(PhoneNumberBody.self, from: data)
         guard let info = decoded.phone_info else {
             throw WeChatError.badResponse("getuserphonenumber answer without phone_info")
         }

@@ -39,14 +39,14 @@ struct StableTokenBody: Decodable {
     let expires_in: Int?
 }
 
-struct PhoneNumberBody: Decodable {
-    struct Info: Decodable {
+struct PhoneNumberBody: Decodable, Sendable {
+    struct Info: Decodable, Sendable {
         let phoneNumber: String
         let purePhoneNumber: String
         let countryCode: FlexibleString
         let watermark: Watermark?
     }
-    struct Watermark: Decodable {
+    struct Watermark: Decodable, Sendable {
         let appid: String?
     }
     let phone_info: Info?
@@ -54,7 +54,7 @@ struct PhoneNumberBody: Decodable {
 
 /// WeChat documents some fields as strings but its own examples send numbers
 /// (`countryCode: 86`); accept both.
-struct FlexibleString: Decodable, Equatable {
+struct FlexibleString: Decodable, Equatable, Sendable {
     let value: String
     init(from decoder: any Decoder) throws {
         let container = try decoder.singleValueContainer()

@@ -26,7 +26,7 @@ struct HTTPErrorMappingTests {
     }
 
     @Test func unknownRouteIs404() async throws {
-        try await TestApp.withLiveApp { client in
+        try await TestApp.withLiveApp { (client: any TestClientProtocol) async throws in
             try await client.execute(uri: "/no/such/route", method: .get) { response in
                 #expect(response.status == .notFound)
                 let error = try Self.decodeError(response)
@@ -36,7 +36,7 @@ struct HTTPErrorMappingTests {
     }
 
     @Test func wrongMethodIs405WithAllow() async throws {
-        try await TestApp.withLiveApp { client in
+        try await TestApp.withLiveApp { (client: any TestClientProtocol) async throws in
             try await client.execute(uri: "/health/ready", method: .delete) { response in
                 #expect(response.status == .methodNotAllowed)
                 #expect(response.headers[.allow] == "GET")
@@ -51,7 +51,7 @@ struct HTTPErrorMappingTests {
     }
 
     @Test func malformedJSONIs400() async throws {
-        try await TestApp.withLiveApp { client in
+        try await TestApp.withLiveApp { (client: any TestClientProtocol) async throws in
             try await client.execute(uri: "/test/echo", method: .post, body: ByteBuffer(string: #"{"name": "a", "age": "#)) { response in
                 #expect(response.status == .badRequest)
                 let error = try Self.decodeError(response)
@@ -61,7 +61,7 @@ struct HTTPErrorMappingTests {
     }
 
     @Test func missingFieldNamesTheField() async throws {
-        try await TestApp.withLiveApp { client in
+        try await TestApp.withLiveApp { (client: any TestClientProtocol) async throws in
             try await client.execute(uri: "/test/echo", method: .post, body: ByteBuffer(string: #"{"name": "a"}"#)) { response in
                 #expect(response.status == .badRequest)
                 let error = try Self.decodeError(response)
@@ -72,7 +72,7 @@ struct HTTPErrorMappingTests {
     }
 
     @Test func wrongTypeNamesTheField() async throws {
-        try await TestApp.withLiveApp { client in
+        try await TestApp.withLiveApp { (client: any TestClientProtocol) async throws in
             try await client.execute(uri: "/test/echo", method: .post, body: ByteBuffer(string: #"{"name": "a", "age": "ten"}"#)) { response in
                 #expect(response.status == .badRequest)
                 let error = try Self.decodeError(response)
@@ -92,7 +92,7 @@ struct HTTPErrorMappingTests {
     }
 
     @Test func validBodyStillWorks() async throws {
-        try await TestApp.withLiveApp { client in
+        try await TestApp.withLiveApp { (client: any TestClientProtocol) async throws in
             try await client.execute(uri: "/test/echo", method: .post, body: ByteBuffer(string: #"{"name": "李雷", "age": 30}"#)) { response in
                 #expect(response.status == .ok)
                 #expect(String(buffer: response.body).contains("李雷"))
@@ -101,7 +101,7 @@ struct HTTPErrorMappingTests {
     }
 
     @Test func oversizedBodyIs413AndServerKeepsServing() async throws {
-        try await TestApp.withLiveApp { client in
+        try await TestApp.withLiveApp { (client: any TestClientProtocol) async throws in
             // A client announcing 20 MB gets 413 before it has sent the body, and the
             // connection is closed rather than read to the end.
             let connection = try await RawConnection.open(port: try #require(client.port))
@@ -119,7 +119,7 @@ struct HTTPErrorMappingTests {
 
     @Test func chunkedBodyOverTheLimitIs413() async throws {
         let config = TestApp.config { $0.http.maxBodyBytes = 1024 }
-        try await TestApp.withLiveApp(config: config) { client in
+        try await TestApp.withLiveApp(config: config) { (client: any TestClientProtocol) async throws in
             let port = try #require(client.port)
             let connection = try await RawConnection.open(port: port)
             let chunk = String(repeating: "x", count: 800)
@@ -133,7 +133,7 @@ struct HTTPErrorMappingTests {
     }
 
     @Test func unexpectedErrorIs500WithoutDetail() async throws {
-        try await TestApp.withLiveApp { client in
+        try await TestApp.withLiveApp { (client: any TestClientProtocol) async throws in
             try await client.execute(uri: "/test/crash", method: .get) { response in
                 #expect(response.status == .internalServerError)
                 let error = try Self.decodeError(response)
@@ -144,7 +144,7 @@ struct HTTPErrorMappingTests {
     }
 
     @Test func domainErrorKeepsItsCodeAndStatus() async throws {
-        try await TestApp.withLiveApp { client in
+        try await TestApp.withLiveApp { (client: any TestClientProtocol) async throws in
             try await client.execute(uri: "/test/domain-conflict", method: .get) { response in
                 #expect(response.status == .conflict)
                 let error = try Self.decodeError(response)
@@ -154,7 +154,7 @@ struct HTTPErrorMappingTests {
     }
 
     @Test func requestIDIsEchoedOrGenerated() async throws {
-        try await TestApp.withLiveApp { client in
+        try await TestApp.withLiveApp { (client: any TestClientProtocol) async throws in
             try await client.execute(uri: "/health/live", method: .get, headers: [.requestID: "trace-abc.123"]) { response in
                 #expect(response.headers[.requestID] == "trace-abc.123")
             }

@@ -9,7 +9,7 @@ import Testing
 struct HealthAndConnectionTests {
     @Test("ready checks the database", arguments: EngineKind.available)
     func readyChecksDatabase(kind: EngineKind) async throws {
-        try await TestApp.withLiveApp(kind) { client in
+        try await TestApp.withLiveApp(kind) { (client: any TestClientProtocol) async throws in
             try await client.execute(uri: "/health/live", method: .get) { response in
                 #expect(response.status == .ok)
             }
@@ -23,7 +23,7 @@ struct HealthAndConnectionTests {
     @Test func readyIs503WhenTheDatabaseIsGone() async throws {
         try await TestStorage.withStorage(.sqlite) { storage in
             let app = try await TestApp.application(storage: storage)
-            try await app.test(.live) { client in
+            try await app.test(.live) { (client: any TestClientProtocol) async throws in
                 try await storage.shutdown()
                 try await client.execute(uri: "/health/ready", method: .get) { response in
                     #expect(response.status == .serviceUnavailable)
@@ -42,7 +42,7 @@ struct HealthAndConnectionTests {
             $0.http.headerTimeoutSeconds = 0.5
             $0.http.idleTimeoutSeconds = 30
         }
-        try await TestApp.withLiveApp(config: config) { client in
+        try await TestApp.withLiveApp(config: config) { (client: any TestClientProtocol) async throws in
             let connection = try await RawConnection.open(port: try #require(client.port))
             let chunks = ["GET /health/live HTTP/1.1\r\n"] + (0..<100).map { "X-Slow-\($0): y\r\n" }
             let outcome = try await connection.dribble(chunks, interval: .milliseconds(100), limit: .seconds(8))
@@ -57,7 +57,7 @@ struct HealthAndConnectionTests {
         let config = TestApp.config {
             $0.http.bodyTimeoutSeconds = 0.5
         }
-        try await TestApp.withLiveApp(config: config) { client in
+        try await TestApp.withLiveApp(config: config) { (client: any TestClientProtocol) async throws in
             let connection = try await RawConnection.open(port: try #require(client.port))
             let head = "POST /test/echo HTTP/1.1\r\nHost: t\r\nContent-Length: 1000\r\n\r\n"
             let outcome = try await connection.dribble([head] + Array(repeating: "a", count: 100), interval: .milliseconds(100), limit: .seconds(8))
@@ -69,7 +69,7 @@ struct HealthAndConnectionTests {
     @Test("an idle connection is closed at the idle timeout, an active one is kept")
     func idleConnection() async throws {
         let config = TestApp.config { $0.http.idleTimeoutSeconds = 0.5 }
-        try await TestApp.withLiveApp(config: config) { client in
+        try await TestApp.withLiveApp(config: config) { (client: any TestClientProtocol) async throws in
             let port = try #require(client.port)
             let idle = try await RawConnection.open(port: port)
             let silent = try await idle.dribble([], interval: .zero, limit: .seconds(5))
@@ -90,7 +90,7 @@ struct HealthAndConnectionTests {
             $0.http.bodyTimeoutSeconds = 0.3
             $0.http.idleTimeoutSeconds = 0.3
         }
-        try await TestApp.withLiveApp(config: config) { client in
+        try await TestApp.withLiveApp(config: config) { (client: any TestClientProtocol) async throws in
             try await client.execute(uri: "/test/slow?ms=1000", method: .get) { response in
                 #expect(response.status == .ok)
                 #expect(String(buffer: response.body) == "done")

@@ -65,7 +65,7 @@ enum TestApp {
     ) async throws {
         try await TestStorage.withStorage(kind) { storage in
             let app = try await application(storage: storage, config: config)
-            try await app.test(.live) { client in
+            try await app.test(.live) { (client: any TestClientProtocol) async throws in
                 try await body(client)
             }
         }

@@ -1,0 +1,122 @@
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import SwiftletConfig
+import SwiftletHTTP
+import SwiftletSandbox
+import SwiftletWeChat
+import Testing
+
+/// The real client against the sandbox over real HTTP.
+@Suite("WeChat client against the sandbox")
+struct WeChatClientSandboxTests {
+    static let appID = "wx00000000sandbox"
+    static let secret = "sandbox-test-secret"
+
+    /// Runs a server with only the sandbox mounted and hands `body` a client for it.
+    func withSandbox(timeout: Duration = .seconds(5), _ body: @escaping @Sendable (WeChatClient, WeChatSandbox) async throws -> Void) async throws {
+        let sandbox = WeChatSandbox(appID: Self.appID, appSecret: Self.secret)
+        let router = Router(context: SwiftletRequestContext.self)
+        sandbox.register(on: router)
+        let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)))
+        try await app.test(.live) { (client: any TestClientProtocol) async throws in
+            let port = try #require(client.port)
+            let wechat = WeChatClient(configuration: WeChatConfiguration(
+                appID: Self.appID, appSecret: Self.secret, baseURL: { "http://127.0.0.1:\(port)/sandbox/wechat" }, timeout: timeout))
+            try await body(wechat, sandbox)
+        }
+    }
+
+    @Test func sameNameSameOpenidEachCodeOnce() async throws {
+        try await withSandbox { client, _ in
+            let first = try await client.code2Session(code: "alice:1")
+            let second = try await client.code2Session(code: "alice:2")
+            let bob = try await client.code2Session(code: "bob:1")
+            #expect(first.openid == second.openid)
+            #expect(first.unionid != nil && first.unionid == second.unionid)
+            #expect(first.openid != bob.openid)
+            #expect(first.openid.count == 28 && first.openid.hasPrefix("o"))
+            #expect(Data(base64Encoded: first.sessionKey)?.count == 16)
+            #expect(!String(describing: first).contains(first.sessionKey), "the session key never appears in descriptions")
+            await #expect(throws: WeChatError.codeUsed) { try await client.code2Session(code: "alice:1") }
+        }
+    }
+
+    @Test func scriptedErrors() async throws {
+        try await withSandbox { client, _ in
+            await #expect(throws: WeChatError.busy) { try await client.code2Session(code: "err:-1:a") }
+            await #expect(throws: WeChatError.invalidCode) { try await client.code2Session(code: "err:40029:a") }
+            await #expect(throws: WeChatError.rateLimited) { try await client.code2Session(code: "err:45011:a") }
+            await #expect(throws: WeChatError.highRiskUser) { try await client.code2Session(code: "err:40226:a") }
+            await #expect(throws: WeChatError.invalidCode) { try await client.code2Session(code: "garbage") }
+        }
+    }
+
+    @Test func wrongSecretIsRefused() async throws {
+        try await withSandbox { _, _ in }
+        let sandbox = WeChatSandbox(appID: Self.appID, appSecret: Self.secret)
+        let router = Router(context: SwiftletRequestContext.self)
+        sandbox.register(on: router)
+        let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)))
+        try await app.test(.live) { (client: any TestClientProtocol) async throws in
+            let port = try #require(client.port)
+            let wrong = WeChatClient(configuration: WeChatConfiguration(
+                appID: Self.appID, appSecret: "wrong", baseURL: { "http://127.0.0.1:\(port)/sandbox/wechat" }))
+            await #expect(throws: WeChatError.api(errcode: 40125, errmsg: "")) {
+                do { _ = try await wrong.code2Session(code: "x:1") } catch WeChatError.api(let code, _) {
+                    throw WeChatError.api(errcode: code, errmsg: "")
+                }
+            }
+        }
+    }
+
+    @Test("concurrent callers share one access_token fetch")
+    func singleFlightToken() async throws {
+        try await withSandbox { client, sandbox in
+            let tokens = try await withThrowingTaskGroup(of: String.self) { group in
+                for _ in 0..<30 { group.addTask { try await client.accessToken() } }
+                return try await group.reduce(into: Set<String>()) { $0.insert($1) }
+            }
+            #expect(tokens.count == 1)
+            #expect(sandbox.stableTokenCalls == 1)
+        }
+    }
+
+    @Test("a rejected access_token is refreshed once and the call retried")
+    func staleTokenRetry() async throws {
+        try await withSandbox { client, sandbox in
+            let phone = try await client.phoneNumber(code: "carol:1")
+            #expect(phone.phoneNumber.hasPrefix("+8613"))
+            #expect(phone.countryCode == "86")
+            #expect(sandbox.stableTokenCalls == 1)
+            sandbox.rotateToken()
+            let again = try await client.phoneNumber(code: "carol:2")
+            #expect(again.phoneNumber == phone.phoneNumber, "same name, same phone")
+            #expect(sandbox.stableTokenCalls == 2, "one refresh after the 40001")
+            await #expect(throws: WeChatError.codeUsed) { try await client.phoneNumber(code: "carol:2") }
+        }
+    }
+
+    @Test("a WeChat that does not answer fails with .timeout within the client timeout")
+    func timeout() async throws {
+        try await withSandbox(timeout: .milliseconds(500)) { client, _ in
+            let started = ContinuousClock.now
+            await #expect(throws: WeChatError.timeout) { try await client.code2Session(code: "slow:3000:dave") }
+            #expect(ContinuousClock.now - started < .seconds(2))
+        }
+    }
+
+    @Test func unreachableServerIsATransportError() async throws {
+        let client = WeChatClient(configuration: WeChatConfiguration(
+            appID: Self.appID, appSecret: Self.secret, baseURL: { "http://127.0.0.1:1/sandbox/wechat" }, timeout: .seconds(2)))
+        do {
+            _ = try await client.code2Session(code: "x:1")
+            Issue.record("expected a failure")
+        } catch let error as WeChatError {
+            switch error {
+            case .transport, .timeout: break
+            default: Issue.record("unexpected \(error)")
+            }
+        }
+    }
+}
