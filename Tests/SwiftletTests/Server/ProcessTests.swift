@@ -44,6 +44,26 @@ struct ProcessTests {
         #expect(try await second.terminate() == 0)
     }
 
+    @Test("admin create-key prints a key once; revoke-key ends it")
+    func adminKeyCommands() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let environment = ["SWIFTLET_STORAGE_SQLITE_PATH": directory.path + "/data/swiftlet.sqlite", "SWIFTLET_LOG_LEVEL": "warning"]
+        let created = try SwiftletProcess.run(["admin", "create-key", "--name", "ops"], environment: environment)
+        #expect(created.status == 0)
+        let key = created.standardOutput.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(key.hasPrefix("swk_") && key.count > 40)
+        let duplicate = try SwiftletProcess.run(["admin", "create-key", "--name", "ops"], environment: environment)
+        #expect(duplicate.status == 1)
+        #expect(duplicate.standardError.contains("admin.key_exists"))
+        let listed = try SwiftletProcess.run(["admin", "list-keys"], environment: environment)
+        #expect(listed.standardOutput.contains("ops\tactive"))
+        #expect(!listed.standardOutput.contains(key))
+        #expect(try SwiftletProcess.run(["admin", "revoke-key", "ops"], environment: environment).status == 0)
+        #expect(try SwiftletProcess.run(["admin", "revoke-key", "ops"], environment: environment).status == 1)
+        #expect(try SwiftletProcess.run(["admin", "create-key", "--name", "bad name!"], environment: environment).status != 0)
+    }
+
     @Test("serve refuses to start on an invalid configuration")
     func serveRefusesInvalidConfiguration() throws {
         let result = try SwiftletProcess.run(["serve"], environment: ["SWIFTLET_STORAGE_ENGINE": "oracle"])
