@@ -100,20 +100,9 @@ public final class PostgresStorage: StorageEngine, SQLExecutor {
     }
 
     public func transaction<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
-        // BEGIN/COMMIT by hand rather than `withTransaction`, which wraps the closure's
-        // error: callers must see their own (domain) error unchanged.
         try ensureOpen()
         return try await client.withConnection { connection in
-            let db = connection.sql(queryLogLevel: nil)
-            try await db.raw("BEGIN").run()
-            do {
-                let result = try await body(db)
-                try await db.raw("COMMIT").run()
-                return result
-            } catch {
-                try? await db.raw("ROLLBACK").run()
-                throw error
-            }
+            try await SQLTransaction.run(on: connection.sql(queryLogLevel: nil), body)
         }
     }
 

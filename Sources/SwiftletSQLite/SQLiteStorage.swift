@@ -119,18 +119,9 @@ public final class SQLiteStorage: StorageEngine, SQLExecutor {
     public func transaction<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
         try ensureOpen()
         return try await writer.withResource { connection in
-            let db = connection.sql(queryLogLevel: nil)
             // IMMEDIATE takes the write lock up front so a transaction never fails halfway
             // on lock upgrade.
-            try await db.raw("BEGIN IMMEDIATE").run()
-            do {
-                let result = try await body(db)
-                try await db.raw("COMMIT").run()
-                return result
-            } catch {
-                try? await db.raw("ROLLBACK").run()
-                throw error
-            }
+            try await SQLTransaction.run(on: connection.sql(queryLogLevel: nil), begin: "BEGIN IMMEDIATE", body)
         }
     }
 

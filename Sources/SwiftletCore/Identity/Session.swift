@@ -1,17 +1,9 @@
 import Foundation
 
 /// Identifier of one login on one device. Access tokens carry it as `sid`.
-public struct SessionID: Hashable, Sendable, Codable, CustomStringConvertible, RawRepresentable {
+public struct SessionID: StringIdentifier {
     public let rawValue: String
     public init(rawValue: String) { self.rawValue = rawValue }
-    public init(from decoder: any Decoder) throws {
-        self.rawValue = try decoder.singleValueContainer().decode(String.self)
-    }
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.singleValueContainer()
-        try container.encode(rawValue)
-    }
-    public var description: String { rawValue }
 
     public static func generate() -> SessionID {
         SessionID(rawValue: "s_" + RandomID.base32(byteCount: 16))

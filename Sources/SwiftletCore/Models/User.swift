@@ -32,17 +32,9 @@ public struct User: Sendable, Equatable, Codable {
 
 /// Opaque user identifier. Random rather than sequential so ids leak nothing about
 /// how many users exist or when they joined.
-public struct UserID: Hashable, Sendable, Codable, CustomStringConvertible, RawRepresentable {
+public struct UserID: StringIdentifier {
     public let rawValue: String
     public init(rawValue: String) { self.rawValue = rawValue }
-    public init(from decoder: any Decoder) throws {
-        self.rawValue = try decoder.singleValueContainer().decode(String.self)
-    }
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.singleValueContainer()
-        try container.encode(rawValue)
-    }
-    public var description: String { rawValue }
 
     /// A new random id: `u_` followed by 26 base32 characters (128 random bits).
     public static func generate() -> UserID {
