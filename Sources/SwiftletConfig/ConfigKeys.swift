@@ -92,6 +92,8 @@ public enum ConfigKeys {
         .init(key: "wechat.timeout", type: "seconds > 0", defaultValue: "5", summary: "Upper bound for one WeChat call.", isSecret: false),
         .init(key: "wechat.sandbox", type: "boolean", defaultValue: "true (false in production)",
               summary: "Mount the WeChat sandbox under /sandbox/wechat. Production refuses it.", isSecret: false),
+        .init(key: "bench.endpoints", type: "boolean", defaultValue: "false",
+              summary: "Mount /plaintext, /json and /user/{id} (the benchmark endpoints) behind the full request path.", isSecret: false),
         .init(key: "cluster.nodes", type: "integer ≥ 1", defaultValue: "1",
               summary: "Nodes serving this deployment. Production refuses SQLite when more than one.", isSecret: false),
     ]

@@ -49,6 +49,7 @@ struct ConfigParser {
             "storage.postgres.connectTimeout", default: config.storage.postgresConnectTimeoutSeconds)
         config.cluster.nodes = integer("cluster.nodes", default: config.cluster.nodes, in: 1...10_000)
         config.dataDirectory = string("data.directory", default: config.dataDirectory)
+        config.benchEndpoints = boolean("bench.endpoints", default: config.benchEndpoints)
         parseAuth(&config)
         parseWeChat(&config)
         return config

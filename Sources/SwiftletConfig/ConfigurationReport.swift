@@ -29,6 +29,7 @@ extension SwiftletConfiguration {
             ("storage.postgres.connectTimeout", format(storage.postgresConnectTimeoutSeconds)),
             ("cluster.nodes", String(cluster.nodes)),
             ("data.directory", dataDirectory),
+            ("bench.endpoints", String(benchEndpoints)),
             ("auth.accessTokenLifetime", String(auth.accessTokenLifetimeSeconds)),
             ("auth.refreshTokenLifetime", String(auth.refreshTokenLifetimeSeconds)),
             ("auth.issuer", auth.issuer),

@@ -104,6 +104,8 @@ public struct SwiftletConfiguration: Sendable, Equatable {
     }
 
     public var profile: Profile = .development
+    /// Mount `/plaintext`, `/json`, `/user/{id}` for the benchmark harness.
+    public var benchEndpoints: Bool = false
     /// Where generated development secrets (and, by default, the SQLite file) live.
     public var dataDirectory: String = "./data"
     public var auth = Auth()

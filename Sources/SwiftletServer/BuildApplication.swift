@@ -77,6 +77,9 @@ public func buildApplication(
     if config.wechat.sandbox {
         WeChatSandbox(appID: config.wechat.appID, appSecret: config.wechat.effectiveAppSecret ?? "").register(on: router)
     }
+    if config.benchEndpoints {
+        BenchmarkRoutes().register(on: router)
+    }
     customization.routes(router, storage)
 
     let responder = SwiftletResponder(

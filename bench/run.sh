@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# The benchmark command: installs what it needs, builds Swiftlet (release) and every peer,
+# runs bench.py (interleaved rounds, one server at a time) and writes docs/benchmarks.md,
+# docs/benchmarks.csv and docs/benchmarks.png. Not part of the test command.
+#
+#   bench/run.sh                                  # everything: ~30 minutes on 2 cores after builds
+#   ROUNDS=1 DURATION=3s STACKS="go-gin swiftlet" bench/run.sh   # a quick look
+set -euo pipefail
+HERE="$(cd "$(dirname "$0")" && pwd)"
+ROOT="$(dirname "$HERE")"
+cd "$ROOT"
+export SWIFT_DETERMINISTIC_HASHING=1
+fail() { echo "bench: $*" >&2; exit 1; }
+log() { printf '==> %s\n' "$*" >&2; }
+
+packages=()
+for pair in wrk:wrk go:golang-go nginx:nginx node:nodejs psql:postgresql-client; do
+  command -v "${pair%%:*}" >/dev/null 2>&1 || packages+=("${pair#*:}")
+done
+[ -d /usr/share/gocode/src/github.com/gin-gonic/gin ] || packages+=(golang-github-gin-gonic-gin-dev)
+[ -f /usr/share/nodejs/express/package.json ] || packages+=(node-express)
+ls -d /usr/lib/postgresql/*/bin >/dev/null 2>&1 || packages+=(postgresql)
+if [ ${#packages[@]} -gt 0 ]; then
+  log "installing ${packages[*]}"
+  apt-get update -qq || fail "apt-get update failed"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${packages[@]}" >/dev/null || fail "could not install ${packages[*]}"
+fi
+
+VENV="$HERE/.venv"
+if [ ! -x "$VENV/bin/python" ]; then
+  log "creating the report venv (matplotlib)"
+  python3 -m venv "$VENV" && "$VENV/bin/pip" install -q matplotlib || fail "pip install matplotlib failed"
+fi
+FASTAPI="$HERE/peers/python-fastapi"
+if [ ! -x "$FASTAPI/.venv/bin/uvicorn" ]; then
+  log "installing FastAPI + uvicorn"
+  python3 -m venv "$FASTAPI/.venv" && "$FASTAPI/.venv/bin/pip" install -q -r "$FASTAPI/requirements.lock.txt" \
+    || fail "pip install of FastAPI failed"
+fi
+
+log "building Swiftlet (release)"
+swift build -c release --product swiftlet || fail "swift build failed"
+log "building peers"
+(cd "$HERE/peers/go-nethttp" && ./build.sh) || fail "go net/http build failed"
+(cd "$HERE/peers/go-gin" && ./build.sh) || fail "gin build failed"
+(cd "$HERE/peers/swift-hummingbird" && swift build -c release) || fail "hummingbird peer build failed"
+(cd "$HERE/peers/swift-vapor" && swift build -c release) || fail "vapor peer build failed"
+
+ulimit -n 65536 || true
+WORK=$(mktemp -d /tmp/swiftlet-bench-pg.XXXXXX)
+cleanup() {
+  [ -d "$WORK/pg" ] && runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$WORK/pg" -m fast stop >/dev/null 2>&1
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+PG_BIN=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
+PG_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+chmod 755 "$WORK"; mkdir "$WORK/pg"; chown postgres "$WORK" "$WORK/pg"
+runuser -u postgres -- "$PG_BIN/initdb" -D "$WORK/pg" -U swiftlet --auth=trust >/dev/null
+runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$WORK/pg" -o "-p $PG_PORT -k $WORK -c listen_addresses=127.0.0.1" -l "$WORK/pg.log" -w start >/dev/null
+psql -h 127.0.0.1 -p "$PG_PORT" -U swiftlet -d postgres -qc "CREATE DATABASE swiftlet_bench" >/dev/null
+export BENCH_POSTGRES_URL="postgres://swiftlet@127.0.0.1:$PG_PORT/swiftlet_bench?sslmode=disable"
+
+OUT="$HERE/results/$(date -u +%Y%m%dT%H%M%SZ)"
+export OUT
+python3 "$HERE/bench.py"
+"$VENV/bin/python" "$HERE/report.py" "$OUT"
+log "wrote docs/benchmarks.md, docs/benchmarks.csv, docs/benchmarks.png (raw: $OUT)"
