@@ -1,51 +1,61 @@
+import Synchronization
+
 /// A fixed set of resources handed out one task at a time, FIFO.
 ///
 /// SQLite allows one writer at a time, and a connection must not be shared by two
-/// transactions, so connections are leased rather than used concurrently. Waiters are
-/// served in arrival order so a burst of writes cannot starve an early caller.
-actor ResourcePool<Resource: Sendable> {
-    private var idle: [Resource]
-    private var waiters: [CheckedContinuation<Resource, Never>] = []
-    private var waiterHead = 0
+/// transactions, so connections are leased rather than used concurrently. A lock, not
+/// an actor: taking an idle connection is the common case and must not cost a hop to
+/// another executor. Waiters are served in arrival order so a burst of writes cannot
+/// starve an early caller.
+final class ResourcePool<Resource: Sendable>: Sendable {
+    private struct State {
+        var idle: [Resource]
+        var waiters: [CheckedContinuation<Resource, Never>] = []
+        var waiterHead = 0
+    }
+
+    private let state: Mutex<State>
 
     init(_ resources: [Resource]) {
         precondition(!resources.isEmpty, "a pool needs at least one resource")
-        self.idle = resources
+        self.state = Mutex(State(idle: resources))
     }
 
-    nonisolated func withResource<T: Sendable>(_ body: (Resource) async throws -> T) async throws -> T {
+    func withResource<T: Sendable>(_ body: (Resource) async throws -> T) async throws -> T {
         let resource = await checkout()
-        do {
-            let result = try await body(resource)
-            await checkin(resource)
-            return result
-        } catch {
-            await checkin(resource)
-            throw error
-        }
+        defer { checkin(resource) }
+        return try await body(resource)
     }
 
     private func checkout() async -> Resource {
-        if let resource = idle.popLast() {
+        if let resource = state.withLock({ $0.idle.popLast() }) {
             return resource
         }
         return await withCheckedContinuation { continuation in
-            waiters.append(continuation)
+            let available: Resource? = state.withLock { state in
+                if let resource = state.idle.popLast() { return resource }
+                state.waiters.append(continuation)
+                return nil
+            }
+            if let available { continuation.resume(returning: available) }
         }
     }
 
     private func checkin(_ resource: Resource) {
-        if waiterHead < waiters.count {
-            let next = waiters[waiterHead]
-            waiterHead += 1
-            if waiterHead > 64, waiterHead * 2 > waiters.count {
-                waiters.removeFirst(waiterHead)
-                waiterHead = 0
+        let waiter: CheckedContinuation<Resource, Never>? = state.withLock { state in
+            guard state.waiterHead < state.waiters.count else {
+                state.idle.append(resource)
+                return nil
             }
-            next.resume(returning: resource)
-        } else {
-            idle.append(resource)
+            let next = state.waiters[state.waiterHead]
+            state.waiterHead += 1
+            if state.waiterHead == state.waiters.count {
+                state.waiters.removeAll(keepingCapacity: true)
+                state.waiterHead = 0
+            }
+            return next
         }
+        waiter?.resume(returning: resource)
     }
 
     /// Takes every resource out of circulation (waiting for leases to end); used at shutdown.

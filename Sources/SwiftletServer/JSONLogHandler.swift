@@ -6,6 +6,7 @@ import Musl
 import Darwin
 #endif
 import Logging
+import SwiftletCore
 
 /// swift-log handler writing one JSON object per line to standard output, the shape log
 /// collectors (Loki, CloudWatch, ELK) ingest without parsing rules:
@@ -33,7 +34,7 @@ public struct JSONLogHandler: LogHandler {
 
     public func log(event: LogEvent) {
         var line = #"{"ts":"#
-        line += "\"" + Self.timestamp() + "\""
+        line += "\"" + RFC3339.now + "\""
         line += #","level":""# + event.level.rawValue + "\""
         line += #","logger":"#
         Self.appendString(label, to: &line)
@@ -108,19 +109,4 @@ public struct JSONLogHandler: LogHandler {
         line += "\""
     }
 
-    /// UTC, millisecond precision, RFC 3339.
-    static func timestamp() -> String {
-        var now = timespec()
-        clock_gettime(CLOCK_REALTIME, &now)
-        var seconds = now.tv_sec
-        var parts = tm()
-        gmtime_r(&seconds, &parts)
-        func pad(_ value: Int32, _ width: Int) -> String {
-            let text = String(value)
-            return String(repeating: "0", count: max(0, width - text.count)) + text
-        }
-        return "\(pad(parts.tm_year + 1900, 4))-\(pad(parts.tm_mon + 1, 2))-\(pad(parts.tm_mday, 2))T"
-            + "\(pad(parts.tm_hour, 2)):\(pad(parts.tm_min, 2)):\(pad(parts.tm_sec, 2))."
-            + "\(pad(Int32(now.tv_nsec / 1_000_000), 3))Z"
-    }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import JWTKit
 import SwiftletCore
+import Synchronization
 
 /// A key that signs or verifies access tokens.
 public enum AccessTokenKey: Sendable {
@@ -55,6 +56,8 @@ public struct JWTAccessTokenCodec: AccessTokenCodec {
     private let signingKid: String
     private let algorithmByKid: [String: String]
     private let publicKeys: [(kid: String, key: ES256PublicKey)]
+    private let headerCache = HeaderCache()
+    private let verifiedTokens = VerifiedTokenCache()
     public let issuer: String
     public let audience: String
     public let leeway: TimeInterval
@@ -108,11 +111,14 @@ public struct JWTAccessTokenCodec: AccessTokenCodec {
     }
 
     public func verify(_ token: String, now: Date) async throws -> AccessTokenClaims {
-        let parts = token.split(separator: ".", omittingEmptySubsequences: false)
-        guard parts.count == 3, token.utf8.count <= 4096,
-              let headerData = Self.base64URLDecode(parts[0]),
-              let header = try? JSONDecoder().decode(Header.self, from: headerData),
-              let kid = header.kid, let expected = algorithmByKid[kid], header.alg == expected
+        // A token whose signature, issuer and audience were already checked is the same
+        // token byte for byte: only the time claims can have changed their verdict.
+        if let cached = verifiedTokens.entries.withLock({ $0[token] }) {
+            try checkTime(cached, now: now)
+            return cached.claims
+        }
+        guard token.utf8.count <= 4096, let dot = token.utf8.firstIndex(of: UInt8(ascii: ".")),
+              acceptedKid(headerSegment: token[..<dot]) != nil
         else {
             throw AuthErrors.tokenInvalid
         }
@@ -122,14 +128,28 @@ public struct JWTAccessTokenCodec: AccessTokenCodec {
         } catch {
             throw AuthErrors.tokenInvalid
         }
-        if now.timeIntervalSince(payload.exp.value) > leeway { throw AuthErrors.tokenExpired }
-        if let nbf = payload.nbf, nbf.value.timeIntervalSince(now) > leeway { throw AuthErrors.tokenNotYetValid }
-        if payload.iat.value.timeIntervalSince(now) > leeway { throw AuthErrors.tokenNotYetValid }
+        let verified = VerifiedToken(
+            claims: AccessTokenClaims(
+                userID: UserID(rawValue: payload.sub.value), sessionID: SessionID(rawValue: payload.sid),
+                tokenID: payload.jti.value, issuedAt: payload.iat.value, expiresAt: payload.exp.value),
+            notBefore: payload.nbf?.value)
+        try checkTime(verified, now: now)
         guard payload.iss.value == issuer else { throw AuthErrors.wrongIssuer }
         guard payload.aud.value.contains(audience) else { throw AuthErrors.wrongAudience }
-        return AccessTokenClaims(
-            userID: UserID(rawValue: payload.sub.value), sessionID: SessionID(rawValue: payload.sid),
-            tokenID: payload.jti.value, issuedAt: payload.iat.value, expiresAt: payload.exp.value)
+        verifiedTokens.entries.withLock { cache in
+            // Bounded: a flood of distinct valid tokens costs a cache reset, not memory.
+            if cache.count >= Self.verifiedCacheLimit { cache.removeAll(keepingCapacity: true) }
+            cache[token] = verified
+        }
+        return verified.claims
+    }
+
+    static let verifiedCacheLimit = 50_000
+
+    private func checkTime(_ token: VerifiedToken, now: Date) throws {
+        if now.timeIntervalSince(token.claims.expiresAt) > leeway { throw AuthErrors.tokenExpired }
+        if let notBefore = token.notBefore, notBefore.timeIntervalSince(now) > leeway { throw AuthErrors.tokenNotYetValid }
+        if token.claims.issuedAt.timeIntervalSince(now) > leeway { throw AuthErrors.tokenNotYetValid }
     }
 
     /// The public keys as a JWKS document (empty for HS256-only setups, whose secret is
@@ -142,9 +162,37 @@ public struct JWTAccessTokenCodec: AccessTokenCodec {
         return #"{"keys":["# + entries.joined(separator: ",") + "]}"
     }
 
-    static func base64URLDecode(_ text: Substring) -> Data? {
-        var base64 = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
-        while base64.count % 4 != 0 { base64 += "=" }
-        return Data(base64Encoded: base64)
+    /// The `kid` of a header we accept, remembering recent header segments: tokens we
+    /// issue share a handful of distinct headers, so the common case is a dictionary
+    /// hit instead of base64 + JSON decoding on every request.
+    func acceptedKid(headerSegment: Substring) -> String? {
+        let key = String(headerSegment)
+        if let kid = headerCache.entries.withLock({ $0[key] }) { return kid }
+        guard let bytes = Base64URL.decode(headerSegment),
+              let header = try? JSONDecoder().decode(Header.self, from: Data(bytes)),
+              let kid = header.kid, let expected = algorithmByKid[kid], header.alg == expected
+        else {
+            return nil
+        }
+        headerCache.entries.withLock { cache in
+            if cache.count >= 64 { cache.removeAll() }
+            cache[key] = kid
+        }
+        return kid
     }
+}
+
+/// Header segments already checked, shared by copies of the codec.
+final class HeaderCache: Sendable {
+    let entries = Mutex<[String: String]>([:])
+}
+
+struct VerifiedToken: Sendable {
+    let claims: AccessTokenClaims
+    let notBefore: Date?
+}
+
+/// Tokens whose signature, issuer and audience passed, shared by copies of the codec.
+final class VerifiedTokenCache: Sendable {
+    let entries = Mutex<[String: VerifiedToken]>([:])
 }

@@ -27,11 +27,26 @@ public struct BearerAuthMiddleware: RouterMiddleware {
 
 enum BearerToken {
     /// The token of an `Authorization: Bearer …` header (scheme case-insensitive).
+    /// Byte-level on purpose: this runs on every authenticated request, and Foundation's
+    /// trimming goes through NSString.
     static func extract(_ headers: HTTPFields) -> String? {
         guard let value = headers[.authorization] else { return nil }
-        let parts = value.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: true)
-        guard parts.count == 2, parts[0].lowercased() == "bearer" else { return nil }
-        let token = parts[1].trimmingCharacters(in: .whitespaces)
-        return token.isEmpty ? nil : token
+        let bytes = value.utf8
+        guard bytes.count > 7 else { return nil }
+        var index = bytes.startIndex
+        for expected in "bearer".utf8 {
+            guard bytes[index] | 0x20 == expected else { return nil }
+            index = bytes.index(after: index)
+        }
+        guard bytes[index] == UInt8(ascii: " ") else { return nil }
+        while index < bytes.endIndex, bytes[index] == UInt8(ascii: " ") || bytes[index] == UInt8(ascii: "\t") {
+            index = bytes.index(after: index)
+        }
+        var end = bytes.endIndex
+        while end > index, bytes[bytes.index(before: end)] == UInt8(ascii: " ") || bytes[bytes.index(before: end)] == UInt8(ascii: "\t") {
+            end = bytes.index(before: end)
+        }
+        guard index < end else { return nil }
+        return String(value[index..<end])
     }
 }

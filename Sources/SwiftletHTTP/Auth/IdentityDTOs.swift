@@ -104,6 +104,6 @@ struct AdminKeyListDTO: ResponseEncodable {
 public enum Timestamps {
     /// RFC 3339 UTC with milliseconds: `2026-11-21T06:03:37.585Z`.
     public static func iso8601(_ date: Date) -> String {
-        date.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true))
+        RFC3339.string(date)
     }
 }
