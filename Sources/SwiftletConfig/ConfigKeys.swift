@@ -36,6 +36,8 @@ public enum ConfigKeys {
               summary: "Selects defaults and safety checks; production refuses unsafe settings.", isSecret: false),
         .init(key: "http.host", type: "string", defaultValue: "127.0.0.1", summary: "Address to listen on.", isSecret: false),
         .init(key: "http.port", type: "integer 0–65535", defaultValue: "8080", summary: "Port to listen on (0 picks a free port).", isSecret: false),
+        .init(key: "http.backlog", type: "integer 16–65535", defaultValue: "1024",
+              summary: "Accept queue length; bursts larger than this wait for SYN retries (the kernel caps it at net.core.somaxconn).", isSecret: false),
         .init(key: "http.maxBodySize", type: "integer bytes ≥ 1024", defaultValue: "1048576",
               summary: "Largest request body; larger ones get 413 `request.body_too_large`.", isSecret: false),
         .init(key: "http.idleTimeout", type: "seconds > 0", defaultValue: "60",

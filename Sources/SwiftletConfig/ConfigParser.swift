@@ -19,6 +19,7 @@ struct ConfigParser {
 
         config.http.host = string("http.host", default: config.http.host)
         config.http.port = integer("http.port", default: config.http.port, in: 0...65535)
+        config.http.backlog = integer("http.backlog", default: config.http.backlog, in: 16...65535)
         config.http.maxBodyBytes = integer("http.maxBodySize", default: config.http.maxBodyBytes, in: 1024...(1 << 31))
         config.http.idleTimeoutSeconds = seconds("http.idleTimeout", default: config.http.idleTimeoutSeconds)
         config.http.headerTimeoutSeconds = seconds("http.headerTimeout", default: config.http.headerTimeoutSeconds)

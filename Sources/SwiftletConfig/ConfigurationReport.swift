@@ -10,6 +10,7 @@ extension SwiftletConfiguration {
             ("profile", profile.rawValue),
             ("http.host", http.host),
             ("http.port", String(http.port)),
+            ("http.backlog", String(http.backlog)),
             ("http.maxBodySize", String(http.maxBodyBytes)),
             ("http.idleTimeout", format(http.idleTimeoutSeconds)),
             ("http.headerTimeout", format(http.headerTimeoutSeconds)),

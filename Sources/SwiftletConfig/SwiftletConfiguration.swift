@@ -10,6 +10,9 @@ public struct SwiftletConfiguration: Sendable, Equatable {
     public struct HTTP: Sendable, Equatable {
         public var host: String = "127.0.0.1"
         public var port: Int = 8080
+        /// Pending-connection queue; too small a queue turns a connection burst into SYN
+        /// retries (a one-second stall for the unlucky clients).
+        public var backlog: Int = 1024
         /// Largest accepted request body; larger ones get 413 before they are read.
         public var maxBodyBytes: Int = 1_048_576
         /// How long a keep-alive connection may wait for its next request.

@@ -99,7 +99,7 @@ public func buildApplication(
     return Application(
         responder: responder,
         server: .swiftletHTTP1(timeouts: timeouts, logger: logger),
-        configuration: .init(address: .hostname(http.host, port: http.port), serverName: "swiftlet"),
+        configuration: .init(address: .hostname(http.host, port: http.port), serverName: "swiftlet", backlog: http.backlog),
         services: customization.closesStorageOnShutdown ? [StorageLifecycleService(storage: storage)] : [],
         onServerRunning: { channel in
             let port = channel.localAddress?.port ?? http.port
