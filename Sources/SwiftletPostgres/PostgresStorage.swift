@@ -7,7 +7,6 @@ import SQLKit
 import SwiftletCore
 import SwiftletMigrations
 import SwiftletSQLStorage
-import Synchronization
 
 public struct PostgresStorageConfiguration: Sendable {
     public var url: PostgresURL
@@ -27,17 +26,14 @@ public struct PostgresStorageConfiguration: Sendable {
 
 /// The production engine: a pooled `PostgresClient`. The client's `run()` loop is owned
 /// here, started on connect and ended by `shutdown()`, so callers cannot forget it.
-public final class PostgresStorage: StorageEngine, SQLExecutor {
+public final class PostgresStorage: SQLStorageEngine {
     public let name = "postgres"
-    public var users: any UserRepository { SQLUserRepository(executor: self, clock: clock) }
-    public var sessions: any SessionRepository { SQLSessionRepository(executor: self) }
-    public var adminKeys: any AdminKeyRepository { SQLAdminKeyRepository(executor: self) }
 
     let client: PostgresClient
     private let runTask: Task<Void, Never>
     private let logger: Logger
-    private let clock: SwiftletClock
-    private let closed = Atomic<Bool>(false)
+    public let clock: SwiftletClock
+    private let gate = EngineGate()
 
     private init(client: PostgresClient, runTask: Task<Void, Never>, clock: SwiftletClock, logger: Logger) {
         self.client = client
@@ -93,14 +89,14 @@ public final class PostgresStorage: StorageEngine, SQLExecutor {
     }
 
     public func read<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
-        try ensureOpen()
+        try gate.ensureOpen()
         return try await client.withConnection { connection in
             try await body(connection.sql(queryLogLevel: nil))
         }
     }
 
     public func transaction<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
-        try ensureOpen()
+        try gate.ensureOpen()
         return try await client.withConnection { connection in
             try await SQLTransaction.run(on: connection.sql(queryLogLevel: nil), body)
         }
@@ -113,10 +109,6 @@ public final class PostgresStorage: StorageEngine, SQLExecutor {
         return .other
     }
 
-    public func ping() async throws {
-        _ = try await read { db in try await db.raw("SELECT 1 AS ok").first() }
-    }
-
     public func migrationRunner() -> MigrationRunner {
         MigrationRunner(
             migrations: PostgresMigrations.all,
@@ -126,15 +118,9 @@ public final class PostgresStorage: StorageEngine, SQLExecutor {
             now: { Date().unixMilliseconds })
     }
 
-    private func ensureOpen() throws {
-        if closed.load(ordering: .relaxed) {
-            throw SwiftletError.unavailable("storage.closed", "The database is shut down.")
-        }
-    }
-
     /// Ends the pool's run loop, closing its connections. Idempotent.
     public func shutdown() async throws {
-        guard !closed.exchange(true, ordering: .relaxed) else { return }
+        guard gate.close() else { return }
         runTask.cancel()
         await runTask.value
         logger.debug("postgres storage closed")

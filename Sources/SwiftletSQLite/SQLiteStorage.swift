@@ -8,7 +8,6 @@ import SQLiteNIO
 import SwiftletCore
 import SwiftletMigrations
 import SwiftletSQLStorage
-import Synchronization
 
 /// Settings for the embedded engine.
 public struct SQLiteStorageConfiguration: Sendable {
@@ -36,19 +35,16 @@ public struct SQLiteStorageConfiguration: Sendable {
 /// The embedded default engine: one SQLite file in WAL mode with a single writer
 /// connection (SQLite serialises writers anyway; queueing them here avoids busy errors)
 /// and a pool of read-only connections that read concurrently with the writer.
-public final class SQLiteStorage: StorageEngine, SQLExecutor {
+public final class SQLiteStorage: SQLStorageEngine {
     public let name = "sqlite"
-    public var users: any UserRepository { SQLUserRepository(executor: self, clock: clock) }
-    public var sessions: any SessionRepository { SQLSessionRepository(executor: self) }
-    public var adminKeys: any AdminKeyRepository { SQLAdminKeyRepository(executor: self) }
     public let configuration: SQLiteStorageConfiguration
 
     private let writer: ResourcePool<SQLiteConnection>
     private let readers: ResourcePool<SQLiteConnection>
     private let threadPool: NIOThreadPool
     private let logger: Logger
-    private let clock: SwiftletClock
-    private let closed = Atomic<Bool>(false)
+    public let clock: SwiftletClock
+    private let gate = EngineGate()
 
     private init(
         configuration: SQLiteStorageConfiguration, writer: SQLiteConnection, readers: [SQLiteConnection],
@@ -110,14 +106,14 @@ public final class SQLiteStorage: StorageEngine, SQLExecutor {
     }
 
     public func read<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
-        try ensureOpen()
+        try gate.ensureOpen()
         return try await readers.withResource { connection in
             try await body(connection.sql(queryLogLevel: nil))
         }
     }
 
     public func transaction<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
-        try ensureOpen()
+        try gate.ensureOpen()
         return try await writer.withResource { connection in
             // IMMEDIATE takes the write lock up front so a transaction never fails halfway
             // on lock upgrade.
@@ -131,10 +127,6 @@ public final class SQLiteStorage: StorageEngine, SQLExecutor {
         case .constraint, .constraintUniqueFailed, .constraintPrimaryKeyFailed: return .uniqueViolation
         default: return .other
         }
-    }
-
-    public func ping() async throws {
-        _ = try await read { db in try await db.raw("SELECT 1 AS ok").first() }
     }
 
     /// Applies pending migrations. SQLite migrates itself at start: it is a local file
@@ -151,15 +143,9 @@ public final class SQLiteStorage: StorageEngine, SQLExecutor {
             now: { Date().unixMilliseconds })
     }
 
-    private func ensureOpen() throws {
-        if closed.load(ordering: .relaxed) {
-            throw SwiftletError.unavailable("storage.closed", "The database is shut down.")
-        }
-    }
-
     /// Waits for leased connections to come back, then closes them. Idempotent.
     public func shutdown() async throws {
-        guard !closed.exchange(true, ordering: .relaxed) else { return }
+        guard gate.close() else { return }
         // In a task of its own: shutdown often runs in a cancelled task, and closing must
         // still happen (an unclosed connection loses nothing, but leaks a file handle).
         let writer = self.writer, readers = self.readers, threadPool = self.threadPool

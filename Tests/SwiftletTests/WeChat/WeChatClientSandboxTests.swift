@@ -14,7 +14,10 @@ struct WeChatClientSandboxTests {
     static let secret = "sandbox-test-secret"
 
     /// Runs a server with only the sandbox mounted and hands `body` a client for it.
-    func withSandbox(timeout: Duration = .seconds(5), _ body: @escaping @Sendable (WeChatClient, WeChatSandbox) async throws -> Void) async throws {
+    func withSandbox(
+        timeout: Duration = .seconds(5), clientSecret: String = WeChatClientSandboxTests.secret,
+        _ body: @escaping @Sendable (WeChatClient, WeChatSandbox) async throws -> Void
+    ) async throws {
         let sandbox = WeChatSandbox(appID: Self.appID, appSecret: Self.secret)
         let router = Router(context: SwiftletRequestContext.self)
         sandbox.register(on: router)
@@ -22,7 +25,7 @@ struct WeChatClientSandboxTests {
         try await app.test(.live) { (client: any TestClientProtocol) async throws in
             let port = try #require(client.port)
             let wechat = WeChatClient(configuration: WeChatConfiguration(
-                appID: Self.appID, appSecret: Self.secret, baseURL: { "http://127.0.0.1:\(port)/sandbox/wechat" }, timeout: timeout))
+                appID: Self.appID, appSecret: clientSecret, baseURL: { "http://127.0.0.1:\(port)/sandbox/wechat" }, timeout: timeout))
             try await body(wechat, sandbox)
         }
     }
@@ -53,19 +56,12 @@ struct WeChatClientSandboxTests {
     }
 
     @Test func wrongSecretIsRefused() async throws {
-        try await withSandbox { _, _ in }
-        let sandbox = WeChatSandbox(appID: Self.appID, appSecret: Self.secret)
-        let router = Router(context: SwiftletRequestContext.self)
-        sandbox.register(on: router)
-        let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)))
-        try await app.test(.live) { (client: any TestClientProtocol) async throws in
-            let port = try #require(client.port)
-            let wrong = WeChatClient(configuration: WeChatConfiguration(
-                appID: Self.appID, appSecret: "wrong", baseURL: { "http://127.0.0.1:\(port)/sandbox/wechat" }))
-            await #expect(throws: WeChatError.api(errcode: 40125, errmsg: "")) {
-                do { _ = try await wrong.code2Session(code: "x:1") } catch WeChatError.api(let code, _) {
-                    throw WeChatError.api(errcode: code, errmsg: "")
-                }
+        try await withSandbox(clientSecret: "wrong") { client, _ in
+            do {
+                _ = try await client.code2Session(code: "x:1")
+                Issue.record("a wrong secret must be refused")
+            } catch WeChatError.api(let errcode, _) {
+                #expect(errcode == 40125)
             }
         }
     }

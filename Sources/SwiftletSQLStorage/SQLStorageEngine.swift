@@ -1,0 +1,39 @@
+import SQLKit
+import SwiftletCore
+import Synchronization
+
+/// An engine whose repositories are the shared SQL ones: the engine only supplies
+/// connections (`SQLExecutor`) and a clock; the repositories and the health ping come
+/// from here, identical on every SQL engine.
+public protocol SQLStorageEngine: StorageEngine, SQLExecutor {
+    var clock: SwiftletClock { get }
+}
+
+extension SQLStorageEngine {
+    public var users: any UserRepository { SQLUserRepository(executor: self, clock: clock) }
+    public var sessions: any SessionRepository { SQLSessionRepository(executor: self) }
+    public var adminKeys: any AdminKeyRepository { SQLAdminKeyRepository(executor: self) }
+
+    public func ping() async throws {
+        _ = try await read { db in try await db.raw("SELECT 1 AS ok").first() }
+    }
+}
+
+/// Open/closed state of an engine: every operation after shutdown fails fast with
+/// `storage.closed` instead of waiting for a connection that will never come back.
+public final class EngineGate: Sendable {
+    private let closed = Atomic<Bool>(false)
+
+    public init() {}
+
+    public func ensureOpen() throws {
+        if closed.load(ordering: .relaxed) {
+            throw SwiftletError.unavailable("storage.closed", "The database is shut down.")
+        }
+    }
+
+    /// Marks the engine closed; true only for the first caller (who does the closing).
+    public func close() -> Bool {
+        !closed.exchange(true, ordering: .relaxed)
+    }
+}
