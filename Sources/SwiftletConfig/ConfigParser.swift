@@ -79,7 +79,7 @@ struct ConfigParser {
                     problems.append(.init(key: "auth.jwt.retiredSecrets", message: "expected kid=secret pairs (secrets ≥ 32 bytes), separated by commas"))
                     break
                 }
-                auth.jwtRetiredSecrets.append((parts[0], parts[1]))
+                auth.jwtRetiredSecrets.append(.init(kid: parts[0], secret: parts[1]))
             }
         }
         if let file = lookup("auth.jwt.privateKeyFile"), !file.isEmpty {

@@ -60,6 +60,16 @@ public struct SwiftletConfiguration: Sendable, Equatable {
     }
 
     public struct Auth: Sendable, Equatable {
+        /// An old HS256 key still accepted for verification after a rotation.
+        public struct RetiredSecret: Sendable, Equatable {
+            public var kid: String
+            public var secret: String
+            public init(kid: String, secret: String) {
+                self.kid = kid
+                self.secret = secret
+            }
+        }
+
         public enum Algorithm: String, Sendable, CaseIterable { case hs256, es256 }
         public var accessTokenLifetimeSeconds: Int = 900
         public var refreshTokenLifetimeSeconds: Int = 2_592_000
@@ -71,20 +81,11 @@ public struct SwiftletConfiguration: Sendable, Equatable {
         public var jwtSecret: String?
         public var jwtKeyID: String = "k1"
         /// `kid=secret` pairs still accepted for verification after a rotation.
-        public var jwtRetiredSecrets: [(kid: String, secret: String)] = []
+        public var jwtRetiredSecrets: [RetiredSecret] = []
         /// ES256 private key (PEM). Nil outside production: one is generated under `dataDirectory`.
         public var jwtPrivateKeyFile: String?
         public init() {}
 
-        public static func == (lhs: Auth, rhs: Auth) -> Bool {
-            lhs.accessTokenLifetimeSeconds == rhs.accessTokenLifetimeSeconds
-                && lhs.refreshTokenLifetimeSeconds == rhs.refreshTokenLifetimeSeconds
-                && lhs.issuer == rhs.issuer && lhs.audience == rhs.audience
-                && lhs.clockLeewaySeconds == rhs.clockLeewaySeconds && lhs.jwtAlgorithm == rhs.jwtAlgorithm
-                && lhs.jwtSecret == rhs.jwtSecret && lhs.jwtKeyID == rhs.jwtKeyID
-                && lhs.jwtRetiredSecrets.map { "\($0.kid)=\($0.secret)" } == rhs.jwtRetiredSecrets.map { "\($0.kid)=\($0.secret)" }
-                && lhs.jwtPrivateKeyFile == rhs.jwtPrivateKeyFile
-        }
     }
 
     public struct WeChat: Sendable, Equatable {

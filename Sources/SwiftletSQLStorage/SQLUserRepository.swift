@@ -61,12 +61,13 @@ public struct SQLUserRepository: UserRepository {
     public func updateProfile(id: UserID, _ update: ProfileUpdate) async throws -> User? {
         let now = clock.now.unixMilliseconds
         return try await executor.transaction { db in
-            if let nickname = update.nickname {
-                try await db.raw("UPDATE users SET nickname = \(bind: nickname), updated_at = \(bind: now) WHERE id = \(bind: id.rawValue)").run()
-            }
-            if let avatarURL = update.avatarURL {
-                try await db.raw("UPDATE users SET avatar_url = \(bind: avatarURL), updated_at = \(bind: now) WHERE id = \(bind: id.rawValue)").run()
-            }
+            // COALESCE keeps the fields the update leaves nil.
+            try await db.raw("""
+                UPDATE users SET nickname = COALESCE(\(bind: update.nickname), nickname),
+                                 avatar_url = COALESCE(\(bind: update.avatarURL), avatar_url),
+                                 updated_at = \(bind: now)
+                WHERE id = \(bind: id.rawValue)
+                """).run()
             return try await db.raw("SELECT \(unsafeRaw: Self.columns) FROM users WHERE id = \(bind: id.rawValue)")
                 .first()
                 .map(Self.decodeUser)

@@ -129,13 +129,6 @@ public final class SQLiteStorage: SQLStorageEngine {
         }
     }
 
-    /// Applies pending migrations. SQLite migrates itself at start: it is a local file
-    /// owned by this process.
-    @discardableResult
-    public func migrate() async throws -> [Migration] {
-        try await migrationRunner().migrate()
-    }
-
     public func migrationRunner() -> MigrationRunner {
         MigrationRunner(
             migrations: SQLiteMigrations.all,

@@ -47,12 +47,12 @@ public final class WeChatSandbox: Sendable {
         group.get("/sns/jscode2session") { request, _ in
             try await self.code2Session(request.uri.queryParameters)
         }
-        group.post("/cgi-bin/stable_token") { request, context in
-            let body = try await Self.jsonObject(request, context)
+        group.post("/cgi-bin/stable_token") { request, _ in
+            let body = try await Self.jsonObject(request)
             return self.stableToken(body)
         }
-        group.post("/wxa/business/getuserphonenumber") { request, context in
-            let body = try await Self.jsonObject(request, context)
+        group.post("/wxa/business/getuserphonenumber") { request, _ in
+            let body = try await Self.jsonObject(request)
             return try await self.phoneNumber(token: request.uri.queryParameters.get("access_token"), body: body)
         }
         group.post("/control/rotate-token") { _, _ in
@@ -177,7 +177,7 @@ public final class WeChatSandbox: Sendable {
         return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }
 
-    static func jsonObject(_ request: Request, _ context: SwiftletRequestContext) async throws -> [String: Any] {
+    static func jsonObject(_ request: Request) async throws -> [String: Any] {
         let buffer = try await request.body.collect(upTo: 64 * 1024)
         return (try? JSONSerialization.jsonObject(with: Data(buffer: buffer)) as? [String: Any]) ?? [:]
     }

@@ -37,16 +37,19 @@ public struct JSONLogHandler: LogHandler {
         line += "\"" + RFC3339.now + "\""
         line += #","level":""# + event.level.rawValue + "\""
         line += #","logger":"#
-        Self.appendString(label, to: &line)
+        JSONText.appendString(label, to: &line)
         line += #","msg":"#
-        Self.appendString(event.message.description, to: &line)
+        JSONText.appendString(event.message.description, to: &line)
 
-        var merged = metadata
-        if let provided = metadataProvider?.get() { merged.merge(provided) { _, new in new } }
-        if let extra = event.metadata { merged.merge(extra) { _, new in new } }
+        // Merge only when there is more than one source: the access log line has just
+        // the event's own metadata, and this runs once per request.
+        var merged = event.metadata ?? [:]
+        // Precedence as swift-log defines it: event > metadata provider > handler metadata.
+        if let provided = metadataProvider?.get() { merged.merge(provided) { kept, _ in kept } }
+        if !metadata.isEmpty { merged.merge(metadata) { kept, _ in kept } }
         for (key, value) in merged.sorted(by: { $0.key < $1.key }) {
             line += ","
-            Self.appendString(key, to: &line)
+            JSONText.appendString(key, to: &line)
             line += ":"
             Self.appendValue(value, to: &line)
         }
@@ -64,13 +67,13 @@ public struct JSONLogHandler: LogHandler {
 
     static func appendValue(_ value: Logger.Metadata.Value, to line: inout String) {
         switch value {
-        case .string(let text): appendString(text, to: &line)
+        case .string(let text): JSONText.appendString(text, to: &line)
         case .stringConvertible(let convertible):
             let text = convertible.description
             if convertible is any BinaryInteger || convertible is Double || convertible is Bool {
                 line += text
             } else {
-                appendString(text, to: &line)
+                JSONText.appendString(text, to: &line)
             }
         case .array(let values):
             line += "["
@@ -83,7 +86,7 @@ public struct JSONLogHandler: LogHandler {
             line += "{"
             for (index, (key, element)) in dictionary.sorted(by: { $0.key < $1.key }).enumerated() {
                 if index > 0 { line += "," }
-                appendString(key, to: &line)
+                JSONText.appendString(key, to: &line)
                 line += ":"
                 appendValue(element, to: &line)
             }
@@ -91,22 +94,5 @@ public struct JSONLogHandler: LogHandler {
         }
     }
 
-    static func appendString(_ value: String, to line: inout String) {
-        line += "\""
-        for scalar in value.unicodeScalars {
-            switch scalar {
-            case "\"": line += "\\\""
-            case "\\": line += "\\\\"
-            case "\n": line += "\\n"
-            case "\r": line += "\\r"
-            case "\t": line += "\\t"
-            case _ where scalar.value < 0x20:
-                let hex = String(scalar.value, radix: 16)
-                line += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: line.unicodeScalars.append(scalar)
-            }
-        }
-        line += "\""
-    }
 
 }

@@ -39,8 +39,8 @@ struct UserDTO: ResponseEncodable {
         nickname = user.nickname
         avatarUrl = user.avatarURL
         phone = user.phone
-        createdAt = Timestamps.iso8601(user.createdAt)
-        updatedAt = Timestamps.iso8601(user.updatedAt)
+        createdAt = RFC3339.string(user.createdAt)
+        updatedAt = RFC3339.string(user.updatedAt)
     }
 }
 
@@ -70,9 +70,9 @@ struct SessionDTO: Encodable {
     init(_ session: Session, current: SessionID) {
         id = session.id.rawValue
         device = session.device
-        createdAt = Timestamps.iso8601(session.createdAt)
-        lastUsedAt = Timestamps.iso8601(session.lastUsedAt)
-        expiresAt = Timestamps.iso8601(session.expiresAt)
+        createdAt = RFC3339.string(session.createdAt)
+        lastUsedAt = RFC3339.string(session.lastUsedAt)
+        expiresAt = RFC3339.string(session.expiresAt)
         self.current = session.id == current
     }
 }
@@ -91,8 +91,8 @@ struct AdminKeyDTO: Encodable {
     init(_ key: AdminKey) {
         id = key.id
         name = key.name
-        createdAt = Timestamps.iso8601(key.createdAt)
-        lastUsedAt = key.lastUsedAt.map(Timestamps.iso8601)
+        createdAt = RFC3339.string(key.createdAt)
+        lastUsedAt = key.lastUsedAt.map(RFC3339.string)
         revoked = key.revokedAt != nil
     }
 }
@@ -101,9 +101,3 @@ struct AdminKeyListDTO: ResponseEncodable {
     let keys: [AdminKeyDTO]
 }
 
-public enum Timestamps {
-    /// RFC 3339 UTC with milliseconds: `2026-11-21T06:03:37.585Z`.
-    public static func iso8601(_ date: Date) -> String {
-        RFC3339.string(date)
-    }
-}

@@ -94,32 +94,15 @@ public enum ErrorResponse {
     /// every failure path, including under attack, and must not fail itself.
     public static func response(_ rendered: Rendered, requestID: String, extraHeaders: HTTPFields = [:]) -> Response {
         var body = #"{"error":{"code":"#
-        appendJSONString(rendered.code, to: &body)
+        JSONText.appendString(rendered.code, to: &body)
         body += #","message":"#
-        appendJSONString(rendered.message, to: &body)
+        JSONText.appendString(rendered.message, to: &body)
         body += #","requestId":"#
-        appendJSONString(requestID, to: &body)
+        JSONText.appendString(requestID, to: &body)
         body += "}}"
         var headers = extraHeaders
         headers[.contentType] = "application/json; charset=utf-8"
         return Response(status: rendered.status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: body)))
     }
 
-    static func appendJSONString(_ value: String, to output: inout String) {
-        output.append("\"")
-        for scalar in value.unicodeScalars {
-            switch scalar {
-            case "\"": output.append("\\\"")
-            case "\\": output.append("\\\\")
-            case "\n": output.append("\\n")
-            case "\r": output.append("\\r")
-            case "\t": output.append("\\t")
-            case _ where scalar.value < 0x20:
-                output.append(String(format: "\\u%04x", scalar.value))
-            default:
-                output.unicodeScalars.append(scalar)
-            }
-        }
-        output.append("\"")
-    }
 }

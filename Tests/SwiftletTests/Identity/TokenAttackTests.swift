@@ -144,7 +144,7 @@ struct TokenAttackTests {
         let config = TestApp.config {
             $0.auth.jwtSecret = newSecret
             $0.auth.jwtKeyID = "k1"
-            $0.auth.jwtRetiredSecrets = [("k0", oldSecret)]
+            $0.auth.jwtRetiredSecrets = [.init(kid: "k0", secret: oldSecret)]
         }
         try await TestApp.withLiveApp(config: config) { (client: any TestClientProtocol) async throws in
             let login = try await client.login("kate:1")
