@@ -53,7 +53,81 @@ struct ConfigParser {
         config.benchEndpoints = boolean("bench.endpoints", default: config.benchEndpoints)
         parseAuth(&config)
         parseWeChat(&config)
+        parseWeChatPay(&config)
+        config.commerce.unpaidTimeoutSeconds = seconds("commerce.unpaidTimeout", default: config.commerce.unpaidTimeoutSeconds)
+        config.commerce.maxQuantityPerItem = integer("commerce.maxQuantityPerItem", default: config.commerce.maxQuantityPerItem, in: 1...10_000)
+        config.commerce.demoCatalogue = boolean("commerce.demoCatalogue", default: config.profile == .development)
+        config.jobs.pollIntervalSeconds = seconds("jobs.pollInterval", default: config.jobs.pollIntervalSeconds)
+        config.jobs.leaseSeconds = seconds("jobs.lease", default: config.jobs.leaseSeconds)
         return config
+    }
+
+    mutating func parseWeChatPay(_ config: inout SwiftletConfiguration) {
+        var pay = config.wechatPay
+        pay.baseURL = url("wechatpay.baseUrl")
+        pay.mchID = optional("wechatpay.mchId")
+        pay.merchantSerialNumber = optional("wechatpay.merchantSerialNumber")?.uppercased()
+        pay.merchantPrivateKeyFile = optional("wechatpay.merchantPrivateKeyFile")
+        if let key = optional("wechatpay.apiV3Key") {
+            if key.utf8.count == 32 {
+                pay.apiV3Key = key
+            } else {
+                problems.append(.init(key: "wechatpay.apiV3Key", message: "must be exactly 32 ASCII characters, got \(key.utf8.count)"))
+            }
+        }
+        pay.publicKeyID = optional("wechatpay.publicKeyId")
+        pay.publicKeyFile = optional("wechatpay.publicKeyFile")
+        pay.platformCertificateFiles = optional("wechatpay.platformCertificateFiles").map {
+            $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        } ?? []
+        if let notify = url("wechatpay.notifyUrl") {
+            if notify.contains("?") {
+                problems.append(.init(key: "wechatpay.notifyUrl", message: "WeChat Pay refuses notify URLs with a query string"))
+            } else {
+                pay.notifyURL = notify
+            }
+        }
+        pay.timeoutSeconds = seconds("wechatpay.timeout", default: pay.timeoutSeconds)
+        if let schedule = optional("wechatpay.sandboxRetrySchedule") {
+            let delays = schedule.split(separator: ",").map { Double($0.trimmingCharacters(in: .whitespaces)) }
+            if delays.isEmpty || delays.contains(where: { $0 == nil || $0! < 0 }) {
+                problems.append(.init(key: "wechatpay.sandboxRetrySchedule", message: "expected comma-separated seconds ≥ 0"))
+            } else {
+                pay.sandboxRetrySchedule = delays.compactMap { $0 }
+            }
+        }
+        if pay.isConfigured {
+            for (key, value) in [("wechatpay.merchantSerialNumber", pay.merchantSerialNumber), ("wechatpay.merchantPrivateKeyFile", pay.merchantPrivateKeyFile),
+                                 ("wechatpay.apiV3Key", pay.apiV3Key), ("wechatpay.notifyUrl", pay.notifyURL)] where value == nil {
+                problems.append(.init(key: key, message: "is required when wechatpay.mchId is set"))
+            }
+            if (pay.publicKeyID == nil) != (pay.publicKeyFile == nil) {
+                problems.append(.init(key: "wechatpay.publicKeyId", message: "wechatpay.publicKeyId and wechatpay.publicKeyFile go together"))
+            }
+            if pay.publicKeyID == nil, pay.platformCertificateFiles.isEmpty {
+                problems.append(.init(key: "wechatpay.publicKeyFile",
+                                      message: "set wechatpay.publicKeyId + wechatpay.publicKeyFile, or wechatpay.platformCertificateFiles, to verify WeChat Pay"))
+            }
+            if let id = pay.publicKeyID, !id.hasPrefix("PUB_KEY_ID_") {
+                problems.append(.init(key: "wechatpay.publicKeyId", message: "expected PUB_KEY_ID_ followed by digits"))
+            }
+        }
+        config.wechatPay = pay
+    }
+
+    mutating func optional(_ key: String) -> String? {
+        guard let raw = lookup(key) else { return nil }
+        let trimmed = raw.trimmingCharacters(in: .whitespaces)
+        return trimmed.isEmpty ? nil : trimmed
+    }
+
+    mutating func url(_ key: String) -> String? {
+        guard let raw = optional(key) else { return nil }
+        guard let url = URL(string: raw), ["http", "https"].contains(url.scheme ?? ""), url.host != nil else {
+            problems.append(.init(key: key, message: "expected an http(s) URL, got \"\(raw)\""))
+            return nil
+        }
+        return raw.hasSuffix("/") ? String(raw.dropLast()) : raw
     }
 
     mutating func parseAuth(_ config: inout SwiftletConfiguration) {

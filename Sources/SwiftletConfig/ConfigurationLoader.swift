@@ -104,6 +104,13 @@ public enum ConfigurationLoader {
                url.sslMode == .disable, !["127.0.0.1", "localhost", "::1"].contains(url.host) {
                 problems.append(.init(key: "storage.postgres.url", message: "sslmode=disable to a remote host is refused in production"))
             }
+            let pay = configuration.wechatPay
+            if let notify = pay.notifyURL, !notify.lowercased().hasPrefix("https://") {
+                problems.append(.init(key: "wechatpay.notifyUrl", message: "WeChat Pay only notifies https URLs"))
+            }
+            if let base = pay.baseURL, !base.lowercased().hasPrefix("https://") {
+                problems.append(.init(key: "wechatpay.baseUrl", message: "plain http to WeChat Pay is refused in production"))
+            }
         }
         return problems
     }

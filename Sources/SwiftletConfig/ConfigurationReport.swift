@@ -46,6 +46,23 @@ extension SwiftletConfiguration {
             ("wechat.apiBaseUrl", wechat.apiBaseURL ?? (wechat.sandbox ? "(embedded sandbox)" : "https://api.weixin.qq.com")),
             ("wechat.timeout", format(wechat.timeoutSeconds)),
             ("wechat.sandbox", String(wechat.sandbox)),
+            ("wechatpay.baseUrl", wechatPay.baseURL ?? (wechatPay.isConfigured ? WeChatPay.productionBaseURL
+                                                        : wechat.sandbox ? "(embedded sandbox)" : "(not configured)")),
+            ("wechatpay.mchId", wechatPay.mchID ?? (wechat.sandbox ? "(sandbox merchant)" : "(none: paying is off)")),
+            ("wechatpay.merchantSerialNumber", wechatPay.merchantSerialNumber ?? "(none)"),
+            ("wechatpay.merchantPrivateKeyFile", wechatPay.merchantPrivateKeyFile ?? "(none)"),
+            ("wechatpay.apiV3Key", wechatPay.apiV3Key == nil ? "(none)" : "****"),
+            ("wechatpay.publicKeyId", wechatPay.publicKeyID ?? "(none)"),
+            ("wechatpay.publicKeyFile", wechatPay.publicKeyFile ?? "(none)"),
+            ("wechatpay.platformCertificateFiles", wechatPay.platformCertificateFiles.isEmpty ? "(none)" : wechatPay.platformCertificateFiles.joined(separator: ",")),
+            ("wechatpay.notifyUrl", wechatPay.notifyURL ?? "(this server's /api/v1/pay/wechat/notify)"),
+            ("wechatpay.timeout", format(wechatPay.timeoutSeconds)),
+            ("wechatpay.sandboxRetrySchedule", wechatPay.sandboxRetrySchedule.map(format).joined(separator: ",")),
+            ("commerce.unpaidTimeout", format(commerce.unpaidTimeoutSeconds)),
+            ("commerce.maxQuantityPerItem", String(commerce.maxQuantityPerItem)),
+            ("commerce.demoCatalogue", String(commerce.demoCatalogue)),
+            ("jobs.pollInterval", format(jobs.pollIntervalSeconds)),
+            ("jobs.lease", format(jobs.leaseSeconds)),
         ]
     }
 

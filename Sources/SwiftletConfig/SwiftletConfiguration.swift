@@ -107,6 +107,47 @@ public struct SwiftletConfiguration: Sendable, Equatable {
         }
     }
 
+    public struct Commerce: Sendable, Equatable {
+        /// How long a buyer has to pay; then the order is closed (after asking WeChat).
+        public var unpaidTimeoutSeconds: Double = 900
+        public var maxQuantityPerItem: Int = 99
+        /// Seed a small demo catalogue into an empty database (development default).
+        public var demoCatalogue: Bool = true
+        public init() {}
+    }
+
+    public struct Jobs: Sendable, Equatable {
+        public var pollIntervalSeconds: Double = 1
+        /// How long a node holds a job before another node may take it over.
+        public var leaseSeconds: Double = 60
+        public init() {}
+    }
+
+    public struct WeChatPay: Sendable, Equatable {
+        public static let productionBaseURL = "https://api.mch.weixin.qq.com"
+        /// WeChat's notify retry delays (seconds): 15 s … 6 h, 15 retries over ~24 h.
+        public static let wechatRetrySchedule: [Double] = [15, 15, 30, 180, 600, 1200, 1800, 1800, 1800, 3600, 10800, 10800, 10800, 21600, 21600]
+        /// Nil: the embedded sandbox when `wechat.sandbox` is on, else WeChat Pay's host.
+        public var baseURL: String?
+        /// Set for real WeChat Pay; nil with the sandbox on means the sandbox merchant.
+        public var mchID: String?
+        public var merchantSerialNumber: String?
+        public var merchantPrivateKeyFile: String?
+        public var apiV3Key: String?
+        public var publicKeyID: String?
+        public var publicKeyFile: String?
+        public var platformCertificateFiles: [String] = []
+        /// Where WeChat Pay sends notifications (https, no query string, in production).
+        public var notifyURL: String?
+        public var timeoutSeconds: Double = 10
+        /// The sandbox's notify retry delays; tests shorten them.
+        public var sandboxRetrySchedule: [Double] = wechatRetrySchedule
+        public init() {}
+
+        /// Whether a real merchant is configured (as opposed to the sandbox merchant).
+        public var isConfigured: Bool { mchID != nil }
+    }
+
     public var profile: Profile = .development
     /// Mount `/plaintext`, `/json`, `/user/{id}` for the benchmark harness.
     public var benchEndpoints: Bool = false
@@ -118,6 +159,9 @@ public struct SwiftletConfiguration: Sendable, Equatable {
     public var log = Log()
     public var storage = Storage()
     public var cluster = Cluster()
+    public var commerce = Commerce()
+    public var jobs = Jobs()
+    public var wechatPay = WeChatPay()
 
     public init() {}
 }

@@ -64,5 +64,125 @@ public enum PostgresMigrations {
             """,
             "CREATE UNIQUE INDEX admin_keys_active_name ON admin_keys (name) WHERE revoked_at IS NULL",
         ]),
+        // Commerce: catalogue, orders with stock reservation, refunds, the append-only
+        // payment ledger (a trigger refuses UPDATE and DELETE), and the durable job queue.
+        Migration(version: 3, name: "create_commerce", statements: [
+            """
+            CREATE TABLE products (
+                id TEXT PRIMARY KEY,
+                title TEXT NOT NULL,
+                description TEXT NOT NULL,
+                image_url TEXT,
+                on_shelf BOOLEAN NOT NULL,
+                created_at BIGINT NOT NULL,
+                updated_at BIGINT NOT NULL,
+                deleted_at BIGINT
+            )
+            """,
+            "CREATE INDEX products_listing ON products (created_at, id) WHERE deleted_at IS NULL",
+            """
+            CREATE TABLE skus (
+                id TEXT PRIMARY KEY,
+                product_id TEXT NOT NULL REFERENCES products (id),
+                title TEXT NOT NULL,
+                price_fen BIGINT NOT NULL CHECK (price_fen > 0),
+                stock BIGINT NOT NULL CHECK (stock >= 0),
+                position BIGINT NOT NULL,
+                created_at BIGINT NOT NULL,
+                updated_at BIGINT NOT NULL
+            )
+            """,
+            "CREATE INDEX skus_product ON skus (product_id, position)",
+            """
+            CREATE TABLE orders (
+                id TEXT PRIMARY KEY,
+                user_id TEXT NOT NULL REFERENCES users (id),
+                out_trade_no TEXT NOT NULL UNIQUE,
+                status TEXT NOT NULL CHECK (status IN ('pending_payment', 'paid', 'shipped', 'completed', 'cancelled', 'refunding', 'refunded')),
+                total_fen BIGINT NOT NULL CHECK (total_fen > 0),
+                refunded_fen BIGINT NOT NULL CHECK (refunded_fen >= 0 AND refunded_fen <= total_fen),
+                expires_at BIGINT NOT NULL,
+                prepay_id TEXT,
+                prepay_expires_at BIGINT,
+                transaction_id TEXT,
+                paid_at BIGINT,
+                cancelled_at BIGINT,
+                cancel_reason TEXT,
+                shipped_at BIGINT,
+                tracking_number TEXT,
+                completed_at BIGINT,
+                status_before_refund TEXT,
+                stock_held BOOLEAN NOT NULL,
+                idempotency_key TEXT NOT NULL,
+                request_hash TEXT NOT NULL,
+                version BIGINT NOT NULL,
+                created_at BIGINT NOT NULL,
+                updated_at BIGINT NOT NULL,
+                UNIQUE (user_id, idempotency_key)
+            )
+            """,
+            "CREATE INDEX orders_user ON orders (user_id, created_at, id)",
+            "CREATE INDEX orders_status ON orders (status, created_at, id)",
+            "CREATE INDEX orders_listing ON orders (created_at, id)",
+            """
+            CREATE TABLE order_items (
+                order_id TEXT NOT NULL REFERENCES orders (id),
+                line BIGINT NOT NULL,
+                sku_id TEXT NOT NULL,
+                product_id TEXT NOT NULL,
+                title TEXT NOT NULL,
+                unit_price_fen BIGINT NOT NULL CHECK (unit_price_fen > 0),
+                quantity BIGINT NOT NULL CHECK (quantity > 0),
+                PRIMARY KEY (order_id, line)
+            )
+            """,
+            """
+            CREATE TABLE refunds (
+                id TEXT PRIMARY KEY,
+                order_id TEXT NOT NULL REFERENCES orders (id),
+                amount_fen BIGINT NOT NULL CHECK (amount_fen > 0),
+                reason TEXT,
+                status TEXT NOT NULL CHECK (status IN ('processing', 'succeeded', 'closed', 'abnormal')),
+                gateway_refund_id TEXT,
+                created_at BIGINT NOT NULL,
+                updated_at BIGINT NOT NULL
+            )
+            """,
+            "CREATE INDEX refunds_order ON refunds (order_id, created_at)",
+            """
+            CREATE TABLE payment_ledger (
+                id BIGSERIAL PRIMARY KEY,
+                order_id TEXT,
+                out_trade_no TEXT NOT NULL,
+                kind TEXT NOT NULL,
+                reference TEXT,
+                gateway_state TEXT,
+                amount_fen BIGINT,
+                outcome TEXT NOT NULL,
+                created_at BIGINT NOT NULL
+            )
+            """,
+            "CREATE INDEX payment_ledger_trade ON payment_ledger (out_trade_no, id)",
+            """
+            CREATE TABLE jobs (
+                id TEXT PRIMARY KEY,
+                kind TEXT NOT NULL,
+                job_key TEXT NOT NULL,
+                payload TEXT NOT NULL,
+                status TEXT NOT NULL CHECK (status IN ('pending', 'done', 'failed')),
+                run_at BIGINT NOT NULL,
+                attempts BIGINT NOT NULL,
+                locked_by TEXT,
+                locked_until BIGINT,
+                last_error TEXT,
+                created_at BIGINT NOT NULL,
+                updated_at BIGINT NOT NULL,
+                UNIQUE (kind, job_key)
+            )
+            """,
+            "CREATE INDEX jobs_due ON jobs (status, run_at)",
+            "CREATE FUNCTION payment_ledger_append_only() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'payment_ledger is append-only'; END $$",
+            "CREATE TRIGGER payment_ledger_no_change BEFORE UPDATE OR DELETE ON payment_ledger FOR EACH ROW EXECUTE FUNCTION payment_ledger_append_only()",
+        ]),
     ]
 }

@@ -13,6 +13,9 @@ extension SQLStorageEngine {
     public var users: any UserRepository { SQLUserRepository(executor: self, clock: clock) }
     public var sessions: any SessionRepository { SQLSessionRepository(executor: self) }
     public var adminKeys: any AdminKeyRepository { SQLAdminKeyRepository(executor: self) }
+    public var catalog: any CatalogRepository { SQLCatalogRepository(executor: self) }
+    public var orders: any OrderRepository { SQLOrderRepository(executor: self) }
+    public var jobs: any JobRepository { SQLJobRepository(executor: self) }
 
     public func ping() async throws {
         _ = try await read { db in try await db.raw("SELECT 1 AS ok").first() }

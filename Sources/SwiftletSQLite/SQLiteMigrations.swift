@@ -65,5 +65,125 @@ public enum SQLiteMigrations {
             """,
             "CREATE UNIQUE INDEX admin_keys_active_name ON admin_keys (name) WHERE revoked_at IS NULL",
         ]),
+        // Commerce: catalogue, orders with stock reservation, refunds, the append-only
+        // payment ledger (a trigger refuses UPDATE and DELETE), and the durable job queue.
+        Migration(version: 3, name: "create_commerce", statements: [
+            """
+            CREATE TABLE products (
+                id TEXT PRIMARY KEY,
+                title TEXT NOT NULL,
+                description TEXT NOT NULL,
+                image_url TEXT,
+                on_shelf INTEGER NOT NULL,
+                created_at INTEGER NOT NULL,
+                updated_at INTEGER NOT NULL,
+                deleted_at INTEGER
+            ) STRICT
+            """,
+            "CREATE INDEX products_listing ON products (created_at, id) WHERE deleted_at IS NULL",
+            """
+            CREATE TABLE skus (
+                id TEXT PRIMARY KEY,
+                product_id TEXT NOT NULL REFERENCES products (id),
+                title TEXT NOT NULL,
+                price_fen INTEGER NOT NULL CHECK (price_fen > 0),
+                stock INTEGER NOT NULL CHECK (stock >= 0),
+                position INTEGER NOT NULL,
+                created_at INTEGER NOT NULL,
+                updated_at INTEGER NOT NULL
+            ) STRICT
+            """,
+            "CREATE INDEX skus_product ON skus (product_id, position)",
+            """
+            CREATE TABLE orders (
+                id TEXT PRIMARY KEY,
+                user_id TEXT NOT NULL REFERENCES users (id),
+                out_trade_no TEXT NOT NULL UNIQUE,
+                status TEXT NOT NULL CHECK (status IN ('pending_payment', 'paid', 'shipped', 'completed', 'cancelled', 'refunding', 'refunded')),
+                total_fen INTEGER NOT NULL CHECK (total_fen > 0),
+                refunded_fen INTEGER NOT NULL CHECK (refunded_fen >= 0 AND refunded_fen <= total_fen),
+                expires_at INTEGER NOT NULL,
+                prepay_id TEXT,
+                prepay_expires_at INTEGER,
+                transaction_id TEXT,
+                paid_at INTEGER,
+                cancelled_at INTEGER,
+                cancel_reason TEXT,
+                shipped_at INTEGER,
+                tracking_number TEXT,
+                completed_at INTEGER,
+                status_before_refund TEXT,
+                stock_held INTEGER NOT NULL,
+                idempotency_key TEXT NOT NULL,
+                request_hash TEXT NOT NULL,
+                version INTEGER NOT NULL,
+                created_at INTEGER NOT NULL,
+                updated_at INTEGER NOT NULL,
+                UNIQUE (user_id, idempotency_key)
+            ) STRICT
+            """,
+            "CREATE INDEX orders_user ON orders (user_id, created_at, id)",
+            "CREATE INDEX orders_status ON orders (status, created_at, id)",
+            "CREATE INDEX orders_listing ON orders (created_at, id)",
+            """
+            CREATE TABLE order_items (
+                order_id TEXT NOT NULL REFERENCES orders (id),
+                line INTEGER NOT NULL,
+                sku_id TEXT NOT NULL,
+                product_id TEXT NOT NULL,
+                title TEXT NOT NULL,
+                unit_price_fen INTEGER NOT NULL CHECK (unit_price_fen > 0),
+                quantity INTEGER NOT NULL CHECK (quantity > 0),
+                PRIMARY KEY (order_id, line)
+            ) STRICT
+            """,
+            """
+            CREATE TABLE refunds (
+                id TEXT PRIMARY KEY,
+                order_id TEXT NOT NULL REFERENCES orders (id),
+                amount_fen INTEGER NOT NULL CHECK (amount_fen > 0),
+                reason TEXT,
+                status TEXT NOT NULL CHECK (status IN ('processing', 'succeeded', 'closed', 'abnormal')),
+                gateway_refund_id TEXT,
+                created_at INTEGER NOT NULL,
+                updated_at INTEGER NOT NULL
+            ) STRICT
+            """,
+            "CREATE INDEX refunds_order ON refunds (order_id, created_at)",
+            """
+            CREATE TABLE payment_ledger (
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                order_id TEXT,
+                out_trade_no TEXT NOT NULL,
+                kind TEXT NOT NULL,
+                reference TEXT,
+                gateway_state TEXT,
+                amount_fen INTEGER,
+                outcome TEXT NOT NULL,
+                created_at INTEGER NOT NULL
+            ) STRICT
+            """,
+            "CREATE INDEX payment_ledger_trade ON payment_ledger (out_trade_no, id)",
+            """
+            CREATE TABLE jobs (
+                id TEXT PRIMARY KEY,
+                kind TEXT NOT NULL,
+                job_key TEXT NOT NULL,
+                payload TEXT NOT NULL,
+                status TEXT NOT NULL CHECK (status IN ('pending', 'done', 'failed')),
+                run_at INTEGER NOT NULL,
+                attempts INTEGER NOT NULL,
+                locked_by TEXT,
+                locked_until INTEGER,
+                last_error TEXT,
+                created_at INTEGER NOT NULL,
+                updated_at INTEGER NOT NULL,
+                UNIQUE (kind, job_key)
+            ) STRICT
+            """,
+            "CREATE INDEX jobs_due ON jobs (status, run_at)",
+            "CREATE TRIGGER payment_ledger_no_update BEFORE UPDATE ON payment_ledger BEGIN SELECT RAISE(ABORT, 'payment_ledger is append-only'); END",
+            "CREATE TRIGGER payment_ledger_no_delete BEFORE DELETE ON payment_ledger BEGIN SELECT RAISE(ABORT, 'payment_ledger is append-only'); END",
+        ]),
     ]
 }

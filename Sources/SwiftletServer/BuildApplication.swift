@@ -22,6 +22,10 @@ public struct SwiftletCustomization: Sendable {
     /// Whether the application closes the storage engine at shutdown. Turn off when the
     /// caller owns an engine shared with something else.
     public var closesStorageOnShutdown: Bool = true
+    /// Whether this node polls the job table (order timeouts, refund follow-ups).
+    public var runsJobWorker: Bool = true
+    /// Called once the application is wired, with the parts tests and embedders need.
+    public var onComponents: @Sendable (SwiftletComponents) -> Void = { _ in }
 
     public init(
         routes: @escaping @Sendable (Router<SwiftletRequestContext>, any StorageEngine) -> Void = { _, _ in },
@@ -68,11 +72,24 @@ public func buildApplication(
     let loaded = try await auth.loadRevocations()
     logger.debug("revocations loaded", metadata: ["count": .stringConvertible(loaded)])
 
+    let commerce = try CommerceComposition(config, storage: storage, sandboxAddress: sandboxAddress, clock: clock, logger: logger)
+    if config.commerce.demoCatalogue {
+        try await commerce.seedDemoCatalogue(storage: storage, logger: logger)
+    }
+
     let router = Router(context: SwiftletRequestContext.self)
     router.add(middleware: HTTPErrorEscapeMiddleware())
     HealthRoutes(engineName: storage.name, readiness: { try await storage.ping() }).register(on: router)
     IdentityRoutes(auth: auth, profile: ProfileService(users: storage.users, wechat: wechat)).register(on: router)
     AdminRoutes(storage: storage, clock: clock).register(on: router)
+    let admin = router.group("/admin/v1").add(middleware: AdminKeyMiddleware(keys: storage.adminKeys, clock: clock))
+    let buyer = router.group("/api/v1").add(middleware: BearerAuthMiddleware(auth: auth))
+    CatalogRoutes(catalog: commerce.catalog).register(on: router, admin: admin)
+    OrderRoutes(orders: commerce.orders, payments: commerce.payments, refunds: commerce.refunds).register(buyer: buyer, admin: admin)
+    if let verifier = commerce.verifier {
+        PaymentNotifyRoute(verifier: verifier, payments: commerce.payments, logger: logger).register(on: router)
+    }
+    commerce.paySandbox?.register(on: router)
     JWKSRoute(document: codec.jwks()).register(on: router)
     if config.wechat.sandbox {
         WeChatSandbox(appID: config.wechat.appID, appSecret: config.wechat.effectiveAppSecret ?? "").register(on: router)
@@ -81,6 +98,7 @@ public func buildApplication(
         BenchmarkRoutes().register(on: router)
     }
     customization.routes(router, storage)
+    customization.onComponents(SwiftletComponents(storage: storage, paySandbox: commerce.paySandbox, jobWorker: commerce.jobWorker))
 
     let responder = SwiftletResponder(
         inner: router.buildResponder(),
@@ -100,7 +118,9 @@ public func buildApplication(
         responder: responder,
         server: .swiftletHTTP1(timeouts: timeouts, logger: logger),
         configuration: .init(address: .hostname(http.host, port: http.port), serverName: "swiftlet", backlog: http.backlog),
-        services: customization.closesStorageOnShutdown ? [StorageLifecycleService(storage: storage)] : [],
+        services: (customization.closesStorageOnShutdown ? [StorageLifecycleService(storage: storage)] : [])
+            + (customization.runsJobWorker ? [JobWorkerService(worker: commerce.jobWorker)] : [])
+            + (commerce.paySandbox.map { [PaySandboxLifecycleService(sandbox: $0)] } ?? []),
         onServerRunning: { channel in
             let port = channel.localAddress?.port ?? http.port
             sandboxAddress.set(host: http.host, port: port)

@@ -6,6 +6,9 @@ public protocol StorageEngine: Sendable {
     var users: any UserRepository { get }
     var sessions: any SessionRepository { get }
     var adminKeys: any AdminKeyRepository { get }
+    var catalog: any CatalogRepository { get }
+    var orders: any OrderRepository { get }
+    var jobs: any JobRepository { get }
 
     /// Cheap round trip proving the engine can serve queries; used by `/health/ready`.
     func ping() async throws

@@ -1,0 +1,46 @@
+import Foundation
+
+/// Durable background work stored in the database, so it survives restarts and runs
+/// once even when several nodes poll: a job is leased by one worker at a time.
+public struct JobRequest: Sendable, Equatable {
+    public var kind: String
+    /// Unique per kind: enqueueing the same key again is a no-op.
+    public var key: String
+    public var payload: String
+    public var runAt: Date
+    public init(kind: String, key: String, payload: String, runAt: Date) {
+        self.kind = kind
+        self.key = key
+        self.payload = payload
+        self.runAt = runAt
+    }
+}
+
+public struct ClaimedJob: Sendable, Equatable {
+    public var id: String
+    public var kind: String
+    public var key: String
+    public var payload: String
+    /// 1 on the first run.
+    public var attempt: Int
+    public init(id: String, kind: String, key: String, payload: String, attempt: Int) {
+        self.id = id
+        self.kind = kind
+        self.key = key
+        self.payload = payload
+        self.attempt = attempt
+    }
+}
+
+public protocol JobRepository: Sendable {
+    func enqueue(_ job: JobRequest) async throws
+    /// Leases up to `limit` due jobs to `worker` until `leaseUntil`; a job whose lease
+    /// expired (its worker died) is due again.
+    func claim(worker: String, now: Date, leaseUntil: Date, limit: Int) async throws -> [ClaimedJob]
+    func complete(_ id: String, worker: String) async throws
+    func retry(_ id: String, worker: String, at: Date, error: String) async throws
+    /// Gives up on a job (kept for inspection).
+    func fail(_ id: String, worker: String, error: String) async throws
+    /// Jobs not yet done, per kind (for health output and tests).
+    func pendingCount(kind: String) async throws -> Int
+}

@@ -1,0 +1,83 @@
+import Foundation
+import Hummingbird
+import SwiftletCore
+
+/// Public catalogue (`/api/v1/products`) and its admin side (`/admin/v1/products`).
+public struct CatalogRoutes: Sendable {
+    let catalog: CatalogService
+
+    public init(catalog: CatalogService) {
+        self.catalog = catalog
+    }
+
+    public func register(on router: Router<SwiftletRequestContext>, admin: RouterGroup<SwiftletRequestContext>) {
+        let api = router.group("/api/v1")
+        api.get("/products") { request, _ -> PageDTO<ProductDTO> in
+            let query = request.uri.queryParameters
+            return PageDTO(try await catalog.browse(limit: try PagingQuery.limit(query), cursor: query.get("cursor")), ProductDTO.init)
+        }
+        api.get("/products/{id}") { _, context -> ProductDTO in
+            ProductDTO(try await catalog.product(ProductID(rawValue: try context.parameters.require("id"))))
+        }
+
+        admin.get("/products") { request, _ -> PageDTO<ProductDTO> in
+            let query = request.uri.queryParameters
+            return PageDTO(try await catalog.adminList(limit: try PagingQuery.limit(query), cursor: query.get("cursor")), ProductDTO.init)
+        }
+        admin.post("/products") { request, context -> EditedResponse<ProductDTO> in
+            let body = try await request.decodeJSON(ProductCreateRequest.self, context: context)
+            let product = try await catalog.create(ProductDraft(
+                title: body.title, description: body.description ?? "", imageURL: body.imageUrl,
+                onShelf: body.onShelf ?? true, skus: body.skus.map(\.draft)))
+            return EditedResponse(status: .created, response: ProductDTO(product))
+        }
+        admin.get("/products/{id}") { _, context -> ProductDTO in
+            ProductDTO(try await catalog.adminProduct(ProductID(rawValue: try context.parameters.require("id"))))
+        }
+        admin.patch("/products/{id}") { request, context -> ProductDTO in
+            let body = try await request.decodeJSON(ProductPatchRequest.self, context: context)
+            return ProductDTO(try await catalog.update(
+                ProductID(rawValue: try context.parameters.require("id")),
+                ProductUpdate(title: body.title, description: body.description, imageURL: body.imageUrl, onShelf: body.onShelf)))
+        }
+        admin.delete("/products/{id}") { _, context -> HTTPResponse.Status in
+            try await catalog.delete(ProductID(rawValue: try context.parameters.require("id")))
+            return .noContent
+        }
+        admin.post("/products/{id}/skus") { request, context -> EditedResponse<ProductDTO> in
+            let body = try await request.decodeJSON(SKUDraftRequest.self, context: context)
+            let product = try await catalog.addSKU(to: ProductID(rawValue: try context.parameters.require("id")), body.draft)
+            return EditedResponse(status: .created, response: ProductDTO(product))
+        }
+        admin.patch("/skus/{id}") { request, context -> SKUDTO in
+            let body = try await request.decodeJSON(SKUPatchRequest.self, context: context)
+            return SKUDTO(try await catalog.updateSKU(
+                SKUID(rawValue: try context.parameters.require("id")),
+                SKUUpdate(title: body.title, priceFen: body.priceFen, stock: body.stock)))
+        }
+        admin.post("/skus/{id}/stock") { request, context -> SKUDTO in
+            let body = try await request.decodeJSON(StockAdjustmentRequest.self, context: context)
+            return SKUDTO(try await catalog.adjustStock(SKUID(rawValue: try context.parameters.require("id")), delta: body.delta))
+        }
+    }
+}
+
+/// Query-string paging parameters with 400s for bad values.
+enum PagingQuery {
+    static func limit(_ query: Parameters) throws -> Int? {
+        guard let text = query.get("limit") else { return nil }
+        guard let limit = Int(text) else {
+            throw SwiftletError.invalid("request.invalid_limit", "limit must be an integer from 1 to 100.")
+        }
+        return limit
+    }
+
+    static func status(_ query: Parameters) throws -> OrderStatus? {
+        guard let text = query.get("status") else { return nil }
+        guard let status = OrderStatus(rawValue: text) else {
+            throw SwiftletError.invalid("request.invalid_status",
+                                        "status must be one of \(OrderStatus.allCases.map(\.rawValue).joined(separator: ", ")).")
+        }
+        return status
+    }
+}

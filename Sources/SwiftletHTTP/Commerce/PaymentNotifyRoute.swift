@@ -1,0 +1,57 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import SwiftletCore
+
+/// `POST /api/v1/pay/wechat/notify`: WeChat Pay's payment and refund notifications.
+///
+/// WeChat's rules, not ours, shape the answers: 204 once the notification is verified
+/// and recorded; a 4xx with `{"code":"FAIL","message":…}` when it cannot be verified or
+/// decrypted (nothing is changed); a 5xx with the same body when we could not record it,
+/// so WeChat delivers it again. The signature is checked over the raw bytes received.
+public struct PaymentNotifyRoute: Sendable {
+    public static let path = "/api/v1/pay/wechat/notify"
+    let verifier: any PaymentNotificationVerifier
+    let payments: PaymentService
+    let logger: Logger
+
+    public init(verifier: any PaymentNotificationVerifier, payments: PaymentService, logger: Logger) {
+        self.verifier = verifier
+        self.payments = payments
+        self.logger = logger
+    }
+
+    public func register(on router: Router<SwiftletRequestContext>) {
+        router.post(RouterPath(Self.path)) { request, context -> Response in
+            let buffer = try await request.body.collect(upTo: min(context.maxUploadSize, 64 * 1024))
+            let body = Array(buffer.readableBytesView)
+            let headers = request.headers
+            let notification: PaymentNotification
+            do {
+                notification = try await verifier.verify(header: { name in HTTPField.Name(name).flatMap { headers[$0] } }, body: body)
+            } catch let error as SwiftletError {
+                logger.warning("payment notification rejected", metadata: [
+                    "code": .string(error.code), "requestId": .string(context.requestID),
+                ])
+                return Self.fail(error.kind == .unauthenticated ? .unauthorized : .badRequest, error.message)
+            }
+            do {
+                try await payments.handle(notification)
+            } catch {
+                logger.error("payment notification could not be recorded; WeChat will retry", metadata: [
+                    "error": .string(String(describing: error)), "requestId": .string(context.requestID),
+                ])
+                return Self.fail(.internalServerError, "temporarily unable to process")
+            }
+            return Response(status: .noContent)
+        }
+    }
+
+    static func fail(_ status: HTTPResponse.Status, _ message: String) -> Response {
+        var body = "{\"code\":\"FAIL\",\"message\":"
+        JSONText.appendString(message, to: &body)
+        body.append("}")
+        return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: body)))
+    }
+}

@@ -1,0 +1,186 @@
+import Foundation
+import SQLKit
+import SwiftletCore
+
+/// `OrderRepository` for every SQL engine.
+///
+/// Two mechanisms keep orders right under concurrency on both engines alike:
+/// - stock is taken with `UPDATE … SET stock = stock - n WHERE stock >= n`, so the row
+///   lock (PostgreSQL) or the single writer (SQLite) serialises buyers and stock can
+///   neither go negative nor be sold twice;
+/// - an order row is written only if its `version` is still the one the decision was
+///   based on; a lost race re-reads and decides again.
+public struct SQLOrderRepository: OrderRepository {
+    let executor: any SQLExecutor
+
+    public init(executor: any SQLExecutor) {
+        self.executor = executor
+    }
+
+    public func create(userID: UserID, _ new: NewOrder) async throws -> OrderCreation {
+        do {
+            return try await createOnce(userID: userID, new)
+        } catch where executor.classify(error) == .uniqueViolation {
+            // A concurrent request with the same idempotency key won; answer with its order.
+            return try await createOnce(userID: userID, new)
+        }
+    }
+
+    private func createOnce(userID: UserID, _ new: NewOrder) async throws -> OrderCreation {
+        try await executor.transaction { db in
+            if let existing = try await db.raw("""
+                SELECT id, request_hash FROM orders
+                WHERE user_id = \(bind: userID.rawValue) AND idempotency_key = \(bind: new.idempotencyKey)
+                """).first() {
+                guard try existing.decode(column: "request_hash", as: String.self) == new.requestHash else {
+                    throw SwiftletError.conflict("order.idempotency_conflict",
+                                                 "This Idempotency-Key was already used for a different order.")
+                }
+                let id = OrderID(rawValue: try existing.decode(column: "id", as: String.self))
+                guard let order = try await SQLOrderRows.find(db, id) else { throw Self.notFound }
+                return .replayed(order.order)
+            }
+            let snapshots = try await Self.snapshots(db, new.lines.map(\.skuID))
+            let order = try new.build(snapshots)
+            // Fixed lock order (by SKU id) so two multi-item orders cannot deadlock.
+            for item in order.items.sorted(by: { $0.skuID.rawValue < $1.skuID.rawValue }) {
+                let taken = try await db.raw("""
+                    UPDATE skus SET stock = stock - \(bind: item.quantity)
+                    WHERE id = \(bind: item.skuID.rawValue) AND stock >= \(bind: item.quantity)
+                    RETURNING id
+                    """).first()
+                if taken == nil, let snapshot = snapshots[item.skuID] {
+                    throw OrderService.outOfStock(snapshot)
+                }
+            }
+            try await SQLOrderRows.insert(db, order, idempotencyKey: new.idempotencyKey, requestHash: new.requestHash)
+            for job in new.jobs(order) {
+                try await SQLJobRepository.enqueue(db, job, now: order.createdAt)
+            }
+            return .created(order)
+        }
+    }
+
+    static func snapshots(_ db: any SQLDatabase, _ ids: [SKUID]) async throws -> [SKUID: SKUSnapshot] {
+        let rows = try await db.raw("""
+            SELECT s.id, s.product_id, s.title, s.price_fen, s.stock, p.title AS product_title,
+                   p.on_shelf AS on_shelf, p.deleted_at AS deleted_at
+            FROM skus s JOIN products p ON p.id = s.product_id
+            WHERE s.id IN (\(binds: ids.map(\.rawValue)))
+            """).all()
+        var result: [SKUID: SKUSnapshot] = [:]
+        for row in rows {
+            let sku = try SQLCatalogRepository.decodeSKU(row)
+            let live = try row.decode(column: "deleted_at", as: Int64?.self) == nil
+            let onShelf = try row.decode(column: "on_shelf", as: Bool.self)
+            result[sku.id] = SKUSnapshot(
+                sku: sku, productTitle: try row.decode(column: "product_title", as: String.self),
+                productOnShelf: live && onShelf)
+        }
+        return result
+    }
+
+    public func find(_ id: OrderID) async throws -> Order? {
+        try await executor.read { db in try await SQLOrderRows.find(db, id)?.order }
+    }
+
+    public func find(outTradeNo: String) async throws -> Order? {
+        try await executor.read { db in
+            guard let row = try await db.raw("SELECT id FROM orders WHERE out_trade_no = \(bind: outTradeNo)").first() else {
+                return nil
+            }
+            return try await SQLOrderRows.find(db, OrderID(rawValue: try row.decode(column: "id", as: String.self)))?.order
+        }
+    }
+
+    public func list(_ filter: OrderFilter, limit: Int, cursor: String?) async throws -> Page<Order> {
+        let after = try KeysetCursor.decode(cursor)
+        return try await executor.read { db in
+            try await SQLOrderRows.list(db, filter, limit: limit, after: after)
+        }
+    }
+
+    public func update(_ id: OrderID, _ decide: @escaping @Sendable (Order, [Refund]) throws -> OrderMutation) async throws -> Order {
+        for _ in 0..<8 {
+            do {
+                return try await executor.transaction { db in
+                guard let (order, version) = try await SQLOrderRows.find(db, id) else { throw Self.notFound }
+                let refunds = try await SQLOrderRows.refunds(db, of: id)
+                var mutation = try decide(order, refunds)
+                if mutation.stock == .reserveIfAvailable {
+                    mutation.order.stockHeld = try await Self.reserveIfAvailable(db, mutation.order.items)
+                } else if mutation.stock == .release {
+                    try await Self.release(db, mutation.order.items)
+                }
+                if mutation.order != order {
+                    guard try await SQLOrderRows.write(db, mutation.order, expectedVersion: version) else {
+                        // Someone else changed the order first; decide again on fresh data.
+                        // Nothing was written (stock effects are rolled back with the throw).
+                        throw LostRace()
+                    }
+                }
+                if let refund = mutation.refund {
+                    try await SQLOrderRows.upsert(db, refund)
+                }
+                for entry in mutation.ledger {
+                    try await SQLOrderRows.append(db, entry)
+                }
+                for job in mutation.jobs {
+                    try await SQLJobRepository.enqueue(db, job, now: mutation.order.updatedAt)
+                }
+                return mutation.order
+                }
+            } catch is LostRace {
+                continue
+            }
+        }
+        throw SwiftletError.unavailable("order.busy", "The order is being changed by many requests at once; try again.")
+    }
+
+    static func reserveIfAvailable(_ db: any SQLDatabase, _ items: [OrderItem]) async throws -> Bool {
+        var taken: [OrderItem] = []
+        for item in items.sorted(by: { $0.skuID.rawValue < $1.skuID.rawValue }) {
+            let row = try await db.raw("""
+                UPDATE skus SET stock = stock - \(bind: item.quantity)
+                WHERE id = \(bind: item.skuID.rawValue) AND stock >= \(bind: item.quantity) RETURNING id
+                """).first()
+            guard row != nil else {
+                try await release(db, taken)
+                return false
+            }
+            taken.append(item)
+        }
+        return true
+    }
+
+    static func release(_ db: any SQLDatabase, _ items: [OrderItem]) async throws {
+        for item in items.sorted(by: { $0.skuID.rawValue < $1.skuID.rawValue }) {
+            try await db.raw("UPDATE skus SET stock = stock + \(bind: item.quantity) WHERE id = \(bind: item.skuID.rawValue)").run()
+        }
+    }
+
+    public func refunds(of id: OrderID) async throws -> [Refund] {
+        try await executor.read { db in try await SQLOrderRows.refunds(db, of: id) }
+    }
+
+    public func findRefund(_ id: RefundID) async throws -> Refund? {
+        try await executor.read { db in try await SQLOrderRows.refund(db, id) }
+    }
+
+    public func appendLedger(_ entries: [PaymentLedgerEntry]) async throws {
+        try await executor.transaction { db in
+            for entry in entries {
+                try await SQLOrderRows.append(db, entry)
+            }
+        }
+    }
+
+    public func ledger(outTradeNo: String) async throws -> [PaymentLedgerEntry] {
+        try await executor.read { db in try await SQLOrderRows.ledger(db, outTradeNo: outTradeNo) }
+    }
+
+    static let notFound = SwiftletError.notFound("order.not_found", "No such order.")
+}
+
+/// Thrown inside a transaction to roll it back when an optimistic write lost.
+struct LostRace: Error {}

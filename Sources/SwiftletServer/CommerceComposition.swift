@@ -1,0 +1,141 @@
+import Foundation
+import Logging
+import ServiceLifecycle
+import SwiftletConfig
+import SwiftletCore
+import SwiftletHTTP
+import SwiftletSandbox
+import SwiftletWeChatPay
+
+/// Parts of a running application that tests and embedding code may need to reach.
+public struct SwiftletComponents: Sendable {
+    public let storage: any StorageEngine
+    /// The WeChat Pay sandbox, when it serves this application.
+    public let paySandbox: WeChatPaySandbox?
+    public let jobWorker: JobWorker
+}
+
+/// Builds the commerce services and WeChat Pay from configuration.
+struct CommerceComposition {
+    let payments: PaymentService
+    let orders: OrderService
+    let refunds: RefundService
+    let catalog: CatalogService
+    let verifier: (any PaymentNotificationVerifier)?
+    let paySandbox: WeChatPaySandbox?
+    let jobWorker: JobWorker
+
+    init(_ config: SwiftletConfiguration, storage: any StorageEngine, sandboxAddress: SandboxAddress,
+         clock: SwiftletClock, logger: Logger) throws {
+        let pay = config.wechatPay
+        let notifyURL: @Sendable () -> String = {
+            pay.notifyURL ?? sandboxAddress.baseURL + PaymentNotifyRoute.path
+        }
+        var gateway: WeChatPayGateway?
+        var merchant = MerchantIdentity(appID: config.wechat.appID, mchID: pay.mchID ?? "")
+        if pay.isConfigured {
+            let client = try WeChatPayClient(configuration: Self.merchantConfiguration(config))
+            gateway = WeChatPayGateway(client: client, notifyURL: notifyURL)
+            paySandbox = nil
+        } else if config.wechat.sandbox {
+            let credentials = try WeChatPaySandboxCredentials.loadOrCreate(
+                directory: config.dataDirectory + "/secrets", appID: config.wechat.appID)
+            let sandbox = try WeChatPaySandbox(
+                credentials: credentials,
+                notifyRetrySchedule: pay.sandboxRetrySchedule.map { .milliseconds(Int64($0 * 1000)) })
+            let base = pay.baseURL
+            let client = try WeChatPayClient(configuration: WeChatPayConfiguration(
+                appID: credentials.appID, mchID: credentials.mchID, merchantSerialNumber: credentials.merchantSerialNumber,
+                merchantPrivateKeyPEM: credentials.merchantPrivateKeyPEM, apiV3Key: credentials.apiV3Key,
+                publicKeyID: credentials.publicKeyID, publicKeyPEM: credentials.platformPublicKeyPEM, platformCertificatePEMs: [],
+                baseURL: { base ?? sandboxAddress.baseURL + WeChatPaySandbox.pathPrefix },
+                timeout: .milliseconds(Int64(pay.timeoutSeconds * 1000))))
+            gateway = WeChatPayGateway(client: client, notifyURL: notifyURL)
+            merchant = MerchantIdentity(appID: credentials.appID, mchID: credentials.mchID)
+            paySandbox = sandbox
+        } else {
+            logger.warning("WeChat Pay is not configured (wechatpay.mchId); paying for orders answers 503 pay.not_configured")
+            paySandbox = nil
+        }
+        verifier = gateway
+        payments = PaymentService(orders: storage.orders, users: storage.users, gateway: gateway, merchant: merchant,
+                                  clock: clock, logger: logger)
+        refunds = RefundService(orders: storage.orders, gateway: gateway, clock: clock, logger: logger)
+        orders = OrderService(orders: storage.orders, clock: clock, policy: OrderPolicy(
+            unpaidTimeout: config.commerce.unpaidTimeoutSeconds, maxQuantityPerItem: config.commerce.maxQuantityPerItem))
+        catalog = CatalogService(catalog: storage.catalog, clock: clock)
+        jobWorker = JobWorker(
+            jobs: storage.jobs, handlers: CommerceJobs.handlers(payments: payments, refunds: refunds), clock: clock,
+            policy: JobWorker.Policy(pollInterval: config.jobs.pollIntervalSeconds, lease: config.jobs.leaseSeconds),
+            logger: logger)
+    }
+
+    /// A real merchant's credentials, read from the configured files.
+    static func merchantConfiguration(_ config: SwiftletConfiguration) throws -> WeChatPayConfiguration {
+        let pay = config.wechatPay
+        func read(_ path: String?, _ key: String) throws -> String {
+            guard let path else { throw SwiftletError.invalid("config.missing", "\(key) is required") }
+            do {
+                return try String(contentsOfFile: path, encoding: .utf8)
+            } catch {
+                throw SwiftletError.invalid("config.unreadable_file", "\(key): cannot read \(path)")
+            }
+        }
+        return try WeChatPayConfiguration(
+            appID: config.wechat.appID, mchID: pay.mchID ?? "", merchantSerialNumber: pay.merchantSerialNumber ?? "",
+            merchantPrivateKeyPEM: try read(pay.merchantPrivateKeyFile, "wechatpay.merchantPrivateKeyFile"),
+            apiV3Key: pay.apiV3Key ?? "", publicKeyID: pay.publicKeyID,
+            publicKeyPEM: try pay.publicKeyFile.map { try read($0, "wechatpay.publicKeyFile") },
+            platformCertificatePEMs: try pay.platformCertificateFiles.map { try read($0, "wechatpay.platformCertificateFiles") },
+            baseURL: { [base = pay.baseURL ?? SwiftletConfiguration.WeChatPay.productionBaseURL] in base },
+            timeout: .milliseconds(Int64(pay.timeoutSeconds * 1000)))
+    }
+
+    /// Seeds a few products so a new developer sees a catalogue at once.
+    func seedDemoCatalogue(storage: any StorageEngine, logger: Logger) async throws {
+        guard try await storage.catalog.count() == 0 else { return }
+        for draft in DemoCatalogue.products {
+            _ = try await catalog.create(draft)
+        }
+        logger.notice("seeded the demo catalogue", metadata: ["products": .stringConvertible(DemoCatalogue.products.count)])
+    }
+}
+
+/// Runs the job worker for as long as the application runs.
+struct JobWorkerService: Service {
+    let worker: JobWorker
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown {
+            await worker.run()
+        }
+    }
+}
+
+/// Stops the sandbox's pending notify retries (up to a day on WeChat's schedule) with
+/// the application.
+struct PaySandboxLifecycleService: Service {
+    let sandbox: WeChatPaySandbox
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        await sandbox.shutdown()
+    }
+}
+
+/// The development profile's starter catalogue.
+enum DemoCatalogue {
+    static let products: [ProductDraft] = [
+        ProductDraft(title: "Yunnan Pu'er Tea", description: "Aged raw pu'er, pressed cake.", skus: [
+            SKUDraft(title: "100 g", priceFen: 6800, stock: 100),
+            SKUDraft(title: "357 g cake", priceFen: 19800, stock: 40),
+        ]),
+        ProductDraft(title: "Ceramic Tea Cup", description: "Hand-thrown celadon cup, 80 ml.", skus: [
+            SKUDraft(title: "Celadon", priceFen: 4500, stock: 60),
+            SKUDraft(title: "White", priceFen: 4200, stock: 60),
+        ]),
+        ProductDraft(title: "Mooncake Gift Box", description: "Six lotus-seed mooncakes.", skus: [
+            SKUDraft(title: "Box of 6", priceFen: 12800, stock: 50),
+        ]),
+    ]
+}

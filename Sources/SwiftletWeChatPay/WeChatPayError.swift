@@ -1,0 +1,63 @@
+import Foundation
+
+/// Every way a WeChat Pay call or notify check can fail, as a typed value.
+///
+/// Signature, clock and key problems are separate cases because callers react differently:
+/// a stale clock is an operations problem, an unknown serial may need a certificate refresh,
+/// a bad signature is a forgery (or a `WECHATPAY/SIGNTEST/` probe) and must be refused.
+/// No case ever carries a key, a signature or a decrypted payload.
+public enum WeChatPayError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// The configuration cannot work (key length, PEM format, missing id); the text says which field.
+    case invalidConfiguration(String)
+    /// The RSA signature over `timestamp\nnonce\nbody\n` does not verify.
+    case signatureInvalid
+    /// `|now − Wechatpay-Timestamp| ≥ 300 s`: a replay or a badly skewed clock.
+    case timestampOutOfWindow
+    /// No key is known for this `Wechatpay-Serial` (even after a certificate refresh).
+    case unknownSerial(String)
+    /// AEAD_AES_256_GCM authentication failed: wrong APIv3 key or tampered resource.
+    case decryptionFailed
+    /// A notify that verified but does not have the documented shape.
+    case malformedNotification(String)
+    /// 404 ORDER_NOT_EXIST: WeChat Pay has no order with this out_trade_no.
+    case orderNotFound
+    /// Any other non-2xx answer, with WeChat Pay's `code` and `message` kept verbatim.
+    case api(status: Int, code: String, message: String)
+    /// WeChat Pay answered 2xx with something that is not the documented JSON.
+    case badResponse(String)
+    /// No answer within the configured timeout.
+    case timeout
+    /// The request could not be sent or the connection failed.
+    case transport(String)
+
+    public var description: String {
+        switch self {
+        case .invalidConfiguration(let what): "invalid WeChat Pay configuration: \(what)"
+        case .signatureInvalid: "WeChat Pay signature does not verify"
+        case .timestampOutOfWindow: "WeChat Pay timestamp is more than 5 minutes away from now"
+        case .unknownSerial(let serial): "no WeChat Pay key for serial \(serial)"
+        case .decryptionFailed: "WeChat Pay resource could not be decrypted"
+        case .malformedNotification(let why): "malformed WeChat Pay notification: \(why)"
+        case .orderNotFound: "WeChat Pay order does not exist"
+        case .api(let status, let code, let message): "WeChat Pay HTTP \(status) \(code): \(message)"
+        case .badResponse(let why): "unexpected answer from WeChat Pay: \(why)"
+        case .timeout: "WeChat Pay did not answer in time"
+        case .transport(let why): "could not reach WeChat Pay: \(why)"
+        }
+    }
+
+    /// Maps a non-2xx answer to its case. The body is `{"code","message","detail"?}`;
+    /// anything else (a proxy's HTML page, an empty body) keeps only the status.
+    public static func fromResponse(status: Int, body: [UInt8]) -> WeChatPayError {
+        struct Envelope: Decodable {
+            let code: String?
+            let message: String?
+        }
+        let envelope = try? JSONDecoder().decode(Envelope.self, from: Data(body))
+        let code = envelope?.code ?? ""
+        if status == 404, code == "ORDER_NOT_EXIST" || code == "ORDERNOTEXIST" {
+            return .orderNotFound
+        }
+        return .api(status: status, code: code, message: envelope?.message ?? "")
+    }
+}

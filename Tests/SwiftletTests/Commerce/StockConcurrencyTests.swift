@@ -1,0 +1,44 @@
+import AsyncHTTPClient
+import Foundation
+import HummingbirdTesting
+import NIOCore
+import SwiftletCore
+import Testing
+
+@Suite("Stock under concurrency")
+struct StockConcurrencyTests {
+    @Test("200 concurrent buyers, 50 in stock → exactly 50 orders, stock 0", arguments: EngineKind.available)
+    func neverOversells(_ kind: EngineKind) async throws {
+        try await CommerceHarness.run(kind) { app in
+            let (productID, sku) = try await app.product(stock: 50)
+            let tokens = try await withThrowingTaskGroup(of: String.self) { group in
+                for index in 0..<200 {
+                    group.addTask { try await app.client.login("buyer\(index):\(RandomID.base32(byteCount: 6))").accessToken }
+                }
+                return try await group.reduce(into: [String]()) { $0.append($1) }
+            }
+            // Separate connections per buyer (AsyncHTTPClient's pool), all released at once.
+            let statuses = try await withThrowingTaskGroup(of: UInt.self) { group in
+                for token in tokens {
+                    group.addTask {
+                        var request = HTTPClientRequest(url: "http://127.0.0.1:\(app.port)/api/v1/orders")
+                        request.method = .POST
+                        request.headers.add(name: "Authorization", value: "Bearer \(token)")
+                        request.headers.add(name: "Idempotency-Key", value: RandomID.base32(byteCount: 10))
+                        request.headers.add(name: "Content-Type", value: "application/json")
+                        request.body = .bytes(ByteBuffer(string: #"{"items":[{"skuId":"\#(sku)","quantity":1}]}"#))
+                        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(60))
+                        _ = try await response.body.collect(upTo: 1 << 20)
+                        return response.status.code
+                    }
+                }
+                return try await group.reduce(into: [UInt]()) { $0.append($1) }
+            }
+            #expect(statuses.filter { $0 == 201 }.count == 50, "\(Dictionary(grouping: statuses, by: { $0 }).mapValues(\.count))")
+            #expect(statuses.filter { $0 == 409 }.count == 150)
+            #expect(try await app.stock(of: productID) == 0)
+            let orders = try await app.storage.orders.list(OrderFilter(status: .pendingPayment), limit: 100, cursor: nil)
+            #expect(orders.items.count == 50 && orders.nextCursor == nil)
+        }
+    }
+}
