@@ -1,0 +1,64 @@
+import Foundation
+import HummingbirdTesting
+import SwiftletCore
+import SwiftletSandbox
+import Testing
+
+@Suite("Unpaid-order timeout job")
+struct UnpaidTimeoutTests {
+    static let config = CommerceHarness.config { $0.commerce.unpaidTimeoutSeconds = 1 }
+
+    @Test("unpaid: WeChat is asked, the order closed there, cancelled here, stock released", arguments: EngineKind.available)
+    func unpaidOrdersAreClosed(_ kind: EngineKind) async throws {
+        try await CommerceHarness.run(kind, config: Self.config) { app in
+            let (productID, sku) = try await app.product(stock: 5)
+            let (_, order, _) = try await app.orderAndPrepay(buyer: "henry", sku: sku)
+            let token = try await app.client.login("ivan:\(RandomID.base32(byteCount: 6))").accessToken
+            let neverPrepaid = try await app.placeOrder(token, sku: sku, quantity: 2).decode(OrderBody.self)
+            #expect(try await app.stock(of: productID) == 2)
+
+            #expect(try await app.eventually {
+                let first = try await app.order(order.id).status
+                let second = try await app.order(neverPrepaid.id).status
+                return first == "cancelled" && second == "cancelled"
+            })
+            let cancelled = try await app.order(order.id)
+            #expect(cancelled.cancelReason == "timeout")
+            #expect(app.sandbox.transaction(outTradeNo: order.outTradeNo)?.tradeState == .closed, "closed at WeChat first")
+            #expect(app.sandbox.apiCalls.query >= 2, "WeChat was asked before closing")
+            #expect(try await app.stock(of: productID) == 5, "all reserved stock released, once")
+            let kinds = try await app.ledger(order.id).map { "\($0.kind):\($0.outcome)" }
+            #expect(kinds == ["prepay:prepay_created", "query:not_paid", "close:cancelled"])
+            #expect(try await app.storage.jobs.pendingCount(kind: OrderService.timeoutJobKind) == 0)
+        }
+    }
+
+    @Test("paid at WeChat but no notify arrived: the job finds the payment and never closes", arguments: EngineKind.available)
+    func paidOrdersAreNeverClosed(_ kind: EngineKind) async throws {
+        try await CommerceHarness.run(kind, config: Self.config) { app in
+            let (productID, sku) = try await app.product(stock: 5)
+            let (_, order, prepayID) = try await app.orderAndPrepay(buyer: "judy", sku: sku)
+            try app.sandbox.pay(prepayID: prepayID, notify: false)
+            #expect(try await app.eventually { try await app.order(order.id).status == "paid" })
+            try await Task.sleep(for: .milliseconds(300))
+            #expect(try await app.order(order.id).status == "paid")
+            #expect(app.sandbox.apiCalls.close == 0)
+            #expect(app.sandbox.transaction(outTradeNo: order.outTradeNo)?.tradeState == .success)
+            #expect(try await app.ledger(order.id).contains { $0.kind == "query" && $0.outcome == "applied" })
+            #expect(try await app.stock(of: productID) == 4)
+        }
+    }
+
+    @Test("WeChat busy: the job retries later instead of guessing", arguments: EngineKind.available)
+    func busyWeChatIsRetried(_ kind: EngineKind) async throws {
+        try await CommerceHarness.run(kind, config: Self.config, runsJobWorker: false) { app in
+            let (_, sku) = try await app.product(stock: 5)
+            let (_, order, _) = try await app.orderAndPrepay(buyer: "kate", sku: sku)
+            try await Task.sleep(for: .milliseconds(1100))
+            app.sandbox.failNext(.query)
+            #expect(try await app.jobWorker.runDueJobs() == 1)
+            #expect(try await app.order(order.id).status == "pending_payment", "no answer from WeChat, no decision")
+            #expect(try await app.storage.jobs.pendingCount(kind: OrderService.timeoutJobKind) == 1, "kept for a retry")
+        }
+    }
+}
