@@ -112,13 +112,13 @@ final class SwiftletProcess: @unchecked Sendable {
         ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("SWIFTLET_") }
     }
 
-    static func start(_ arguments: [String], workingDirectory: String) throws -> SwiftletProcess {
+    static func start(_ arguments: [String], workingDirectory: String, environment: [String: String] = [:]) throws -> SwiftletProcess {
         let instance = SwiftletProcess()
         let process = instance.process
         process.executableURL = URL(fileURLWithPath: try executable)
         process.arguments = arguments
         process.currentDirectoryURL = URL(fileURLWithPath: workingDirectory)
-        process.environment = cleanEnvironment()
+        process.environment = cleanEnvironment().merging(environment) { _, new in new }
         let pipe = Pipe()
         process.standardOutput = pipe
         process.standardError = pipe

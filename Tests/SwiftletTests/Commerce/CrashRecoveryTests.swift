@@ -1,0 +1,91 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOHTTP1
+import Testing
+
+/// The real binary, killed with SIGKILL in the middle of the flow and started again.
+@Suite("Crash recovery", .serialized)
+struct CrashRecoveryTests {
+    struct Client {
+        let port: Int
+
+        func call(_ method: HTTPMethod, _ path: String, json: String? = nil, token: String? = nil,
+                  key: String? = nil) async throws -> (status: UInt, body: String) {
+            var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)\(path)")
+            request.method = method
+            if let token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
+            if let key { request.headers.add(name: "Idempotency-Key", value: key) }
+            if let json {
+                request.headers.add(name: "Content-Type", value: "application/json")
+                request.body = .bytes(ByteBuffer(string: json))
+            }
+            let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
+            let body = try await response.body.collect(upTo: 1 << 20)
+            return (response.status.code, String(buffer: body))
+        }
+
+        func json(_ method: HTTPMethod, _ path: String, json: String? = nil, token: String? = nil, key: String? = nil) async throws -> [String: Any] {
+            let reply = try await call(method, path, json: json, token: token, key: key)
+            guard (200..<300).contains(reply.status),
+                  let object = try JSONSerialization.jsonObject(with: Data(reply.body.utf8)) as? [String: Any]
+            else { throw TestSetupError("\(method) \(path): \(reply.status) \(reply.body)") }
+            return object
+        }
+    }
+
+    @Test("SIGKILL mid-flow: timeout jobs resume after restart, paid orders stay paid")
+    func killAndRestart() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let environment = [
+            "SWIFTLET_COMMERCE_UNPAID_TIMEOUT": "3", "SWIFTLET_JOBS_POLL_INTERVAL": "0.2", "SWIFTLET_JOBS_LEASE": "2",
+            "SWIFTLET_WECHATPAY_SANDBOX_RETRY_SCHEDULE": "0.1,0.2", "SWIFTLET_LOG_LEVEL": "notice",
+        ]
+        let first = try SwiftletProcess.start(["serve", "--port", "0"], workingDirectory: directory.path, environment: environment)
+        let api = Client(port: try await first.waitForPort())
+
+        // The demo catalogue is seeded in development.
+        let products = try await api.json(.GET, "/api/v1/products")
+        let items = try #require(products["items"] as? [[String: Any]])
+        let skus = try #require(items.first?["skus"] as? [[String: Any]])
+        let sku = try #require(skus.first?["id"] as? String)
+
+        let login = try await api.json(.POST, "/api/v1/auth/wechat/login", json: #"{"code":"nina:1"}"#)
+        let token = try #require(login["accessToken"] as? String)
+        func order(_ key: String) async throws -> (id: String, expiresAt: String) {
+            let created = try await api.json(.POST, "/api/v1/orders", json: #"{"items":[{"skuId":"\#(sku)","quantity":1}]}"#,
+                                             token: token, key: key)
+            return (try #require(created["id"] as? String), try #require(created["expiresAt"] as? String))
+        }
+        let unpaid = try await order("unpaid")
+        let paid = try await order("paid")
+        let payment = try await api.json(.POST, "/api/v1/orders/\(paid.id)/pay", token: token)
+        let package = try #require((payment["payment"] as? [String: Any])?["package"] as? String)
+        _ = try await api.json(.POST, "/sandbox/wechatpay/pay", json: #"{"prepayId":"\#(package.dropFirst("prepay_id=".count))"}"#)
+        var paidStatus = ""
+        for _ in 0..<100 where paidStatus != "paid" {
+            paidStatus = try await api.json(.GET, "/api/v1/orders/\(paid.id)", token: token)["status"] as? String ?? ""
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        #expect(paidStatus == "paid")
+
+        kill(first.process.processIdentifier, SIGKILL)
+        first.process.waitUntilExit()
+        #expect(first.process.terminationReason == .uncaughtSignal)
+
+        let second = try SwiftletProcess.start(["serve", "--port", "0"], workingDirectory: directory.path, environment: environment)
+        let restarted = Client(port: try await second.waitForPort())
+        // Deadline: the order's timeout plus the polling interval, with slack for a loaded machine.
+        let deadline = ContinuousClock.now + .seconds(3 + 5)
+        var unpaidStatus = ""
+        while ContinuousClock.now < deadline, unpaidStatus != "cancelled" {
+            unpaidStatus = try await restarted.json(.GET, "/api/v1/orders/\(unpaid.id)", token: token)["status"] as? String ?? ""
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        #expect(unpaidStatus == "cancelled", "the pending timeout job resumed after the restart")
+        let stillPaid = try await restarted.json(.GET, "/api/v1/orders/\(paid.id)", token: token)
+        #expect(stillPaid["status"] as? String == "paid", "no paid order is ever closed")
+        #expect(try await second.terminate() == 0)
+    }
+}
