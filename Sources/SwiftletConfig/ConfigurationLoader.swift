@@ -36,7 +36,14 @@ public enum ConfigurationLoader {
             (AbsoluteConfigKey(ConfigKey(key)), ConfigValue(.string(value), isSecret: ConfigKeys.info(key)?.isSecret ?? false))
         })
         providers.append(InMemoryProvider(name: "flags", values: overrides))
-        providers.append(EnvironmentVariablesProvider(environmentVariables: sources.environment).prefixKeys(with: ConfigKey(["swiftlet"])))
+        // Environment names come from the documented key list (`ConfigKeyInfo.environmentName`),
+        // so the variable a reader finds in docs/configuration.md is the one that is read.
+        let environment = Dictionary(uniqueKeysWithValues: ConfigKeys.all.compactMap { info in
+            sources.environment[info.environmentName].map {
+                (AbsoluteConfigKey(ConfigKey(info.key)), ConfigValue(.string($0), isSecret: info.isSecret))
+            }
+        })
+        providers.append(InMemoryProvider(name: "environment", values: environment))
         if let path = sources.filePath ?? sources.environment["SWIFTLET_CONFIG"], !path.isEmpty {
             do {
                 if path.hasSuffix(".json") {

@@ -103,38 +103,39 @@ public struct SQLOrderRepository: OrderRepository {
     public func update(_ id: OrderID, _ decide: @escaping @Sendable (Order, [Refund]) throws -> OrderMutation) async throws -> Order {
         for _ in 0..<8 {
             do {
-                return try await executor.transaction { db in
-                guard let (order, version) = try await SQLOrderRows.find(db, id) else { throw Self.notFound }
-                let refunds = try await SQLOrderRows.refunds(db, of: id)
-                var mutation = try decide(order, refunds)
-                if mutation.stock == .reserveIfAvailable {
-                    mutation.order.stockHeld = try await Self.reserveIfAvailable(db, mutation.order.items)
-                } else if mutation.stock == .release {
-                    try await Self.release(db, mutation.order.items)
-                }
-                if mutation.order != order {
-                    guard try await SQLOrderRows.write(db, mutation.order, expectedVersion: version) else {
-                        // Someone else changed the order first; decide again on fresh data.
-                        // Nothing was written (stock effects are rolled back with the throw).
-                        throw LostRace()
-                    }
-                }
-                if let refund = mutation.refund {
-                    try await SQLOrderRows.upsert(db, refund)
-                }
-                for entry in mutation.ledger {
-                    try await SQLOrderRows.append(db, entry)
-                }
-                for job in mutation.jobs {
-                    try await SQLJobRepository.enqueue(db, job, now: mutation.order.updatedAt)
-                }
-                return mutation.order
-                }
+                return try await executor.transaction { db in try await Self.applyOnce(db, id, decide) }
             } catch is LostRace {
+                // Someone else changed the order first; decide again on fresh data.
                 continue
             }
         }
         throw SwiftletError.unavailable("order.busy", "The order is being changed by many requests at once; try again.")
+    }
+
+    /// One attempt: read, decide, write. Throws `LostRace` (rolling back any stock
+    /// effect) when the order row moved on since it was read.
+    static func applyOnce(_ db: any SQLDatabase, _ id: OrderID,
+                          _ decide: @Sendable (Order, [Refund]) throws -> OrderMutation) async throws -> Order {
+        guard let (order, version) = try await SQLOrderRows.find(db, id) else { throw notFound }
+        var mutation = try decide(order, try await SQLOrderRows.refunds(db, of: id))
+        if mutation.stock == .reserveIfAvailable {
+            mutation.order.stockHeld = try await reserveIfAvailable(db, mutation.order.items)
+        } else if mutation.stock == .release {
+            try await release(db, mutation.order.items)
+        }
+        if mutation.order != order {
+            guard try await SQLOrderRows.write(db, mutation.order, expectedVersion: version) else { throw LostRace() }
+        }
+        if let refund = mutation.refund {
+            try await SQLOrderRows.upsert(db, refund)
+        }
+        for entry in mutation.ledger {
+            try await SQLOrderRows.append(db, entry)
+        }
+        for job in mutation.jobs {
+            try await SQLJobRepository.enqueue(db, job, now: mutation.order.updatedAt)
+        }
+        return mutation.order
     }
 
     static func reserveIfAvailable(_ db: any SQLDatabase, _ items: [OrderItem]) async throws -> Bool {

@@ -7,33 +7,6 @@ import Testing
 /// The real binary, killed with SIGKILL in the middle of the flow and started again.
 @Suite("Crash recovery", .serialized)
 struct CrashRecoveryTests {
-    struct Client {
-        let port: Int
-
-        func call(_ method: HTTPMethod, _ path: String, json: String? = nil, token: String? = nil,
-                  key: String? = nil) async throws -> (status: UInt, body: String) {
-            var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)\(path)")
-            request.method = method
-            if let token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
-            if let key { request.headers.add(name: "Idempotency-Key", value: key) }
-            if let json {
-                request.headers.add(name: "Content-Type", value: "application/json")
-                request.body = .bytes(ByteBuffer(string: json))
-            }
-            let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
-            let body = try await response.body.collect(upTo: 1 << 20)
-            return (response.status.code, String(buffer: body))
-        }
-
-        func json(_ method: HTTPMethod, _ path: String, json: String? = nil, token: String? = nil, key: String? = nil) async throws -> [String: Any] {
-            let reply = try await call(method, path, json: json, token: token, key: key)
-            guard (200..<300).contains(reply.status),
-                  let object = try JSONSerialization.jsonObject(with: Data(reply.body.utf8)) as? [String: Any]
-            else { throw TestSetupError("\(method) \(path): \(reply.status) \(reply.body)") }
-            return object
-        }
-    }
-
     @Test("SIGKILL mid-flow: timeout jobs resume after restart, paid orders stay paid")
     func killAndRestart() async throws {
         let directory = try TemporaryDirectory()
@@ -43,7 +16,7 @@ struct CrashRecoveryTests {
             "SWIFTLET_WECHATPAY_SANDBOX_RETRY_SCHEDULE": "0.1,0.2", "SWIFTLET_LOG_LEVEL": "notice",
         ]
         let first = try SwiftletProcess.start(["serve", "--port", "0"], workingDirectory: directory.path, environment: environment)
-        let api = Client(port: try await first.waitForPort())
+        let api = LiveHTTPClient(port: try await first.waitForPort())
 
         // The demo catalogue is seeded in development.
         let products = try await api.json(.GET, "/api/v1/products")
@@ -75,7 +48,7 @@ struct CrashRecoveryTests {
         #expect(first.process.terminationReason == .uncaughtSignal)
 
         let second = try SwiftletProcess.start(["serve", "--port", "0"], workingDirectory: directory.path, environment: environment)
-        let restarted = Client(port: try await second.waitForPort())
+        let restarted = LiveHTTPClient(port: try await second.waitForPort())
         // Deadline: the order's timeout plus the polling interval, with slack for a loaded machine.
         let deadline = ContinuousClock.now + .seconds(3 + 5)
         var unpaidStatus = ""
@@ -87,5 +60,33 @@ struct CrashRecoveryTests {
         let stillPaid = try await restarted.json(.GET, "/api/v1/orders/\(paid.id)", token: token)
         #expect(stillPaid["status"] as? String == "paid", "no paid order is ever closed")
         #expect(try await second.terminate() == 0)
+    }
+}
+
+/// Plain HTTP over AsyncHTTPClient, for servers the test framework does not run.
+struct LiveHTTPClient {
+    let port: Int
+
+    func call(_ method: HTTPMethod, _ path: String, json: String? = nil, token: String? = nil,
+              key: String? = nil) async throws -> (status: UInt, body: String) {
+        var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)\(path)")
+        request.method = method
+        if let token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
+        if let key { request.headers.add(name: "Idempotency-Key", value: key) }
+        if let json {
+            request.headers.add(name: "Content-Type", value: "application/json")
+            request.body = .bytes(ByteBuffer(string: json))
+        }
+        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
+        let body = try await response.body.collect(upTo: 1 << 20)
+        return (response.status.code, String(buffer: body))
+    }
+
+    func json(_ method: HTTPMethod, _ path: String, json: String? = nil, token: String? = nil, key: String? = nil) async throws -> [String: Any] {
+        let reply = try await call(method, path, json: json, token: token, key: key)
+        guard (200..<300).contains(reply.status),
+              let object = try JSONSerialization.jsonObject(with: Data(reply.body.utf8)) as? [String: Any]
+        else { throw TestSetupError("\(method) \(path): \(reply.status) \(reply.body)") }
+        return object
     }
 }

@@ -24,6 +24,19 @@ struct ConfigurationTests {
         return (path, directory)
     }
 
+    @Test("every documented environment variable is the one that is read")
+    func everyDocumentedEnvironmentNameIsRead() async throws {
+        let defaults = try await load()
+        for info in ConfigKeys.all {
+            let value = info.key == "wechatpay.apiV3Key" ? String(repeating: "k", count: 32) : "7"
+            let reached = await problems(env: [info.environmentName: value]).contains { $0.key == info.key }
+            let changed = (try? await load(env: [info.environmentName: value])).map { $0 != defaults } ?? true
+            #expect(reached || changed, "\(info.environmentName) did not reach \(info.key)")
+        }
+        let key = String(repeating: "a", count: 32)
+        #expect(try await load(env: ["SWIFTLET_WECHATPAY_API_V3_KEY": key]).wechatPay.apiV3Key == key)
+    }
+
     @Test func defaultsNeedNoConfiguration() async throws {
         let config = try await load()
         #expect(config == SwiftletConfiguration())
