@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Turns a bench.py results folder into docs/benchmarks.md, docs/benchmarks.csv and
 docs/benchmarks.png: medians over rounds, ratios to Gin and to the nginx ceiling."""
-import csv, os, platform, statistics, subprocess, sys
+import csv, glob, os, platform, statistics, subprocess, sys
 from collections import defaultdict
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -97,6 +97,10 @@ def main(results):
                          f"{median([int(r['peak_rss_kb']) for r in rows]) / 1024:.1f} |")
     lines += ["", "Swiftlet's start-up is measured to a ready `/health/ready` (database answering), the others' to",
               "their first `/plaintext`.", "", "![requests/s at c=256](benchmarks.png)", ""]
+    commerce = sorted(glob.glob(os.path.join(HERE, "results", "commerce-*.md")))
+    if commerce:
+        lines += ["## Orders and payment notifications (`bench/commerce.sh`)", "", open(commerce[-1]).read(),
+                  "What limits order creation, and what comes next: [commerce.md, Performance](commerce.md#performance).", ""]
     notes = os.path.join(HERE, "NOTES.md")
     if os.path.exists(notes):
         lines += [open(notes).read()]
