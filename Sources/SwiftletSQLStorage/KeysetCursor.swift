@@ -20,7 +20,11 @@ struct KeysetCursor: Equatable {
         else {
             throw SwiftletError.invalid("request.invalid_cursor", "The cursor is not one this server issued.")
         }
-        return KeysetCursor(createdAt: createdAt, id: String(plain[plain.index(after: colon)...]))
+        let id = String(plain[plain.index(after: colon)...])
+        guard CommerceValidation.isIdentifier(id) else {
+            throw SwiftletError.invalid("request.invalid_cursor", "The cursor is not one this server issued.")
+        }
+        return KeysetCursor(createdAt: createdAt, id: id)
     }
 
     /// Splits a `limit + 1` fetch into the page and the cursor for the next one.

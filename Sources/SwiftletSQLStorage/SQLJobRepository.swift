@@ -53,18 +53,19 @@ public struct SQLJobRepository: JobRepository {
         try await finish(id, worker: worker, status: "done", runAt: nil, error: nil)
     }
 
-    public func retry(_ id: String, worker: String, at: Date, error: String) async throws {
-        try await finish(id, worker: worker, status: "pending", runAt: at, error: error)
+    public func retry(_ id: String, worker: String, at: Date, error: String?, failed: Bool) async throws {
+        try await finish(id, worker: worker, status: "pending", runAt: at, error: error, uncount: !failed)
     }
 
     public func fail(_ id: String, worker: String, error: String) async throws {
         try await finish(id, worker: worker, status: "failed", runAt: nil, error: error)
     }
 
-    private func finish(_ id: String, worker: String, status: String, runAt: Date?, error: String?) async throws {
+    private func finish(_ id: String, worker: String, status: String, runAt: Date?, error: String?, uncount: Bool = false) async throws {
         try await executor.transaction { db in
             try await db.raw("""
                 UPDATE jobs SET status = \(bind: status), run_at = COALESCE(\(bind: runAt?.unixMilliseconds), run_at),
+                                attempts = attempts - \(bind: uncount ? 1 : 0), updated_at = \(bind: Date().unixMilliseconds),
                                 last_error = \(bind: error.map { String($0.prefix(500)) }), locked_by = NULL, locked_until = NULL
                 WHERE id = \(bind: id) AND locked_by = \(bind: worker)
                 """).run()

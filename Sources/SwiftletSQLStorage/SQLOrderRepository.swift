@@ -20,26 +20,33 @@ public struct SQLOrderRepository: OrderRepository {
     public func create(userID: UserID, _ new: NewOrder) async throws -> OrderCreation {
         do {
             return try await createOnce(userID: userID, new)
-        } catch where executor.classify(error) == .uniqueViolation {
-            // A concurrent request with the same idempotency key won; answer with its order.
-            return try await createOnce(userID: userID, new)
+        } catch {
+            // A concurrent request with the same key may have won while this one waited:
+            // as a unique violation, or (PostgreSQL) as "out of stock" because the winner
+            // took the last unit. Either way the answer is the winner's order.
+            if let replay = try await replay(userID: userID, new) { return replay }
+            throw error
+        }
+    }
+
+    private func replay(userID: UserID, _ new: NewOrder) async throws -> OrderCreation? {
+        try await executor.read { db in
+            guard let existing = try await db.raw("""
+                SELECT id, request_hash FROM orders
+                WHERE user_id = \(bind: userID.rawValue) AND idempotency_key = \(bind: new.idempotencyKey)
+                """).first()
+            else { return nil }
+            guard try existing.decode(column: "request_hash", as: String.self) == new.requestHash else {
+                throw SwiftletError.conflict("order.idempotency_conflict", "This Idempotency-Key was already used for a different order.")
+            }
+            let id = OrderID(rawValue: try existing.decode(column: "id", as: String.self))
+            return try await SQLOrderRows.find(db, id).map { .replayed($0.order) }
         }
     }
 
     private func createOnce(userID: UserID, _ new: NewOrder) async throws -> OrderCreation {
-        try await executor.transaction { db in
-            if let existing = try await db.raw("""
-                SELECT id, request_hash FROM orders
-                WHERE user_id = \(bind: userID.rawValue) AND idempotency_key = \(bind: new.idempotencyKey)
-                """).first() {
-                guard try existing.decode(column: "request_hash", as: String.self) == new.requestHash else {
-                    throw SwiftletError.conflict("order.idempotency_conflict",
-                                                 "This Idempotency-Key was already used for a different order.")
-                }
-                let id = OrderID(rawValue: try existing.decode(column: "id", as: String.self))
-                guard let order = try await SQLOrderRows.find(db, id) else { throw Self.notFound }
-                return .replayed(order.order)
-            }
+        if let replay = try await replay(userID: userID, new) { return replay }
+        return try await executor.transaction { db in
             let snapshots = try await Self.snapshots(db, new.lines.map(\.skuID))
             let order = try new.build(snapshots)
             // Fixed lock order (by SKU id) so two multi-item orders cannot deadlock.

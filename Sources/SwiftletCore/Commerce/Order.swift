@@ -62,11 +62,22 @@ public struct Order: Sendable, Equatable {
     /// What can still be refunded.
     public var refundableFen: Int { totalFen - refundedFen }
 
-    /// A one-line description for WeChat's bill (at most 127 characters).
+    /// A one-line description for WeChat's bill: at most 127 characters, and only
+    /// characters of 1–3 UTF-8 bytes (WeChat Pay refuses emoji and other 4-byte ones).
     public var paymentDescription: String {
         let first = items.first?.title ?? "Order"
         let text = items.count > 1 ? "\(first) and \(items.count - 1) more" : first
-        return String(text.prefix(120))
+        return Self.wechatPayText(text, limit: 127)
+    }
+
+    /// `text` reduced to what WeChat Pay accepts in free-text fields.
+    public static func wechatPayText(_ text: String, limit: Int) -> String {
+        var scalars = String.UnicodeScalarView()
+        for scalar in text.unicodeScalars where scalar.value <= 0xFFFF && scalars.count < limit {
+            scalars.append(scalar)
+        }
+        let result = String(scalars).trimmingCharacters(in: .whitespaces)
+        return result.isEmpty ? "Order" : result
     }
 }
 

@@ -27,7 +27,13 @@ public struct Refund: Sendable, Equatable {
 }
 
 public enum RefundStatus: String, Sendable, Equatable, CaseIterable {
-    case processing, succeeded, closed, abnormal
+    case processing, succeeded, closed
+    /// WeChat could not pay the refund out (e.g. the buyer's card was closed). Not final:
+    /// the merchant settles it at WeChat, which then reports SUCCESS (or CLOSED).
+    case abnormal
+
+    /// Whether WeChat may still report a final outcome.
+    public var isOpen: Bool { self == .processing || self == .abnormal }
 }
 
 /// Payment state as WeChat Pay reports it, reduced to what the order logic needs.

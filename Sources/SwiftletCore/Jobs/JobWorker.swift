@@ -22,7 +22,7 @@ public struct JobWorker: Sendable {
         public var pollInterval: TimeInterval
         public var lease: TimeInterval
         public var batchSize: Int
-        /// Failed runs before a job is given up on (kept as `failed` for inspection).
+        /// Failed runs after which each further failure is logged as an error.
         public var maxAttempts: Int
         public init(pollInterval: TimeInterval = 1, lease: TimeInterval = 60, batchSize: Int = 16, maxAttempts: Int = 20) {
             self.pollInterval = pollInterval
@@ -87,22 +87,24 @@ public struct JobWorker: Sendable {
             case .done:
                 try await jobs.complete(job.id, worker: workerID)
             case .retry(let delay):
-                try await jobs.retry(job.id, worker: workerID, at: clock.now.addingTimeInterval(delay), error: "not finished")
+                try await jobs.retry(job.id, worker: workerID, at: clock.now.addingTimeInterval(delay), error: nil, failed: false)
             }
         } catch {
+            // Jobs here move money and stock, so they are never dropped: they back off
+            // (2 s, 4 s, … capped at 5 minutes) and, past `maxAttempts` failures, every
+            // further failure is logged as an error for someone to look at.
             let message = String(describing: error)
+            let delay = min(300, pow(2, Double(min(job.attempt, 16))))
+            let metadata: Logger.Metadata = [
+                "kind": .string(job.kind), "key": .string(job.key), "attempt": .stringConvertible(job.attempt),
+                "error": .string(message),
+            ]
             if job.attempt >= policy.maxAttempts {
-                logger.error("job failed for good", metadata: ["kind": .string(job.kind), "key": .string(job.key), "error": .string(message)])
-                try? await jobs.fail(job.id, worker: workerID, error: message)
+                logger.error("job keeps failing", metadata: metadata)
             } else {
-                // Exponential backoff: 2 s, 4 s, … capped at 5 minutes.
-                let delay = min(300, pow(2, Double(job.attempt)))
-                logger.warning("job failed, will retry", metadata: [
-                    "kind": .string(job.kind), "key": .string(job.key), "attempt": .stringConvertible(job.attempt),
-                    "error": .string(message),
-                ])
-                try? await jobs.retry(job.id, worker: workerID, at: clock.now.addingTimeInterval(delay), error: message)
+                logger.warning("job failed, will retry", metadata: metadata)
             }
+            try? await jobs.retry(job.id, worker: workerID, at: clock.now.addingTimeInterval(delay), error: message, failed: true)
         }
     }
 }
@@ -115,12 +117,16 @@ public enum CommerceJobs {
                 switch try await payments.closeExpired(OrderID(rawValue: job.payload)) {
                 case .paymentInProgress:
                     return .retry(after: 30)
+                case .paid(let order) where order.status == .pendingPayment:
+                    // WeChat says paid but the payment did not match the order (logged as
+                    // an error): keep the stock and look again later, never close it.
+                    return .retry(after: 600)
                 case .cancelled, .paid, .unchanged, .orderMissing:
                     return .done
                 }
             },
             RefundService.queryJobKind: { job in
-                try await refunds.followUp(RefundID(rawValue: job.payload)) ? .done : .retry(after: 60)
+                try await refunds.followUp(RefundID(rawValue: job.payload)).map { .retry(after: $0) } ?? .done
             },
         ]
     }

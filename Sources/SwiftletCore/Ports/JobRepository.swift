@@ -38,7 +38,9 @@ public protocol JobRepository: Sendable {
     /// expired (its worker died) is due again.
     func claim(worker: String, now: Date, leaseUntil: Date, limit: Int) async throws -> [ClaimedJob]
     func complete(_ id: String, worker: String) async throws
-    func retry(_ id: String, worker: String, at: Date, error: String) async throws
+    /// Releases the job to run again at `at`. `failed` says whether this run counts as a
+    /// failed attempt; "not finished yet" (a buyer still paying) does not.
+    func retry(_ id: String, worker: String, at: Date, error: String?, failed: Bool) async throws
     /// Gives up on a job (kept for inspection).
     func fail(_ id: String, worker: String, error: String) async throws
     /// Jobs not yet done, per kind (for health output and tests).

@@ -72,6 +72,14 @@ enum PagingQuery {
         return limit
     }
 
+    static func identifier(_ query: Parameters, _ name: String) throws -> String? {
+        guard let text = query.get(name) else { return nil }
+        guard CommerceValidation.isIdentifier(text) else {
+            throw SwiftletError.invalid("request.invalid_\(name)", "\(name) must be 1–64 letters, digits, _ or -.")
+        }
+        return text
+    }
+
     static func status(_ query: Parameters) throws -> OrderStatus? {
         guard let text = query.get("status") else { return nil }
         guard let status = OrderStatus(rawValue: text) else {

@@ -52,8 +52,9 @@ public struct OrderRoutes: Sendable {
 
         admin.get("/orders") { request, _ -> PageDTO<OrderDTO> in
             let query = request.uri.queryParameters
-            let filter = OrderFilter(userID: query.get("userId").map(UserID.init(rawValue:)), status: try PagingQuery.status(query),
-                                     outTradeNo: query.get("outTradeNo"))
+            let filter = OrderFilter(userID: try PagingQuery.identifier(query, "userId").map(UserID.init(rawValue:)),
+                                     status: try PagingQuery.status(query),
+                                     outTradeNo: try PagingQuery.identifier(query, "outTradeNo"))
             let page = try await orders.adminList(filter, limit: try PagingQuery.limit(query), cursor: query.get("cursor"))
             return PageDTO(page) { OrderDTO($0, admin: true) }
         }

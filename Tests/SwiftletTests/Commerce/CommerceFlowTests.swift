@@ -35,6 +35,16 @@ struct CommerceFlowTests {
         }
     }
 
+    @Test("titles with emoji still pay: the bill description keeps only what WeChat Pay accepts", arguments: EngineKind.available)
+    func emojiTitles(_ kind: EngineKind) async throws {
+        try await CommerceHarness.run(kind) { app in
+            let (_, sku) = try await app.product(title: "🍵 Tea", stock: 2)
+            let (_, order, prepayID) = try await app.orderAndPrepay(buyer: "pia", sku: sku)
+            #expect(!prepayID.isEmpty)
+            #expect(app.sandbox.transaction(outTradeNo: order.outTradeNo) != nil)
+        }
+    }
+
     @Test("Idempotency-Key: same body replays, other body conflicts", arguments: EngineKind.available)
     func idempotentCreation(_ kind: EngineKind) async throws {
         try await CommerceHarness.run(kind) { app in
@@ -137,6 +147,19 @@ struct CommerceFlowTests {
             #expect(forbidden.status == .unauthorized || forbidden.status == .forbidden)
             let badPrice = try await app.admin(.post, "/admin/v1/products", json: #"{"title":"x","skus":[{"title":"a","priceFen":0,"stock":1}]}"#)
             #expect(badPrice.status == .badRequest && badPrice.errorCode == "catalog.invalid_price")
+            let (_, sku) = try await app.product(title: "Adjust", stock: 1)
+            let minimum = try await app.admin(.post, "/admin/v1/skus/\(sku)/stock", json: #"{"delta":-9223372036854775808}"#)
+            #expect(minimum.status == .badRequest && minimum.errorCode == "catalog.invalid_stock_delta")
+            let negative = try await app.admin(.post, "/admin/v1/skus/\(sku)/stock", json: #"{"delta":-2}"#)
+            #expect(negative.status == .conflict && negative.errorCode == "catalog.stock_negative")
+            let nul = try await app.admin(.post, "/admin/v1/products", json: #"{"title":"x","description":"a\u0000b","skus":[{"title":"a","priceFen":1,"stock":1}]}"#)
+            #expect(nul.status == .badRequest && nul.errorCode == "catalog.invalid_description")
+            // Odd bytes in identifiers are refused before they reach the database.
+            #expect(try await app.client.call(.get, "/api/v1/products?cursor=MToA").errorCode == "request.invalid_cursor")
+            #expect(try await app.admin(.get, "/admin/v1/orders?userId=%00").errorCode == "request.invalid_userId")
+            #expect(try await app.admin(.get, "/admin/v1/orders?outTradeNo=a%00").errorCode == "request.invalid_outTradeNo")
+            let nulSKU = try await app.placeOrder(token, sku: "\\u0000")
+            #expect(nulSKU.status == .badRequest && nulSKU.errorCode == "order.invalid_sku")
         }
     }
 }

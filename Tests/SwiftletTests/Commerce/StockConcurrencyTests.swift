@@ -7,6 +7,35 @@ import Testing
 
 @Suite("Stock under concurrency")
 struct StockConcurrencyTests {
+    @Test("the same Idempotency-Key 10 times at once for the last unit: one order, every answer is it", arguments: EngineKind.available)
+    func concurrentRetriesOfOneOrder(_ kind: EngineKind) async throws {
+        try await CommerceHarness.run(kind) { app in
+            let (productID, sku) = try await app.product(stock: 1)
+            let token = try await app.client.login("quinn:\(RandomID.base32(byteCount: 6))").accessToken
+            let replies = try await withThrowingTaskGroup(of: (UInt, String).self) { group in
+                for _ in 0..<10 {
+                    group.addTask {
+                        var request = HTTPClientRequest(url: "http://127.0.0.1:\(app.port)/api/v1/orders")
+                        request.method = .POST
+                        request.headers.add(name: "Authorization", value: "Bearer \(token)")
+                        request.headers.add(name: "Idempotency-Key", value: "retry-1")
+                        request.headers.add(name: "Content-Type", value: "application/json")
+                        request.body = .bytes(ByteBuffer(string: #"{"items":[{"skuId":"\#(sku)","quantity":1}]}"#))
+                        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
+                        let body = String(buffer: try await response.body.collect(upTo: 1 << 20))
+                        return (response.status.code, body)
+                    }
+                }
+                return try await group.reduce(into: [(UInt, String)]()) { $0.append($1) }
+            }
+            #expect(replies.filter { $0.0 == 201 }.count == 1, "\(replies.map(\.0))")
+            #expect(replies.allSatisfy { $0.0 == 201 || $0.0 == 200 }, "\(replies)")
+            let ids = Set(try replies.map { try JSONDecoder().decode(OrderBody.self, from: Data($0.1.utf8)).id })
+            #expect(ids.count == 1)
+            #expect(try await app.stock(of: productID) == 0)
+        }
+    }
+
     @Test("200 concurrent buyers, 50 in stock → exactly 50 orders, stock 0", arguments: EngineKind.available)
     func neverOversells(_ kind: EngineKind) async throws {
         try await CommerceHarness.run(kind) { app in

@@ -49,6 +49,27 @@ struct UnpaidTimeoutTests {
         }
     }
 
+    @Test("close fails after the local cancel: stock stays held until WeChat confirms, then is released once", arguments: EngineKind.available)
+    func closeFailureKeepsStockUntilRetried(_ kind: EngineKind) async throws {
+        try await CommerceHarness.run(kind, config: Self.config, runsJobWorker: false) { app in
+            let (productID, sku) = try await app.product(stock: 5)
+            let (token, order, _) = try await app.orderAndPrepay(buyer: "rita", sku: sku)
+            try await Task.sleep(for: .milliseconds(1100))
+            app.sandbox.failNext(.close)
+            #expect(try await app.jobWorker.runDueJobs() == 1)
+            #expect(try await app.order(order.id).status == "cancelled", "cancelled here first: no new payment can start")
+            #expect(try await app.stock(of: productID) == 4, "but the stock waits for WeChat's close")
+            let pay = try await app.client.call(.post, "/api/v1/orders/\(order.id)/pay", bearer: token)
+            #expect(pay.status == .conflict)
+            try await Task.sleep(for: .milliseconds(2100))  // the retry's backoff
+            #expect(try await app.jobWorker.runDueJobs() == 1)
+            #expect(try await app.stock(of: productID) == 5)
+            #expect(app.sandbox.transaction(outTradeNo: order.outTradeNo)?.tradeState == .closed)
+            #expect(try await app.ledger(order.id).filter { $0.kind == "close" }.count == 1)
+            #expect(try await app.storage.jobs.pendingCount(kind: OrderService.timeoutJobKind) == 0)
+        }
+    }
+
     @Test("WeChat busy: the job retries later instead of guessing", arguments: EngineKind.available)
     func busyWeChatIsRetried(_ kind: EngineKind) async throws {
         try await CommerceHarness.run(kind, config: Self.config, runsJobWorker: false) { app in

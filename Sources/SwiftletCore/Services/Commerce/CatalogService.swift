@@ -80,7 +80,7 @@ public struct CatalogService: Sendable {
     }
 
     public func adjustStock(_ id: SKUID, delta: Int) async throws -> SKU {
-        guard delta != 0, abs(delta) <= CommerceValidation.maxStock else {
+        guard delta != 0, delta.magnitude <= UInt(CommerceValidation.maxStock) else {
             throw SwiftletError.invalid("catalog.invalid_stock_delta", "delta must be a non-zero number of units.")
         }
         guard let sku = try await catalog.adjustStock(id, delta: delta, now: clock.now) else { throw Self.skuNotFound }

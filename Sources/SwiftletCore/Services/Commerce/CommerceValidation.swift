@@ -16,10 +16,28 @@ public enum CommerceValidation {
     }
 
     public static func description(_ text: String) throws -> String {
-        guard text.count <= 4000 else {
-            throw SwiftletError.invalid("catalog.invalid_description", "The description must be at most 4000 characters.")
+        let allowed: Set<Unicode.Scalar> = ["\n", "\r", "\t"]
+        guard text.count <= 4000,
+              !text.unicodeScalars.contains(where: { $0.properties.generalCategory == .control && !allowed.contains($0) })
+        else {
+            throw SwiftletError.invalid("catalog.invalid_description", "The description must be at most 4000 characters, without control characters.")
         }
         return text
+    }
+
+    /// Whether `text` can be one of our identifiers (or WeChat's out_trade_no): 1–64
+    /// ASCII letters, digits, `_`, `-`. Checked before anything reaches the database,
+    /// so odd bytes (a NUL, for one) are a 400 rather than a driver error.
+    public static func isIdentifier(_ text: String) -> Bool {
+        (1...64).contains(text.utf8.count) && text.utf8.allSatisfy { byte in
+            switch byte {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "a")...UInt8(ascii: "z"),
+                 UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "_"), UInt8(ascii: "-"):
+                return true
+            default:
+                return false
+            }
+        }
     }
 
     public static func imageURL(_ text: String?) throws -> String? {
@@ -66,8 +84,8 @@ public enum CommerceValidation {
         }
         var seen = Set<SKUID>()
         for line in lines {
-            guard !line.skuID.rawValue.isEmpty, line.skuID.rawValue.utf8.count <= 64 else {
-                throw SwiftletError.invalid("order.invalid_sku", "Each item needs a skuId.")
+            guard isIdentifier(line.skuID.rawValue) else {
+                throw SwiftletError.invalid("order.invalid_sku", "Each item needs a skuId (letters, digits, _ and -).")
             }
             guard (1...maxQuantity).contains(line.quantity) else {
                 throw SwiftletError.invalid("order.invalid_quantity", "Each quantity must be 1 to \(maxQuantity).")

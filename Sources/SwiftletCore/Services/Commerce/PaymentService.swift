@@ -122,7 +122,8 @@ public struct PaymentService: Sendable {
                 mutation.order = next
                 mutation.order.transactionID = transaction.transactionID
                 if current.status == .cancelled {
-                    mutation.stock = .reserveIfAvailable
+                    // Its stock may still be held (cancelled, close not finished) or gone.
+                    mutation.stock = current.stockHeld ? .none : .reserveIfAvailable
                     outcome = "applied_after_cancel"
                 } else {
                     outcome = "applied"

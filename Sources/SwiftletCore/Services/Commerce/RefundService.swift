@@ -29,15 +29,17 @@ public struct RefundService: Sendable {
             throw SwiftletError.unavailable("pay.not_configured", "WeChat Pay is not configured on this server.")
         }
         let reason = try reason.map { text -> String in
-            guard text.count <= 80, !Validation.containsControlCharacters(text) else {
-                throw SwiftletError.invalid("refund.invalid_reason", "The reason must be at most 80 printable characters.")
+            guard text.unicodeScalars.count <= 80, !Validation.containsControlCharacters(text),
+                  text.unicodeScalars.allSatisfy({ $0.value <= 0xFFFF }) else {
+                throw SwiftletError.invalid("refund.invalid_reason",
+                                            "The reason must be at most 80 printable characters, without emoji (WeChat Pay refuses them).")
             }
             return text
         }
         let refundID = RefundID.generate()
         let now = clock.now
         let started = try await orders.update(id) { order, refunds in
-            if refunds.contains(where: { $0.status == .processing }) {
+            if refunds.contains(where: { $0.status == .processing || $0.status == .abnormal }) {
                 throw SwiftletError.conflict("refund.in_progress", "A refund of this order is still being processed.")
             }
             let amount = amountFen ?? order.refundableFen
@@ -84,11 +86,12 @@ public struct RefundService: Sendable {
         return (order, try await orders.findRefund(refundID) ?? refund)
     }
 
-    /// The follow-up job: settles a refund still processing. Returns false to be retried.
-    public func followUp(_ refundID: RefundID) async throws -> Bool {
-        guard let gateway, let refund = try await orders.findRefund(refundID), refund.status == .processing,
+    /// The follow-up job: settles a refund WeChat has not finished. Returns when to ask
+    /// again, or nil when the refund is settled.
+    public func followUp(_ refundID: RefundID) async throws -> TimeInterval? {
+        guard let gateway, let refund = try await orders.findRefund(refundID), refund.status.isOpen,
               let order = try await orders.find(refund.orderID)
-        else { return true }
+        else { return nil }
         let answer: GatewayRefund
         do {
             answer = try await gateway.queryRefund(refundID)
@@ -99,7 +102,11 @@ public struct RefundService: Sendable {
                 totalFen: order.totalFen, reason: refund.reason))
         }
         try await Self.resolve(answer, kind: .refundQuery, reference: answer.gatewayRefundID, orders: orders, clock: clock, logger: logger)
-        return answer.status != .processing
+        switch answer.status {
+        case .processing: return 60
+        case .abnormal: return 3600
+        case .succeeded, .closed: return nil
+        }
     }
 
     /// Applies WeChat's word on a refund exactly once; repeats only add a ledger line.
@@ -117,10 +124,10 @@ public struct RefundService: Sendable {
             var ledger = PaymentLedgerEntry(
                 orderID: order.id, outTradeNo: order.outTradeNo.rawValue, kind: kind, reference: reference ?? refund.id.rawValue,
                 gatewayState: answer.rawStatus, amountFen: answer.amountFen ?? refund.amountFen, outcome: "duplicate", createdAt: now)
-            guard var current = refunds.first(where: { $0.id == refund.id }), current.status == .processing,
-                  answer.status != .processing
+            guard var current = refunds.first(where: { $0.id == refund.id }), current.status.isOpen,
+                  answer.status != current.status
             else {
-                if answer.status == .processing { ledger.outcome = "processing" }
+                if answer.status.isOpen { ledger.outcome = answer.status.rawValue }
                 return OrderMutation(order: order, ledger: [ledger])
             }
             current.status = answer.status
@@ -129,7 +136,15 @@ public struct RefundService: Sendable {
             var next = order
             var stock = StockEffect.none
             let restoreTo = order.statusBeforeRefund ?? .paid
-            if answer.status == .succeeded {
+            if answer.status == .abnormal {
+                // The money could not reach the buyer (e.g. a closed card); the merchant
+                // settles it at WeChat, which then reports SUCCESS. The order waits.
+                ledger.outcome = "refund_abnormal"
+                return OrderMutation(order: order, ledger: [ledger], refund: current)
+            } else if answer.status == .processing {
+                ledger.outcome = "processing"
+                return OrderMutation(order: order, ledger: [ledger], refund: current)
+            } else if answer.status == .succeeded {
                 next.refundedFen += current.amountFen
                 next = try OrderTransitions.apply(
                     .refundSucceeded(remainingFen: next.totalFen - next.refundedFen, restoreTo: restoreTo),
@@ -144,6 +159,11 @@ public struct RefundService: Sendable {
                 ledger.outcome = "refund_failed"
             }
             return OrderMutation(order: next, stock: stock, ledger: [ledger], refund: current)
+        }
+        if answer.status == .abnormal {
+            logger.error("refund abnormal: settle it in the WeChat Pay merchant platform", metadata: [
+                "refundId": .string(refund.id.rawValue), "orderId": .string(refund.orderID.rawValue),
+            ])
         }
     }
 }
