@@ -1,5 +1,7 @@
 import AsyncHTTPClient
 import Foundation
+import PostgresNIO
+import SwiftletCore
 import NIOCore
 import NIOHTTP1
 import Testing
@@ -7,14 +9,35 @@ import Testing
 /// The real binary, killed with SIGKILL in the middle of the flow and started again.
 @Suite("Crash recovery", .serialized)
 struct CrashRecoveryTests {
-    @Test("SIGKILL mid-flow: timeout jobs resume after restart, paid orders stay paid")
-    func killAndRestart() async throws {
+    /// Storage settings for the process: SQLite in its working directory, or a fresh
+    /// PostgreSQL database (dropped afterwards).
+    static func storageEnvironment(_ kind: EngineKind) async throws -> (environment: [String: String], cleanup: @Sendable () async -> Void) {
+        switch kind {
+        case .sqlite:
+            return ([:], {})
+        case .postgres:
+            let base = try TestStorage.postgresURL
+            let database = "crash_" + RandomID.base32(byteCount: 6)
+            try await PostgresSchemas.admin { try await $0.query("CREATE DATABASE \(unescaped: database)", logger: TestStorage.logger) }
+            let credentials = base.username + (base.password.map { ":" + $0 } ?? "")
+            let url = "postgres://\(credentials)@\(base.host):\(base.port)/\(database)?sslmode=disable"
+            return (["SWIFTLET_STORAGE_ENGINE": "postgres", "SWIFTLET_STORAGE_POSTGRES_URL": url, "SWIFTLET_STORAGE_AUTO_MIGRATE": "true"], {
+                try? await PostgresSchemas.admin {
+                    try await $0.query("DROP DATABASE IF EXISTS \(unescaped: database) WITH (FORCE)", logger: TestStorage.logger)
+                }
+            })
+        }
+    }
+
+    @Test("SIGKILL mid-flow: timeout jobs resume after restart, paid orders stay paid", arguments: EngineKind.available)
+    func killAndRestart(_ kind: EngineKind) async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
+        let storage = try await Self.storageEnvironment(kind)
         let environment = [
             "SWIFTLET_COMMERCE_UNPAID_TIMEOUT": "3", "SWIFTLET_JOBS_POLL_INTERVAL": "0.2", "SWIFTLET_JOBS_LEASE": "2",
             "SWIFTLET_WECHATPAY_SANDBOX_RETRY_SCHEDULE": "0.1,0.2", "SWIFTLET_LOG_LEVEL": "notice",
-        ]
+        ].merging(storage.environment) { $1 }
         let first = try SwiftletProcess.start(["serve", "--port", "0"], workingDirectory: directory.path, environment: environment)
         let api = LiveHTTPClient(port: try await first.waitForPort())
 
@@ -60,6 +83,7 @@ struct CrashRecoveryTests {
         let stillPaid = try await restarted.json(.GET, "/api/v1/orders/\(paid.id)", token: token)
         #expect(stillPaid["status"] as? String == "paid", "no paid order is ever closed")
         #expect(try await second.terminate() == 0)
+        await storage.cleanup()
     }
 }
 
