@@ -59,6 +59,13 @@ struct ConfigParser {
         config.commerce.demoCatalogue = boolean("commerce.demoCatalogue", default: config.profile == .development)
         config.jobs.pollIntervalSeconds = seconds("jobs.pollInterval", default: config.jobs.pollIntervalSeconds)
         config.jobs.leaseSeconds = seconds("jobs.lease", default: config.jobs.leaseSeconds)
+        if let raw = optional("cache.userLifetime") {
+            if let value = Double(raw), value.isFinite, (0...3600).contains(value) {
+                config.cache.userLifetimeSeconds = value
+            } else {
+                problems.append(.init(key: "cache.userLifetime", message: "expected seconds from 0 to 3600, got \"\(raw)\""))
+            }
+        }
         return config
     }
 

@@ -63,6 +63,7 @@ extension SwiftletConfiguration {
             ("commerce.demoCatalogue", String(commerce.demoCatalogue)),
             ("jobs.pollInterval", format(jobs.pollIntervalSeconds)),
             ("jobs.lease", format(jobs.leaseSeconds)),
+            ("cache.userLifetime", format(cache.userLifetimeSeconds)),
         ]
     }
 

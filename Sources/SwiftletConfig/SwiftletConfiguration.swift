@@ -116,6 +116,13 @@ public struct SwiftletConfiguration: Sendable, Equatable {
         public init() {}
     }
 
+    public struct Cache: Sendable, Equatable {
+        /// How long this node serves a user row from memory; 0 turns the cache off.
+        /// Writes through this node are seen at once, other nodes' after at most this long.
+        public var userLifetimeSeconds: Double = 2
+        public init() {}
+    }
+
     public struct Jobs: Sendable, Equatable {
         public var pollIntervalSeconds: Double = 1
         /// How long a node holds a job before another node may take it over.
@@ -161,6 +168,7 @@ public struct SwiftletConfiguration: Sendable, Equatable {
     public var cluster = Cluster()
     public var commerce = Commerce()
     public var jobs = Jobs()
+    public var cache = Cache()
     public var wechatPay = WeChatPay()
 
     public init() {}

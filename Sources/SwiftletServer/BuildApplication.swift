@@ -62,8 +62,9 @@ public func buildApplication(
     let codec = try await IdentityComposition.tokenCodec(config)
     let wechat = WeChatIdentityAdapter(client: IdentityComposition.wechatClient(config, sandboxAddress: sandboxAddress), logger: logger)
     let revocations = RevocationList()
+    let users = CachedUserRepository(storage.users, lifetime: config.cache.userLifetimeSeconds, clock: clock)
     let auth = AuthService(
-        users: storage.users, sessions: storage.sessions, wechat: wechat, tokens: codec, revocations: revocations,
+        users: users, sessions: storage.sessions, wechat: wechat, tokens: codec, revocations: revocations,
         clock: clock,
         policy: AuthPolicy(
             accessTokenLifetime: TimeInterval(config.auth.accessTokenLifetimeSeconds),
@@ -80,7 +81,7 @@ public func buildApplication(
     let router = Router(context: SwiftletRequestContext.self)
     router.add(middleware: HTTPErrorEscapeMiddleware())
     HealthRoutes(engineName: storage.name, readiness: { try await storage.ping() }).register(on: router)
-    IdentityRoutes(auth: auth, profile: ProfileService(users: storage.users, wechat: wechat)).register(on: router)
+    IdentityRoutes(auth: auth, profile: ProfileService(users: users, wechat: wechat)).register(on: router)
     AdminRoutes(storage: storage, clock: clock).register(on: router)
     let admin = router.group("/admin/v1").add(middleware: AdminKeyMiddleware(keys: storage.adminKeys, clock: clock))
     let buyer = router.group("/api/v1").add(middleware: BearerAuthMiddleware(auth: auth))
