@@ -4,7 +4,8 @@ import NIOCore
 import NIOHTTPTypes
 
 /// Enforces `ConnectionDeadlines` on a channel: closes the connection when the current
-/// deadline passes.
+/// deadline passes. Per request it only updates the state machine; the event loop's
+/// `DeadlineSweeper` looks at the deadline a few times a second.
 ///
 /// It sits after the HTTP decoder (it needs to know where heads and bodies end) and
 /// installs a tiny observer at the front of the pipeline to learn when raw bytes
@@ -16,7 +17,8 @@ final class ConnectionDeadlineHandler: ChannelDuplexHandler, RemovableChannelHan
     typealias OutboundOut = HTTPResponsePart
 
     private var state: ConnectionDeadlines
-    private var timer: Scheduled<Void>?
+    private let sweepInterval: TimeAmount
+    private var sweeper: DeadlineSweeper?
     private var started = false
     /// The response being written said `Connection: close`.
     private var closeAfterResponse = false
@@ -24,6 +26,7 @@ final class ConnectionDeadlineHandler: ChannelDuplexHandler, RemovableChannelHan
 
     init(timeouts: ConnectionTimeouts, logger: Logger) {
         self.state = ConnectionDeadlines(timeouts: timeouts)
+        self.sweepInterval = DeadlineSweeper.interval(for: timeouts)
         self.logger = logger
     }
 
@@ -34,8 +37,7 @@ final class ConnectionDeadlineHandler: ChannelDuplexHandler, RemovableChannelHan
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
-        timer?.cancel()
-        timer = nil
+        stop()
     }
 
     func channelActive(context: ChannelHandlerContext) {
@@ -44,26 +46,33 @@ final class ConnectionDeadlineHandler: ChannelDuplexHandler, RemovableChannelHan
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        timer?.cancel()
-        timer = nil
+        stop()
         context.fireChannelInactive()
     }
 
     private func start(_ context: ChannelHandlerContext) {
         guard !started else { return }
         started = true
-        perform(state.connectionOpened(now: .now()), context)
+        _ = state.connectionOpened(now: .now())
+        let sweeper = DeadlineSweeper.on(context.eventLoop, interval: sweepInterval)
+        sweeper.add(self, context)
+        self.sweeper = sweeper
+    }
+
+    private func stop() {
+        sweeper?.remove(self)
+        sweeper = nil
     }
 
     fileprivate func bytesArrived(_ context: ChannelHandlerContext) {
-        perform(state.bytesReceived(now: .now()), context)
+        _ = state.bytesReceived(now: .now())
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
-        case .head: perform(state.headReceived(now: .now()), context)
+        case .head: _ = state.headReceived(now: .now())
         case .body: break
-        case .end: perform(state.requestEnded(now: .now()), context)
+        case .end: _ = state.requestEnded(now: .now())
         }
         context.fireChannelRead(data)
     }
@@ -76,7 +85,7 @@ final class ConnectionDeadlineHandler: ChannelDuplexHandler, RemovableChannelHan
         case .body:
             context.write(data, promise: promise)
         case .end:
-            perform(state.responseEnded(now: .now()), context)
+            _ = state.responseEnded(now: .now())
             guard closeAfterResponse else {
                 context.write(data, promise: promise)
                 return
@@ -101,26 +110,11 @@ final class ConnectionDeadlineHandler: ChannelDuplexHandler, RemovableChannelHan
     /// a client still uploading receives the response instead of a reset.
     static let lingerAfterClose: TimeAmount = .milliseconds(500)
 
-    private func perform(_ action: ConnectionDeadlines.Action, _ context: ChannelHandlerContext) {
-        switch action {
-        case .none:
-            return
-        case .cancel:
-            timer?.cancel()
-            timer = nil
-        case .schedule(let deadline):
-            timer?.cancel()
-            let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
-            timer = context.eventLoop.scheduleTask(deadline: deadline) {
-                let (handler, context) = loopBound.value
-                handler.timerFired(context)
-            }
-        }
-    }
-
-    private func timerFired(_ context: ChannelHandlerContext) {
-        guard state.isExpired(now: .now()) else { return }
+    /// Called by the sweeper on this channel's event loop.
+    func check(now: NIODeadline, _ context: ChannelHandlerContext) {
+        guard state.isExpired(now: now) else { return }
         logger.debug("closing connection: \(state.phase) deadline passed")
+        stop()
         context.close(promise: nil)
     }
 }
