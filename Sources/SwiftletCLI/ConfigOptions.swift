@@ -62,6 +62,8 @@ enum ProcessLogging {
         switch config.log.format {
         case .json:
             LoggingSystem.bootstrap { label in JSONLogHandler(label: label, level: level) }
+            // Buffered lines are written out however the process ends normally.
+            atexit { LogOutput.standardOutput.flush() }
         case .text:
             LoggingSystem.bootstrap { label in
                 var handler = StreamLogHandler.standardOutput(label: label)

@@ -15,10 +15,13 @@ struct ServeCommand: AsyncParsableCommand {
         let config = try await options.load()
         let logger = ProcessLogging.bootstrap(config)
         let app: SwiftletApplication
+        var customization = SwiftletCustomization()
+        customization.logOutput = config.log.format == .json ? LogOutput.standardOutput : nil
         do {
-            app = try await buildApplication(config, logger: logger)
+            app = try await buildApplication(config, logger: logger, customization: customization)
         } catch {
             logger.critical("start-up failed", metadata: ["error": "\(error)"])
+            LogOutput.standardOutput.flush()
             throw ExitCode(1)
         }
         var groupConfiguration = ServiceGroupConfiguration(
@@ -26,6 +29,7 @@ struct ServeCommand: AsyncParsableCommand {
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger)
         groupConfiguration.maximumGracefulShutdownDuration = .milliseconds(Int64(config.http.shutdownTimeoutSeconds * 1000))
+        defer { LogOutput.standardOutput.flush() }
         try await ServiceGroup(configuration: groupConfiguration).run()
         logger.notice("stopped")
     }

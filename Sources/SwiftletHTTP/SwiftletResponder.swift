@@ -17,10 +17,10 @@ public struct SwiftletResponder<Inner: HTTPResponder>: HTTPResponder where Inner
     let maxBodyBytes: Int
     let requestIDs: RequestIDs
     let logger: Logger
-    let accessLog: Bool
+    let accessLog: (any AccessLog)?
 
     public init(inner: Inner, methodIndex: RouteMethodIndex, maxBodyBytes: Int, requestIDs: RequestIDs,
-                logger: Logger, accessLog: Bool) {
+                logger: Logger, accessLog: (any AccessLog)?) {
         self.inner = inner
         self.methodIndex = methodIndex
         self.maxBodyBytes = maxBodyBytes
@@ -54,8 +54,12 @@ public struct SwiftletResponder<Inner: HTTPResponder>: HTTPResponder where Inner
             }
         }
         response.headers[.requestID] = requestID
-        if accessLog {
-            logAccess(request, response.status, requestID: requestID, started: started)
+        if let accessLog {
+            let elapsed = ContinuousClock.now - started
+            accessLog.record(
+                method: request.method, path: request.uri.path, status: response.status,
+                durationMicroseconds: elapsed.components.seconds * 1_000_000 + elapsed.components.attoseconds / 1_000_000_000_000,
+                requestID: requestID)
         }
         return response
     }
@@ -90,18 +94,5 @@ public struct SwiftletResponder<Inner: HTTPResponder>: HTTPResponder where Inner
             ])
         }
         return ErrorResponse.response(rendered, requestID: requestID, extraHeaders: extraHeaders)
-    }
-
-    private func logAccess(_ request: Request, _ status: HTTPResponse.Status, requestID: String, started: ContinuousClock.Instant) {
-        let elapsed = ContinuousClock.now - started
-        let micros = elapsed.components.seconds * 1_000_000 + elapsed.components.attoseconds / 1_000_000_000_000
-        let milliseconds = Double(micros) / 1000
-        logger.info("request", metadata: [
-            "method": .string(request.method.rawValue),
-            "path": .string(request.uri.path),
-            "status": .stringConvertible(status.code),
-            "durationMs": .stringConvertible(milliseconds),
-            "requestId": .string(requestID),
-        ])
     }
 }

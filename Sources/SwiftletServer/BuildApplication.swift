@@ -24,6 +24,9 @@ public struct SwiftletCustomization: Sendable {
     public var closesStorageOnShutdown: Bool = true
     /// Whether this node polls the job table (order timeouts, refund follow-ups).
     public var runsJobWorker: Bool = true
+    /// Where the process writes JSON log lines, when it logs through `JSONLogHandler`; the
+    /// access log then writes its lines there directly. Nil: the access log uses `Logger`.
+    public var logOutput: LogOutput?
     /// Called once the application is wired, with the parts tests and embedders need.
     public var onComponents: @Sendable (SwiftletComponents) -> Void = { _ in }
 
@@ -107,7 +110,7 @@ public func buildApplication(
         maxBodyBytes: config.http.maxBodyBytes,
         requestIDs: RequestIDs(),
         logger: logger,
-        accessLog: config.log.accessLog)
+        accessLog: accessLog(config, logger: logger, customization: customization))
 
     let http = config.http
     let timeouts = ConnectionTimeouts(
@@ -132,4 +135,14 @@ public func buildApplication(
             await customization.onServerRunning(http.host, port)
         },
         logger: logger)
+}
+
+/// The access log for this configuration: direct JSON lines when the process logs JSON
+/// through `LogOutput`, swift-log otherwise; none when turned off or below the level.
+private func accessLog(_ config: SwiftletConfiguration, logger: Logger, customization: SwiftletCustomization) -> (any AccessLog)? {
+    guard config.log.accessLog, logger.logLevel <= .info else { return nil }
+    if let output = customization.logOutput, config.log.format == .json {
+        return JSONAccessLog(output: output)
+    }
+    return LoggerAccessLog(logger: logger)
 }

@@ -1,10 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import Logging
 import SwiftletCore
 
@@ -12,19 +5,19 @@ import SwiftletCore
 /// collectors (Loki, CloudWatch, ELK) ingest without parsing rules:
 /// `{"ts":"…Z","level":"info","logger":"swiftlet","msg":"request",…metadata}`.
 ///
-/// Each line is written with a single `write(2)` so lines from concurrent requests never
-/// interleave.
+/// Lines go through `LogOutput`, whole, so lines from concurrent requests never
+/// interleave; warnings and errors are written out at once.
 public struct JSONLogHandler: LogHandler {
     public var logLevel: Logger.Level
     public var metadata: Logger.Metadata = [:]
     public var metadataProvider: Logger.MetadataProvider?
     private let label: String
-    private let fileDescriptor: Int32
+    private let output: LogOutput
 
-    public init(label: String, level: Logger.Level, fileDescriptor: Int32 = 1) {
+    public init(label: String, level: Logger.Level, output: LogOutput = .standardOutput) {
         self.label = label
         self.logLevel = level
-        self.fileDescriptor = fileDescriptor
+        self.output = output
     }
 
     public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
@@ -54,15 +47,7 @@ public struct JSONLogHandler: LogHandler {
             Self.appendValue(value, to: &line)
         }
         line += "}\n"
-        var bytes = Array(line.utf8)
-        bytes.withUnsafeMutableBytes { buffer in
-            var offset = 0
-            while offset < buffer.count {
-                let written = write(fileDescriptor, buffer.baseAddress! + offset, buffer.count - offset)
-                if written <= 0 { break }
-                offset += written
-            }
-        }
+        output.append(line.utf8, urgent: event.level >= .warning)
     }
 
     static func appendValue(_ value: Logger.Metadata.Value, to line: inout String) {

@@ -36,6 +36,8 @@ struct ProcessTests {
         #expect(first.output.contains("migration applied"))
         #expect(try await first.terminate() == 0)
         #expect(first.output.contains(#""msg":"stopped""#))
+        #expect(first.output.contains(#""msg":"request","#) && first.output.contains(#""path":"/health/ready""#),
+                "buffered access-log lines are written out at shutdown")
 
         let second = try SwiftletProcess.start(["serve", "--port", "0"], workingDirectory: directory.path)
         let secondPort = try await second.waitForPort()
