@@ -16,24 +16,22 @@ public enum RFC3339 {
         let fraction = Int(milliseconds - Int64(seconds) * 1000)
         var parts = tm()
         gmtime_r(&seconds, &parts)
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(24)
-        func append(_ value: Int, width: Int) {
-            var digits = [UInt8](repeating: UInt8(ascii: "0"), count: width)
+        // Fixed layout, digits written in place: no intermediate arrays.
+        var bytes = Array("0000-00-00T00:00:00.000Z".utf8)
+        func put(_ value: Int, at end: Int, width: Int) {
             var remaining = value
-            for position in stride(from: width - 1, through: 0, by: -1) {
-                digits[position] = UInt8(ascii: "0") + UInt8(remaining % 10)
+            for position in stride(from: end, to: end - width, by: -1) {
+                bytes[position] = UInt8(ascii: "0") + UInt8(remaining % 10)
                 remaining /= 10
             }
-            bytes.append(contentsOf: digits)
         }
-        append(Int(parts.tm_year) + 1900, width: 4); bytes.append(UInt8(ascii: "-"))
-        append(Int(parts.tm_mon) + 1, width: 2); bytes.append(UInt8(ascii: "-"))
-        append(Int(parts.tm_mday), width: 2); bytes.append(UInt8(ascii: "T"))
-        append(Int(parts.tm_hour), width: 2); bytes.append(UInt8(ascii: ":"))
-        append(Int(parts.tm_min), width: 2); bytes.append(UInt8(ascii: ":"))
-        append(Int(parts.tm_sec), width: 2); bytes.append(UInt8(ascii: "."))
-        append(fraction, width: 3); bytes.append(UInt8(ascii: "Z"))
+        put(Int(parts.tm_year) + 1900, at: 3, width: 4)
+        put(Int(parts.tm_mon) + 1, at: 6, width: 2)
+        put(Int(parts.tm_mday), at: 9, width: 2)
+        put(Int(parts.tm_hour), at: 12, width: 2)
+        put(Int(parts.tm_min), at: 15, width: 2)
+        put(Int(parts.tm_sec), at: 18, width: 2)
+        put(fraction, at: 22, width: 3)
         return String(decoding: bytes, as: UTF8.self)
     }
 
