@@ -53,6 +53,7 @@ public struct SQLJobRepository: JobRepository {
         try await finish(id, worker: worker, status: "done", runAt: nil, error: nil)
     }
 
+
     public func retry(_ id: String, worker: String, at: Date, error: String?, failed: Bool) async throws {
         try await finish(id, worker: worker, status: "pending", runAt: at, error: error, uncount: !failed)
     }
@@ -69,6 +70,14 @@ public struct SQLJobRepository: JobRepository {
                                 last_error = \(bind: error.map { String($0.prefix(500)) }), locked_by = NULL, locked_until = NULL
                 WHERE id = \(bind: id) AND locked_by = \(bind: worker)
                 """).run()
+        }
+    }
+
+    public func pruneFinished(before: Date) async throws -> Int {
+        try await executor.transaction { db in
+            try await db.raw("""
+                DELETE FROM jobs WHERE status = 'done' AND updated_at < \(bind: before.unixMilliseconds) RETURNING id
+                """).all().count
         }
     }
 

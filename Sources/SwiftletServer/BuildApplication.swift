@@ -77,6 +77,7 @@ public func buildApplication(
     logger.debug("revocations loaded", metadata: ["count": .stringConvertible(loaded)])
 
     let commerce = try CommerceComposition(config, storage: storage, sandboxAddress: sandboxAddress, clock: clock, logger: logger)
+    try await MaintenanceJobs.schedule(jobs: storage.jobs, clock: clock)
     if config.commerce.demoCatalogue {
         try await commerce.seedDemoCatalogue(storage: storage, logger: logger)
     }

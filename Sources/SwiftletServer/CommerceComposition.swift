@@ -65,7 +65,10 @@ struct CommerceComposition {
             unpaidTimeout: config.commerce.unpaidTimeoutSeconds, maxQuantityPerItem: config.commerce.maxQuantityPerItem))
         catalog = CatalogService(catalog: storage.catalog, clock: clock)
         jobWorker = JobWorker(
-            jobs: storage.jobs, handlers: CommerceJobs.handlers(payments: payments, refunds: refunds), clock: clock,
+            jobs: storage.jobs,
+            handlers: CommerceJobs.handlers(payments: payments, refunds: refunds).merging(
+                MaintenanceJobs.handlers(jobs: storage.jobs, sessions: storage.sessions, clock: clock, logger: logger)) { first, _ in first },
+            clock: clock,
             policy: JobWorker.Policy(pollInterval: config.jobs.pollIntervalSeconds, lease: config.jobs.leaseSeconds),
             logger: logger)
     }

@@ -131,3 +131,32 @@ public enum CommerceJobs {
         ]
     }
 }
+
+/// Housekeeping that keeps tables from growing without bound: finished jobs older than a
+/// week and expired token revocations are deleted once a day. It is one recurring job
+/// (`maintenance.prune`, key `daily`), so in a cluster one node does it per day.
+public enum MaintenanceJobs {
+    public static let kind = "maintenance.prune"
+    static let interval: TimeInterval = 86_400
+    static let keepFinished: TimeInterval = 7 * 86_400
+
+    /// Schedules the daily run if no node has yet (enqueueing is a no-op then).
+    public static func schedule(jobs: any JobRepository, clock: SwiftletClock) async throws {
+        try await jobs.enqueue(JobRequest(kind: kind, key: "daily", payload: "", runAt: clock.now.addingTimeInterval(60)))
+    }
+
+    public static func handlers(jobs: any JobRepository, sessions: any SessionRepository, clock: SwiftletClock,
+                                logger: Logger) -> [String: JobHandler] {
+        [
+            kind: { _ in
+                let now = clock.now
+                let finished = try await jobs.pruneFinished(before: now.addingTimeInterval(-keepFinished))
+                let revocations = try await sessions.pruneRevocations(before: now)
+                logger.info("pruned", metadata: [
+                    "finishedJobs": .stringConvertible(finished), "expiredRevocations": .stringConvertible(revocations),
+                ])
+                return .retry(after: interval)
+            },
+        ]
+    }
+}

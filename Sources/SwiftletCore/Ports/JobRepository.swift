@@ -45,4 +45,6 @@ public protocol JobRepository: Sendable {
     func fail(_ id: String, worker: String, error: String) async throws
     /// Jobs not yet done, per kind (for health output and tests).
     func pendingCount(kind: String) async throws -> Int
+    /// Deletes jobs that finished (done) before `before`; returns how many.
+    func pruneFinished(before: Date) async throws -> Int
 }
