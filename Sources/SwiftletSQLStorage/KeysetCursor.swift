@@ -1,4 +1,5 @@
 import Foundation
+import SQLKit
 import SwiftletCore
 
 /// Opaque page cursors for newest-first lists: the last row's `(created_at, id)`.
@@ -25,6 +26,21 @@ struct KeysetCursor: Equatable {
             throw SwiftletError.invalid("request.invalid_cursor", "The cursor is not one this server issued.")
         }
         return KeysetCursor(createdAt: createdAt, id: id)
+    }
+
+    /// Ends a newest-first query: rows after `after` (if any), in order, `limit + 1` of them
+    /// (the extra row says whether there is a next page).
+    static func appendPage(after: KeysetCursor?, limit: Int, to query: inout SQLQueryString) {
+        if let after {
+            query.appendInterpolation(unsafeRaw: " AND (created_at < ")
+            query.appendInterpolation(bind: after.createdAt)
+            query.appendInterpolation(unsafeRaw: " OR (created_at = ")
+            query.appendInterpolation(bind: after.createdAt)
+            query.appendInterpolation(unsafeRaw: " AND id < ")
+            query.appendInterpolation(bind: after.id)
+            query.appendInterpolation(unsafeRaw: "))")
+        }
+        query.appendInterpolation(unsafeRaw: " ORDER BY created_at DESC, id DESC LIMIT \(limit + 1)")
     }
 
     /// Splits a `limit + 1` fetch into the page and the cursor for the next one.

@@ -56,16 +56,7 @@ public struct SQLCatalogRepository: CatalogRepository {
                 query.appendInterpolation(unsafeRaw: " AND on_shelf = ")
                 query.appendInterpolation(bind: true)
             }
-            if let after {
-                query.appendInterpolation(unsafeRaw: " AND (created_at < ")
-                query.appendInterpolation(bind: after.createdAt)
-                query.appendInterpolation(unsafeRaw: " OR (created_at = ")
-                query.appendInterpolation(bind: after.createdAt)
-                query.appendInterpolation(unsafeRaw: " AND id < ")
-                query.appendInterpolation(bind: after.id)
-                query.appendInterpolation(unsafeRaw: "))")
-            }
-            query.appendInterpolation(unsafeRaw: " ORDER BY created_at DESC, id DESC LIMIT \(limit + 1)")
+            KeysetCursor.appendPage(after: after, limit: limit, to: &query)
             let rows = try await db.raw(query).all()
             let ids = try rows.map { ProductID(rawValue: try $0.decode(column: "id", as: String.self)) }
             let skus = try await Self.skus(db, of: ids)
