@@ -16,7 +16,11 @@ struct ServeCommand: AsyncParsableCommand {
         let logger = ProcessLogging.bootstrap(config)
         let app: SwiftletApplication
         var customization = SwiftletCustomization()
-        customization.logOutput = config.log.format == .json ? LogOutput.standardOutput : nil
+        if config.log.format == .json {
+            customization.logOutput = LogOutput.standardOutput
+            // Buffer only once serving: start-up lines are written as they happen.
+            customization.onServerRunning = { _, _ in LogOutput.standardOutput.startBuffering() }
+        }
         do {
             app = try await buildApplication(config, logger: logger, customization: customization)
         } catch {

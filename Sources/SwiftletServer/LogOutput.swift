@@ -8,27 +8,34 @@ import Darwin
 import Foundation
 import Synchronization
 
-/// Where JSON log lines go: standard output, through a small buffer.
+/// Where JSON log lines go: standard output, through a small buffer once the server runs.
 ///
 /// Writing each line with its own `write(2)` cost about a tenth of a cheap request's CPU
-/// at high request rates. Lines are appended to a buffer instead, which is written out
-/// when it holds 32 KB, every 100 ms, when a line at warning level or above arrives, and
-/// when the process stops. Lines keep their order. What a `kill -9` can lose is at most
-/// the last 100 ms of info-level lines (access log and notices), never a warning or error.
+/// at high request rates. While buffering, lines are appended to a buffer that is written
+/// out when it holds 32 KB, every 100 ms, when a line at warning level or above arrives,
+/// and when the process exits. Lines keep their order. What a `kill -9` can lose is at
+/// most the last 100 ms of info-level lines (access log and notices), never a warning or
+/// an error. Until `startBuffering()` (start-up, one-shot commands) every line is written
+/// at once.
 public final class LogOutput: Sendable {
     public static let standardOutput = LogOutput(fileDescriptor: 1)
 
     private let fileDescriptor: Int32
     private let buffer = Mutex<[UInt8]>([])
+    private let buffering = Atomic<Bool>(false)
     private static let flushThreshold = 32 * 1024
 
     public init(fileDescriptor: Int32) {
         self.fileDescriptor = fileDescriptor
-        buffer.withLock { $0.reserveCapacity(Self.flushThreshold * 2) }
-        let flusher = Thread { [self] in
-            while true {
+    }
+
+    /// Starts buffering and the background flusher (idempotent).
+    public func startBuffering() {
+        guard !buffering.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        let flusher = Thread { [weak self] in
+            while let output = self {
+                output.flush()
                 usleep(100_000)
-                flush()
             }
         }
         flusher.name = "swiftlet-log-flush"
@@ -37,9 +44,10 @@ public final class LogOutput: Sendable {
 
     /// Appends one complete line (ending in a newline).
     public func append(_ line: some Collection<UInt8>, urgent: Bool = false) {
+        let now = urgent || !buffering.load(ordering: .relaxed)
         buffer.withLock { buffer in
             buffer.append(contentsOf: line)
-            if urgent || buffer.count >= Self.flushThreshold {
+            if now || buffer.count >= Self.flushThreshold {
                 write(&buffer)
             }
         }
@@ -52,16 +60,27 @@ public final class LogOutput: Sendable {
         }
     }
 
+    /// Writes the buffer; retries interrupted and would-block writes, and keeps whatever
+    /// could not be written for the next attempt instead of dropping it.
     private func write(_ buffer: inout [UInt8]) {
+        var offset = 0
+        var stalls = 0
         buffer.withUnsafeBytes { bytes in
-            var offset = 0
             while offset < bytes.count {
                 let written = posixWrite(fileDescriptor, bytes.baseAddress! + offset, bytes.count - offset)
-                if written <= 0 { break }
-                offset += written
+                if written > 0 {
+                    offset += written
+                } else if written < 0, errno == EINTR {
+                    continue
+                } else if written < 0, errno == EAGAIN || errno == EWOULDBLOCK, stalls < 100 {
+                    stalls += 1
+                    usleep(1_000)
+                } else {
+                    break
+                }
             }
         }
-        buffer.removeAll(keepingCapacity: true)
+        buffer.removeFirst(offset)
     }
 }
 

@@ -14,9 +14,12 @@ final class DeadlineSweeper {
     private var connections: [ObjectIdentifier: (handler: ConnectionDeadlineHandler, context: ChannelHandlerContext)] = [:]
     private var task: RepeatedTask?
 
-    private init(eventLoop: any EventLoop, interval: TimeAmount) {
+    private let key: Key
+
+    private init(eventLoop: any EventLoop, interval: TimeAmount, key: Key) {
         self.eventLoop = eventLoop
         self.interval = interval
+        self.key = key
     }
 
     /// The sweeper of `eventLoop` for this interval (created on first use).
@@ -24,7 +27,7 @@ final class DeadlineSweeper {
         let key = Key(loop: ObjectIdentifier(eventLoop), interval: interval.nanoseconds)
         let boxed = registry.withLock { registry in
             if let existing = registry[key] { return existing }
-            let created = NIOLoopBoundBox(DeadlineSweeper(eventLoop: eventLoop, interval: interval), eventLoop: eventLoop)
+            let created = NIOLoopBoundBox(DeadlineSweeper(eventLoop: eventLoop, interval: interval, key: key), eventLoop: eventLoop)
             registry[key] = created
             return created
         }
@@ -39,7 +42,7 @@ final class DeadlineSweeper {
     private static let registry = Mutex<[Key: NIOLoopBoundBox<DeadlineSweeper>]>([:])
 
     /// Sweep often enough that no deadline is overshot by more than a quarter of the
-    /// shortest timeout, and at most twice a second.
+    /// shortest timeout, and at least twice a second.
     static func interval(for timeouts: ConnectionTimeouts) -> TimeAmount {
         let shortest = min(timeouts.idle, timeouts.header, timeouts.body)
         return max(.milliseconds(10), min(.milliseconds(500), .nanoseconds(shortest.nanoseconds / 4)))
@@ -62,6 +65,10 @@ final class DeadlineSweeper {
         if connections.isEmpty {
             task?.cancel()
             task = nil
+            // Forget the loop when it serves no connection, so a stopped event-loop group
+            // is not kept alive by the registry.
+            let key = self.key
+            Self.registry.withLock { _ = $0.removeValue(forKey: key) }
         }
     }
 

@@ -33,20 +33,68 @@ struct CachedUserRepositoryTests {
 
             #expect(try await users.find(id: user.id) == user)
             #expect(try await users.find(id: user.id) == user)
-            #expect(counting.readCount == 0, "login put the user in the cache")
+            #expect(counting.readCount == 1, "the second read is served from memory")
 
             let renamed = try #require(try await users.updateProfile(id: user.id, ProfileUpdate(nickname: "Neo")))
             #expect(try await users.find(id: user.id)?.nickname == "Neo", "own writes are seen at once")
-            #expect(counting.readCount == 0)
+            #expect(try await users.find(id: user.id)?.nickname == "Neo")
+            #expect(counting.readCount == 2)
 
             // Another node changes the row: seen once the entry expires.
             _ = try await storage.users.updateProfile(id: user.id, ProfileUpdate(nickname: "Trinity"))
             #expect(try await users.find(id: user.id)?.nickname == renamed.nickname)
             time.advance(2.5)
             #expect(try await users.find(id: user.id)?.nickname == "Trinity")
-            #expect(counting.readCount == 1)
+            #expect(counting.readCount == 3)
             #expect(try await users.find(id: UserID(rawValue: "u_missing")) == nil)
         }
+    }
+
+    /// A read that fetched the row before a write committed must not put it back after.
+    @Test func aReadOverlappingAWriteNeverRestoresTheOldRow() async throws {
+        try await TestStorage.withStorage(.sqlite) { storage in
+            let gate = SlowReads(storage.users)
+            let users = CachedUserRepository(gate, lifetime: 60, clock: .system)
+            let user = try await users.findOrCreate(openid: "o-race", unionid: nil).user
+            gate.holdNextRead()
+            async let staleRead = users.find(id: user.id)   // fetches the old row, then waits
+            try await gate.waitUntilHeld()
+            _ = try await users.updateProfile(id: user.id, ProfileUpdate(nickname: "New"))
+            gate.release()
+            #expect(try await staleRead?.nickname == nil, "that read itself saw the old row")
+            #expect(try await users.find(id: user.id)?.nickname == "New", "but did not cache it")
+        }
+    }
+
+    /// Lets a test stop a read after it fetched its row.
+    final class SlowReads: UserRepository, @unchecked Sendable {
+        let base: any UserRepository
+        private let lock = NSLock()
+        private var hold = false
+        private var held: CheckedContinuation<Void, Never>?
+        private var isHeld = false
+        init(_ base: any UserRepository) { self.base = base }
+        func holdNextRead() { lock.withLock { hold = true } }
+        func waitUntilHeld() async throws {
+            while !lock.withLock({ isHeld }) { try await Task.sleep(for: .milliseconds(5)) }
+        }
+        func release() { lock.withLock { held }?.resume() }
+        func find(id: UserID) async throws -> User? {
+            let user = try await base.find(id: id)
+            if lock.withLock({ let h = hold; hold = false; return h }) {
+                await withCheckedContinuation { continuation in
+                    lock.withLock { held = continuation; isHeld = true }
+                }
+            }
+            return user
+        }
+        func findOrCreate(openid: String, unionid: String?) async throws -> (user: User, created: Bool) {
+            try await base.findOrCreate(openid: openid, unionid: unionid)
+        }
+        func find(openid: String) async throws -> User? { try await base.find(openid: openid) }
+        func updateProfile(id: UserID, _ update: ProfileUpdate) async throws -> User? { try await base.updateProfile(id: id, update) }
+        func updatePhone(id: UserID, phone: String) async throws -> User? { try await base.updatePhone(id: id, phone: phone) }
+        func count() async throws -> Int { try await base.count() }
     }
 
     @Test func zeroLifetimeReadsThrough() async throws {
@@ -65,10 +113,13 @@ struct CachedUserRepositoryTests {
             let counting = Counting(storage.users)
             let users = CachedUserRepository(counting, lifetime: 60, capacity: 2, clock: .system)
             let first = try await users.findOrCreate(openid: "o-1", unionid: nil).user
-            _ = try await users.findOrCreate(openid: "o-2", unionid: nil)
-            _ = try await users.findOrCreate(openid: "o-3", unionid: nil)  // full: cleared, then o-3 kept
+            let second = try await users.findOrCreate(openid: "o-2", unionid: nil).user
+            let third = try await users.findOrCreate(openid: "o-3", unionid: nil).user
             _ = try await users.find(id: first.id)
-            #expect(counting.readCount == 1, "evicted entries are read again")
+            _ = try await users.find(id: second.id)
+            _ = try await users.find(id: third.id)  // full: cleared, then only o-3 kept
+            _ = try await users.find(id: first.id)
+            #expect(counting.readCount == 4, "evicted entries are read again")
         }
     }
 }
