@@ -124,11 +124,26 @@ final class SwiftletProcess: @unchecked Sendable {
         let pipe = Pipe()
         process.standardOutput = pipe
         process.standardError = pipe
-        pipe.fileHandleForReading.readabilityHandler = { handle in
-            let data = handle.availableData
-            instance.lock.withLock { instance.buffer.append(data) }
-        }
         try process.run()
+        // A plain thread doing blocking reads until end of file, not a `readabilityHandler`:
+        // Foundation's dispatch source stays registered after the pipe is closed, and a
+        // reused descriptor number can then crash the dispatch manager thread. The thread
+        // keeps the pipe (and so its descriptor) alive until the child's output ends.
+        let reader = Thread { [pipe] in
+            let descriptor = pipe.fileHandleForReading.fileDescriptor
+            var chunk = [UInt8](repeating: 0, count: 65_536)
+            while true {
+                let count = chunk.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
+                if count > 0 {
+                    instance.lock.withLock { instance.buffer.append(contentsOf: chunk[0..<count]) }
+                } else if count < 0, errno == EINTR {
+                    continue
+                } else {
+                    break
+                }
+            }
+        }
+        reader.start()
         return instance
     }
 
