@@ -33,11 +33,11 @@ public final class JSONAccessLog: AccessLog {
         if fraction < 10 { line.append(UInt8(ascii: "0")) }
         Self.appendDecimal(fraction, to: &line)
         line.append(contentsOf: #","method":"#.utf8)
-        Self.appendString(method.rawValue, to: &line)
+        JSONText.appendString(method.rawValue, to: &line)
         line.append(contentsOf: #","path":"#.utf8)
-        Self.appendString(path, to: &line)
+        JSONText.appendString(path, to: &line)
         line.append(contentsOf: #","requestId":"#.utf8)
-        Self.appendString(requestID, to: &line)
+        JSONText.appendString(requestID, to: &line)
         line.append(contentsOf: #","status":"#.utf8)
         Self.appendDecimal(Int64(status.code), to: &line)
         line.append(contentsOf: "}\n".utf8)
@@ -76,25 +76,5 @@ public final class JSONAccessLog: AccessLog {
         }
         if value < 0 { line.append(UInt8(ascii: "-")) }
         line.append(contentsOf: digits.reversed())
-    }
-
-    /// A JSON string literal: quotes, backslashes and control bytes escaped, the rest
-    /// (valid UTF-8, since it comes from a `String`) copied as is.
-    static func appendString(_ text: String, to line: inout [UInt8]) {
-        line.append(UInt8(ascii: "\""))
-        for byte in text.utf8 {
-            switch byte {
-            case UInt8(ascii: "\""): line.append(contentsOf: #"\""#.utf8)
-            case UInt8(ascii: "\\"): line.append(contentsOf: #"\\"#.utf8)
-            case 0..<0x20:
-                let hex = Array("0123456789abcdef".utf8)
-                line.append(contentsOf: #"\u00"#.utf8)
-                line.append(hex[Int(byte >> 4)])
-                line.append(hex[Int(byte & 0xF)])
-            default:
-                line.append(byte)
-            }
-        }
-        line.append(UInt8(ascii: "\""))
     }
 }
