@@ -42,14 +42,22 @@ public struct OutTradeNo: StringIdentifier {
 
     /// Whether `text` follows WeChat's out_trade_no rules.
     public static func isValid(_ text: String) -> Bool {
-        (6...32).contains(text.utf8.count) && text.utf8.allSatisfy { byte in
+        ASCIIToken.matches(text, length: 6...32, extra: "|*")
+    }
+}
+
+/// ASCII letters, digits, `_` and `-` (plus `extra`), within a length: the shape of every
+/// identifier Swiftlet issues and of WeChat's merchant numbers.
+enum ASCIIToken {
+    static func matches(_ text: String, length: ClosedRange<Int>, extra: StaticString = "") -> Bool {
+        let extraBytes = UnsafeBufferPointer(start: extra.utf8Start, count: extra.utf8CodeUnitCount)
+        return length.contains(text.utf8.count) && text.utf8.allSatisfy { byte in
             switch byte {
             case UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "a")...UInt8(ascii: "z"),
-                 UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "_"), UInt8(ascii: "-"),
-                 UInt8(ascii: "|"), UInt8(ascii: "*"):
+                 UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "_"), UInt8(ascii: "-"):
                 return true
             default:
-                return false
+                return extraBytes.contains(byte)
             }
         }
     }

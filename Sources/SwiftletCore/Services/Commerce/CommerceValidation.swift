@@ -29,15 +29,7 @@ public enum CommerceValidation {
     /// ASCII letters, digits, `_`, `-`. Checked before anything reaches the database,
     /// so odd bytes (a NUL, for one) are a 400 rather than a driver error.
     public static func isIdentifier(_ text: String) -> Bool {
-        (1...64).contains(text.utf8.count) && text.utf8.allSatisfy { byte in
-            switch byte {
-            case UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "a")...UInt8(ascii: "z"),
-                 UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "_"), UInt8(ascii: "-"):
-                return true
-            default:
-                return false
-            }
-        }
+        ASCIIToken.matches(text, length: 1...64)
     }
 
     public static func imageURL(_ text: String?) throws -> String? {
