@@ -14,17 +14,7 @@ struct StockConcurrencyTests {
             let token = try await app.client.login("quinn:\(RandomID.base32(byteCount: 6))").accessToken
             let replies = try await withThrowingTaskGroup(of: (UInt, String).self) { group in
                 for _ in 0..<10 {
-                    group.addTask {
-                        var request = HTTPClientRequest(url: "http://127.0.0.1:\(app.port)/api/v1/orders")
-                        request.method = .POST
-                        request.headers.add(name: "Authorization", value: "Bearer \(token)")
-                        request.headers.add(name: "Idempotency-Key", value: "retry-1")
-                        request.headers.add(name: "Content-Type", value: "application/json")
-                        request.body = .bytes(ByteBuffer(string: #"{"items":[{"skuId":"\#(sku)","quantity":1}]}"#))
-                        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
-                        let body = String(buffer: try await response.body.collect(upTo: 1 << 20))
-                        return (response.status.code, body)
-                    }
+                    group.addTask { try await Self.order(port: app.port, token: token, sku: sku, key: "retry-1") }
                 }
                 return try await group.reduce(into: [(UInt, String)]()) { $0.append($1) }
             }
@@ -50,15 +40,7 @@ struct StockConcurrencyTests {
             let statuses = try await withThrowingTaskGroup(of: UInt.self) { group in
                 for token in tokens {
                     group.addTask {
-                        var request = HTTPClientRequest(url: "http://127.0.0.1:\(app.port)/api/v1/orders")
-                        request.method = .POST
-                        request.headers.add(name: "Authorization", value: "Bearer \(token)")
-                        request.headers.add(name: "Idempotency-Key", value: RandomID.base32(byteCount: 10))
-                        request.headers.add(name: "Content-Type", value: "application/json")
-                        request.body = .bytes(ByteBuffer(string: #"{"items":[{"skuId":"\#(sku)","quantity":1}]}"#))
-                        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(60))
-                        _ = try await response.body.collect(upTo: 1 << 20)
-                        return response.status.code
+                        try await Self.order(port: app.port, token: token, sku: sku, key: RandomID.base32(byteCount: 10)).status
                     }
                 }
                 return try await group.reduce(into: [UInt]()) { $0.append($1) }
@@ -69,5 +51,17 @@ struct StockConcurrencyTests {
             let orders = try await app.storage.orders.list(OrderFilter(status: .pendingPayment), limit: 100, cursor: nil)
             #expect(orders.items.count == 50 && orders.nextCursor == nil)
         }
+    }
+
+    /// One order over its own pooled connection (AsyncHTTPClient), so buyers really run at once.
+    static func order(port: Int, token: String, sku: String, key: String) async throws -> (status: UInt, body: String) {
+        var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)/api/v1/orders")
+        request.method = .POST
+        request.headers.add(name: "Authorization", value: "Bearer \(token)")
+        request.headers.add(name: "Idempotency-Key", value: key)
+        request.headers.add(name: "Content-Type", value: "application/json")
+        request.body = .bytes(ByteBuffer(string: #"{"items":[{"skuId":"\#(sku)","quantity":1}]}"#))
+        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(60))
+        return (response.status.code, String(buffer: try await response.body.collect(upTo: 1 << 20)))
     }
 }
