@@ -48,6 +48,8 @@ public enum ConfigKeys {
               summary: "A request body must be complete within this time after its head.", isSecret: false),
         .init(key: "http.shutdownTimeout", type: "seconds > 0", defaultValue: "25",
               summary: "On SIGTERM/SIGINT, how long requests in flight may take before connections are closed.", isSecret: false),
+        .init(key: "http.inlineRoutes", type: "boolean", defaultValue: "true",
+              summary: "Answer I/O-free reads (health, cached GET /api/v1/me) on the event loop instead of through the router.", isSecret: false),
         .init(key: "log.level", type: "trace | debug | info | notice | warning | error | critical", defaultValue: "info",
               summary: "Lowest level written.", isSecret: false),
         .init(key: "log.format", type: "json | text", defaultValue: "json", summary: "One JSON object per line, or plain text.", isSecret: false),

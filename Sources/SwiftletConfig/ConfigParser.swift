@@ -25,6 +25,7 @@ struct ConfigParser {
         config.http.headerTimeoutSeconds = seconds("http.headerTimeout", default: config.http.headerTimeoutSeconds)
         config.http.bodyTimeoutSeconds = seconds("http.bodyTimeout", default: config.http.bodyTimeoutSeconds)
         config.http.shutdownTimeoutSeconds = seconds("http.shutdownTimeout", default: config.http.shutdownTimeoutSeconds)
+        config.http.inlineRoutes = boolean("http.inlineRoutes", default: config.http.inlineRoutes)
 
         config.log.level = choice("log.level", default: config.log.level)
         config.log.format = choice("log.format", default: config.log.format)

@@ -16,6 +16,7 @@ extension SwiftletConfiguration {
             ("http.headerTimeout", format(http.headerTimeoutSeconds)),
             ("http.bodyTimeout", format(http.bodyTimeoutSeconds)),
             ("http.shutdownTimeout", format(http.shutdownTimeoutSeconds)),
+            ("http.inlineRoutes", String(http.inlineRoutes)),
             ("log.level", log.level.rawValue),
             ("log.format", log.format.rawValue),
             ("log.accessLog", String(log.accessLog)),

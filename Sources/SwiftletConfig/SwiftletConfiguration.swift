@@ -23,6 +23,8 @@ public struct SwiftletConfiguration: Sendable, Equatable {
         public var bodyTimeoutSeconds: Double = 30
         /// How long shutdown waits for requests in flight before closing connections.
         public var shutdownTimeoutSeconds: Double = 25
+        /// Whether the inline lane answers what it can (see `InlineRouteTable`).
+        public var inlineRoutes: Bool = true
         public init() {}
     }
 

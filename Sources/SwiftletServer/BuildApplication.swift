@@ -15,6 +15,9 @@ public struct SwiftletCustomization: Sendable {
     /// Adds the team's own routes; they get the same request ids, error mapping and
     /// access log as Swiftlet's.
     public var routes: @Sendable (Router<SwiftletRequestContext>, any StorageEngine) -> Void
+    /// Adds inline answers for some of those routes: I/O-free GETs answered on the event
+    /// loop (see `InlineRouteTable`). Each must answer exactly what its router copy does.
+    public var inlineRoutes: @Sendable (inout InlineRouteTable) -> Void = { _ in }
     /// Called with the bound address once the server listens (port 0 gets a real port).
     public var onServerRunning: @Sendable (_ host: String, _ port: Int) async -> Void
     /// Where services get the time from (tests move it by hand).
@@ -83,9 +86,10 @@ public func buildApplication(
     }
 
     let router = Router(context: SwiftletRequestContext.self)
+    var inline = InlineRouteTable()
     router.add(middleware: HTTPErrorEscapeMiddleware())
-    HealthRoutes(engineName: storage.name, readiness: { try await storage.ping() }).register(on: router)
-    IdentityRoutes(auth: auth, profile: ProfileService(users: users, wechat: wechat)).register(on: router)
+    HealthRoutes(engineName: storage.name, readiness: { try await storage.ping() }).register(on: router, inline: &inline)
+    IdentityRoutes(auth: auth, profile: ProfileService(users: users, wechat: wechat)).register(on: router, inline: &inline)
     AdminRoutes(storage: storage, clock: clock).register(on: router)
     let admin = router.group("/admin/v1").add(middleware: AdminKeyMiddleware(keys: storage.adminKeys, clock: clock))
     let buyer = router.group("/api/v1").add(middleware: BearerAuthMiddleware(auth: auth))
@@ -100,18 +104,26 @@ public func buildApplication(
         WeChatSandbox(appID: config.wechat.appID, appSecret: config.wechat.effectiveAppSecret ?? "").register(on: router)
     }
     if config.benchEndpoints {
-        BenchmarkRoutes().register(on: router)
+        BenchmarkRoutes().register(on: router, inline: &inline)
     }
     customization.routes(router, storage)
-    customization.onComponents(SwiftletComponents(storage: storage, paySandbox: commerce.paySandbox, jobWorker: commerce.jobWorker))
+    customization.inlineRoutes(&inline)
 
+    let requestIDs = RequestIDs()
+    let accessLog = accessLog(config, logger: logger, customization: customization)
     let responder = SwiftletResponder(
         inner: router.buildResponder(),
         methodIndex: RouteMethodIndex(routes: router.routes.map { ($0.method, $0.path.description) }),
         maxBodyBytes: config.http.maxBodyBytes,
-        requestIDs: RequestIDs(),
+        requestIDs: requestIDs,
         logger: logger,
-        accessLog: accessLog(config, logger: logger, customization: customization))
+        accessLog: accessLog)
+    let serverName = "swiftlet"
+    let inlineLane = config.http.inlineRoutes
+        ? InlineLane(routes: inline, requestIDs: requestIDs, accessLog: accessLog, serverName: serverName)
+        : nil
+    customization.onComponents(SwiftletComponents(
+        storage: storage, paySandbox: commerce.paySandbox, jobWorker: commerce.jobWorker, inlineLane: inlineLane))
 
     let http = config.http
     let timeouts = ConnectionTimeouts(
@@ -121,8 +133,8 @@ public func buildApplication(
 
     return Application(
         responder: responder,
-        server: .swiftletHTTP1(timeouts: timeouts, logger: logger),
-        configuration: .init(address: .hostname(http.host, port: http.port), serverName: "swiftlet", backlog: http.backlog),
+        server: .swiftletHTTP1(timeouts: timeouts, inline: inlineLane, logger: logger),
+        configuration: .init(address: .hostname(http.host, port: http.port), serverName: serverName, backlog: http.backlog),
         services: (customization.closesStorageOnShutdown ? [StorageLifecycleService(storage: storage)] : [])
             + (customization.runsJobWorker ? [JobWorkerService(worker: commerce.jobWorker)] : [])
             + (commerce.paySandbox.map { [PaySandboxLifecycleService(sandbox: $0)] } ?? []),

@@ -13,6 +13,8 @@ public struct SwiftletComponents: Sendable {
     /// The WeChat Pay sandbox, when it serves this application.
     public let paySandbox: WeChatPaySandbox?
     public let jobWorker: JobWorker
+    /// The inline lane, unless `http.inlineRoutes` turned it off.
+    public let inlineLane: InlineLane?
 }
 
 /// Builds the commerce services and WeChat Pay from configuration.

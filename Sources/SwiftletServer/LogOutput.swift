@@ -44,11 +44,18 @@ public final class LogOutput: Sendable {
 
     /// Appends one complete line (ending in a newline).
     public func append(_ line: some Collection<UInt8>, urgent: Bool = false) {
+        appendLine(urgent: urgent) { $0.append(contentsOf: line) }
+    }
+
+    /// Appends one complete line that `write` adds to the end of the buffer in place, so
+    /// a line written on every request needs no allocation of its own. `write` runs under
+    /// the buffer's lock: it must only append.
+    public func appendLine(urgent: Bool = false, _ write: (inout [UInt8]) -> Void) {
         let now = urgent || !buffering.load(ordering: .relaxed)
         buffer.withLock { buffer in
-            buffer.append(contentsOf: line)
+            write(&buffer)
             if now || buffer.count >= Self.flushThreshold {
-                write(&buffer)
+                self.write(&buffer)
             }
         }
     }

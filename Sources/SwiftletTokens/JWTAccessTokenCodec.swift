@@ -144,6 +144,13 @@ public struct JWTAccessTokenCodec: AccessTokenCodec {
         return verified.claims
     }
 
+    public func cachedClaims(_ token: String, now: Date) -> AccessTokenClaims? {
+        guard let cached = verifiedTokens.entries.withLock({ $0[token] }), (try? checkTime(cached, now: now)) != nil else {
+            return nil
+        }
+        return cached.claims
+    }
+
     static let verifiedCacheLimit = 50_000
 
     private func checkTime(_ token: VerifiedToken, now: Date) throws {

@@ -24,6 +24,14 @@ public struct AccessTokenClaims: Sendable, Equatable {
 public protocol AccessTokenCodec: Sendable {
     func sign(_ claims: AccessTokenClaims) async throws -> String
     func verify(_ token: String, now: Date) async throws -> AccessTokenClaims
+    /// The claims when this exact token was verified before and its time claims still
+    /// pass at `now`; nil otherwise (including for a token `verify` would reject), so a
+    /// caller that must not wait can answer from memory and leave the rest to `verify`.
+    func cachedClaims(_ token: String, now: Date) -> AccessTokenClaims?
+}
+
+extension AccessTokenCodec {
+    public func cachedClaims(_ token: String, now: Date) -> AccessTokenClaims? { nil }
 }
 
 /// The caller of an authenticated request.

@@ -45,6 +45,13 @@ public final class CachedUserRepository: UserRepository {
         return user
     }
 
+    public func cachedUser(id: UserID) -> User? {
+        guard lifetime > 0 else { return nil }
+        let now = clock.now
+        guard let cached = state.withLock({ $0.entries[id] }), cached.expiresAt > now else { return nil }
+        return cached.user
+    }
+
     public func findOrCreate(openid: String, unionid: String?) async throws -> (user: User, created: Bool) {
         // May fill in a unionid: a write as far as the cache is concerned.
         let result = try await base.findOrCreate(openid: openid, unionid: unionid)

@@ -18,4 +18,13 @@ public protocol UserRepository: Sendable {
     func updatePhone(id: UserID, phone: String) async throws -> User?
 
     func count() async throws -> Int
+
+    /// The user if this node holds a fresh copy in memory, without waiting for storage;
+    /// nil when it would have to ask. Lets a caller that must not wait (an event loop)
+    /// answer from memory and leave everything else to `find(id:)`.
+    func cachedUser(id: UserID) -> User?
+}
+
+extension UserRepository {
+    public func cachedUser(id: UserID) -> User? { nil }
 }

@@ -86,6 +86,17 @@ public struct AuthService: Sendable {
     }
 
     /// Verifies a bearer token and checks it against the in-memory revocation list.
+    /// `authenticate` answered from memory: the principal of an already verified,
+    /// unrevoked, unexpired token; nil whenever `authenticate` must decide (including
+    /// every failure, so the error comes from one place).
+    public func cachedPrincipal(bearer token: String) -> Principal? {
+        let now = clock.now
+        guard let claims = tokens.cachedClaims(token, now: now),
+              !revocations.isRevoked(tokenID: claims.tokenID, sessionID: claims.sessionID, now: now)
+        else { return nil }
+        return Principal(claims: claims)
+    }
+
     public func authenticate(bearer token: String) async throws -> Principal {
         let now = clock.now
         let claims = try await tokens.verify(token, now: now)

@@ -8,6 +8,11 @@ public struct ProfileService: Sendable {
         self.wechat = wechat
     }
 
+    /// `me` when the answer is in memory; nil when it needs storage (then call `me`).
+    public func cachedMe(_ principal: Principal) -> User? {
+        users.cachedUser(id: principal.userID)
+    }
+
     public func me(_ principal: Principal) async throws -> User {
         guard let user = try await users.find(id: principal.userID) else {
             throw SwiftletError.notFound("user.not_found", "The user no longer exists.")

@@ -4,6 +4,11 @@ public enum JSONText {
     /// Appends `value` as a quoted, escaped JSON string.
     public static func appendString(_ value: String, to output: inout String) {
         output.append("\"")
+        if !value.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
+            output.append(value)
+            output.append("\"")
+            return
+        }
         for scalar in value.unicodeScalars {
             switch scalar {
             case "\"": output.append("\\\"")
@@ -27,6 +32,12 @@ public enum JSONText {
     /// for writers that build lines as bytes (the access log) rather than as a `String`.
     public static func appendString(_ value: String, to output: inout [UInt8]) {
         output.append(UInt8(ascii: "\""))
+        // Most values (paths, ids, codes) need no escaping: copy them whole.
+        if !value.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
+            output.append(contentsOf: value.utf8)
+            output.append(UInt8(ascii: "\""))
+            return
+        }
         for byte in value.utf8 {
             switch byte {
             case UInt8(ascii: "\""): output.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\"")])

@@ -1,41 +1,67 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import Foundation
 
 /// UTC timestamps as `2026-11-21T06:03:37.585Z`, formatted by hand: they are written on
 /// every access-log line and most responses, where Foundation's format styles are slow.
 public enum RFC3339 {
     public static func string(_ date: Date) -> String {
-        let milliseconds = date.unixMilliseconds
-        var seconds = time_t(milliseconds >= 0 ? milliseconds / 1000 : (milliseconds - 999) / 1000)
-        let fraction = Int(milliseconds - Int64(seconds) * 1000)
-        var parts = tm()
-        gmtime_r(&seconds, &parts)
-        // Fixed layout, digits written in place: no intermediate arrays.
-        var bytes = Array("0000-00-00T00:00:00.000Z".utf8)
-        func put(_ value: Int, at end: Int, width: Int) {
-            var remaining = value
-            for position in stride(from: end, to: end - width, by: -1) {
-                bytes[position] = UInt8(ascii: "0") + UInt8(remaining % 10)
-                remaining /= 10
-            }
-        }
-        put(Int(parts.tm_year) + 1900, at: 3, width: 4)
-        put(Int(parts.tm_mon) + 1, at: 6, width: 2)
-        put(Int(parts.tm_mday), at: 9, width: 2)
-        put(Int(parts.tm_hour), at: 12, width: 2)
-        put(Int(parts.tm_min), at: 15, width: 2)
-        put(Int(parts.tm_sec), at: 18, width: 2)
-        put(fraction, at: 22, width: 3)
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(24)
+        append(unixMilliseconds: date.unixMilliseconds, to: &bytes)
         return String(decoding: bytes, as: UTF8.self)
     }
 
     public static var now: String {
         string(Date())
+    }
+
+    /// Appends the timestamp of `milliseconds` since the Unix epoch. Pure arithmetic (the
+    /// proleptic Gregorian calendar from a day count), so the access log can stamp every
+    /// line without a lock, a cache or a C library call.
+    public static func append(unixMilliseconds milliseconds: Int64, to output: inout [UInt8]) {
+        let seconds = milliseconds >= 0 ? milliseconds / 1000 : (milliseconds - 999) / 1000
+        let fraction = milliseconds - seconds * 1000
+        let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
+        let secondOfDay = seconds - days * 86_400
+        let (year, month, day) = civil(daysSinceEpoch: days)
+        appendDigits(year, width: 4, to: &output)
+        output.append(UInt8(ascii: "-"))
+        appendDigits(month, width: 2, to: &output)
+        output.append(UInt8(ascii: "-"))
+        appendDigits(day, width: 2, to: &output)
+        output.append(UInt8(ascii: "T"))
+        appendDigits(secondOfDay / 3600, width: 2, to: &output)
+        output.append(UInt8(ascii: ":"))
+        appendDigits(secondOfDay / 60 % 60, width: 2, to: &output)
+        output.append(UInt8(ascii: ":"))
+        appendDigits(secondOfDay % 60, width: 2, to: &output)
+        output.append(UInt8(ascii: "."))
+        appendDigits(fraction, width: 3, to: &output)
+        output.append(UInt8(ascii: "Z"))
+    }
+
+    /// Year, month (1–12) and day (1–31) of a day count since 1970-01-01 (H. Hinnant's
+    /// `civil_from_days`).
+    static func civil(daysSinceEpoch days: Int64) -> (year: Int64, month: Int64, day: Int64) {
+        let shifted = days + 719_468
+        let era = (shifted >= 0 ? shifted : shifted - 146_096) / 146_097
+        let dayOfEra = shifted - era * 146_097
+        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
+        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
+        let monthIndex = (5 * dayOfYear + 2) / 153
+        let day = dayOfYear - (153 * monthIndex + 2) / 5 + 1
+        let month = monthIndex < 10 ? monthIndex + 3 : monthIndex - 9
+        return (yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month, day)
+    }
+
+    /// Appends `value` (≥ 0) as exactly `width` digits, zero-padded.
+    private static func appendDigits(_ value: Int64, width: Int, to output: inout [UInt8]) {
+        var divisor: Int64 = 1
+        for _ in 1..<width { divisor *= 10 }
+        var remaining = value
+        while divisor > 0 {
+            output.append(UInt8(ascii: "0") + UInt8(truncatingIfNeeded: remaining / divisor % 10))
+            remaining %= divisor
+            divisor /= 10
+        }
     }
 }

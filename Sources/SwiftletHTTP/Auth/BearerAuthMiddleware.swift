@@ -30,7 +30,11 @@ enum BearerToken {
     /// Byte-level on purpose: this runs on every authenticated request, and Foundation's
     /// trimming goes through NSString.
     static func extract(_ headers: HTTPFields) -> String? {
-        guard let value = headers[.authorization] else { return nil }
+        extract(authorization: headers[.authorization])
+    }
+
+    static func extract(authorization value: String?) -> String? {
+        guard let value else { return nil }
         let bytes = value.utf8
         guard bytes.count > 7 else { return nil }
         var index = bytes.startIndex

@@ -42,6 +42,20 @@ struct UserDTO: ResponseEncodable {
         createdAt = RFC3339.string(user.createdAt)
         updatedAt = RFC3339.string(user.updatedAt)
     }
+
+    /// The same object `JSONEncoder` gives, written by hand for `GET /me`.
+    func jsonObject() -> String {
+        var object = JSONObjectWriter()
+        object.field("id", id)
+        object.field("openid", openid)
+        object.field("unionid", unionid)
+        object.field("nickname", nickname)
+        object.field("avatarUrl", avatarUrl)
+        object.field("phone", phone)
+        object.field("createdAt", createdAt)
+        object.field("updatedAt", updatedAt)
+        return object.finish()
+    }
 }
 
 struct TokensDTO: ResponseEncodable {

@@ -11,7 +11,7 @@ import Synchronization
 final class DeadlineSweeper {
     private let eventLoop: any EventLoop
     private let interval: TimeAmount
-    private var connections: [ObjectIdentifier: (handler: ConnectionDeadlineHandler, context: ChannelHandlerContext)] = [:]
+    private var connections: [ObjectIdentifier: (handler: ConnectionHandler, context: ChannelHandlerContext)] = [:]
     private var task: RepeatedTask?
 
     private let key: Key
@@ -48,7 +48,7 @@ final class DeadlineSweeper {
         return max(.milliseconds(10), min(.milliseconds(500), .nanoseconds(shortest.nanoseconds / 4)))
     }
 
-    func add(_ handler: ConnectionDeadlineHandler, _ context: ChannelHandlerContext) {
+    func add(_ handler: ConnectionHandler, _ context: ChannelHandlerContext) {
         eventLoop.preconditionInEventLoop()
         connections[ObjectIdentifier(handler)] = (handler, context)
         if task == nil {
@@ -59,7 +59,7 @@ final class DeadlineSweeper {
         }
     }
 
-    func remove(_ handler: ConnectionDeadlineHandler) {
+    func remove(_ handler: ConnectionHandler) {
         eventLoop.preconditionInEventLoop()
         connections.removeValue(forKey: ObjectIdentifier(handler))
         if connections.isEmpty {

@@ -1,13 +1,56 @@
 import Hummingbird
 import HummingbirdCore
 import Logging
+import NIOCore
+import NIOHTTP1
+import NIOHTTPTypes
+import NIOHTTPTypesHTTP1
 
 extension HTTPServerBuilder {
-    /// HTTP/1.1 with keep-alive and Swiftlet's connection deadlines (idle, header, body)
-    /// in place of Hummingbird's plain idle timeout.
-    public static func swiftletHTTP1(timeouts: ConnectionTimeouts, logger: Logger) -> HTTPServerBuilder {
-        .http1(configuration: .init(
-            additionalChannelHandlers: [ConnectionDeadlineHandler(timeouts: timeouts, logger: logger)],
-            idleTimeout: nil))
+    /// HTTP/1.1 with keep-alive, Swiftlet's connection deadlines (idle, header, body) in
+    /// place of Hummingbird's plain idle timeout, and the inline lane in front of the router.
+    public static func swiftletHTTP1(timeouts: ConnectionTimeouts, inline: InlineLane?, logger: Logger) -> HTTPServerBuilder {
+        HTTPServerBuilder { responder in
+            SwiftletHTTP1Channel(responder: responder, timeouts: timeouts, inline: inline, logger: logger)
+        }
+    }
+}
+
+/// Hummingbird's HTTP/1 child channel with Swiftlet's `ConnectionHandler` placed where it
+/// sees every request in its HTTP/1 form:
+///
+///     HTTP/1 codec → ConnectionHandler (deadlines, inline lane) → HTTP types codec
+///         → connection state → router
+///
+/// Requests the inline lane answers skip the conversion to HTTP types and the hop into
+/// Swift concurrency.
+struct SwiftletHTTP1Channel: ServerChildChannel, HTTPChannelHandler {
+    typealias Value = NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>
+
+    let responder: HTTPChannelHandler.Responder
+    let timeouts: ConnectionTimeouts
+    let inline: InlineLane?
+    let logger: Logger
+
+    func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
+        channel.eventLoop.makeCompletedFuture {
+            let pipeline = channel.pipeline.syncOperations
+            var limits = NIOHTTPDecoderLimitConfiguration()
+            limits.maxHeaderFieldCount = 1000  // Hummingbird's default
+            try pipeline.configureHTTPServerPipeline(
+                withPipeliningAssistance: false,  // ordering is kept by NIOAsyncChannel and the inline lane
+                withErrorHandling: false,  // parse errors are answered by Hummingbird's connection loop
+                withOutboundHeaderValidation: false,  // HTTP types validate the router's headers
+                withEncoderConfiguration: .init(),
+                withDecoderLimitConfiguration: limits)
+            try pipeline.addHandler(ConnectionHandler(timeouts: timeouts, lane: inline, logger: self.logger))
+            try pipeline.addHandler(HTTP1ToHTTPServerCodec(secure: false))
+            try pipeline.addHandler(HTTPConnectionStateHandler(idleTimeout: nil, logger: logger))
+            return try NIOAsyncChannel(wrappingChannelSynchronously: channel, configuration: .init(isOutboundHalfClosureEnabled: true))
+        }
+    }
+
+    func handle(value asyncChannel: Value, logger: Logger) async {
+        await handleHTTP(asyncChannel: asyncChannel, logger: logger)
     }
 }

@@ -20,10 +20,9 @@ public struct HealthRoutes: Sendable {
         self.readiness = readiness
     }
 
-    public func register(on router: Router<SwiftletRequestContext>) {
-        router.get("/health/live") { _, _ in
-            Status(status: "ok", checks: nil)
-        }
+    public func register(on router: Router<SwiftletRequestContext>, inline: inout InlineRouteTable) {
+        router.get("/health/live") { _, _ in Self.live().response }
+        inline.get("/health/live") { _ in Self.live() }
         router.get("/health/ready") { _, _ in
             do {
                 try await readiness()
@@ -32,5 +31,11 @@ public struct HealthRoutes: Sendable {
             }
             return Status(status: "ok", checks: ["database": engineName])
         }
+    }
+
+    static func live() -> InlineResponse {
+        var object = JSONObjectWriter()
+        object.field("status", "ok")
+        return .json(object.finish())
     }
 }

@@ -1,0 +1,219 @@
+import Logging
+import NIOCore
+import NIOHTTP1
+
+/// The one handler between the HTTP/1 decoder and the router, for two jobs that must see
+/// every request in its HTTP/1 form:
+///
+/// - **Deadlines.** Closes the connection when the `ConnectionDeadlines` state machine's
+///   current deadline passes. Per request it only updates the state machine; the event
+///   loop's `DeadlineSweeper` looks at the deadline a few times a second. A tiny observer
+///   at the front of the pipeline tells it when raw bytes arrive, which is how it tells
+///   an idle connection from a slowly sent head.
+/// - **The inline lane.** Answers what `InlineLane` can answer right in `channelRead`,
+///   writing the encoded response straight to the socket, and passes every other request
+///   on to the router untouched. Responses must leave in request order (HTTP/1.1
+///   pipelining), so while a request handed to the router is unanswered, later requests
+///   are handed on too; their responses' ends going out through here are counted.
+///
+/// One handler rather than two because each handler a request crosses costs a pipeline
+/// hop per event, and on the inline path those hops were most of the remaining cost.
+final class ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias InboundOut = HTTPServerRequestPart
+    typealias OutboundIn = HTTPServerResponsePart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    private var deadlines: ConnectionDeadlines
+    private let sweepInterval: TimeAmount
+    private var sweeper: DeadlineSweeper?
+    private var started = false
+    /// The router's response being written said `Connection: close`.
+    private var closeAfterResponse = false
+    private let logger: Logger
+
+    private let lane: InlineLane?
+    /// The front observer's context: writes from it go straight to the socket.
+    private var socketContext: ChannelHandlerContext?
+    /// A request the lane may answer, held until its end arrives.
+    private var held: InlineLane.Candidate?
+    /// Requests handed to the router whose responses have not ended yet.
+    private var routerRequestsOpen = 0
+    private var needsFlush = false
+    /// Whether anything went on to the router since the last read batch ended.
+    private var forwardedInBatch = false
+
+    init(timeouts: ConnectionTimeouts, lane: InlineLane?, logger: Logger) {
+        self.deadlines = ConnectionDeadlines(timeouts: timeouts)
+        self.sweepInterval = DeadlineSweeper.interval(for: timeouts)
+        self.lane = lane
+        self.logger = logger
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        let observer = InboundBytesObserver(owner: self)
+        try? context.pipeline.syncOperations.addHandler(observer, position: .first)
+        socketContext = try? context.pipeline.syncOperations.context(handler: observer)
+        if context.channel.isActive { start(context) }
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        stop()
+        socketContext = nil
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        start(context)
+        context.fireChannelActive()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        stop()
+        socketContext = nil
+        context.fireChannelInactive()
+    }
+
+    private func start(_ context: ChannelHandlerContext) {
+        guard !started else { return }
+        started = true
+        _ = deadlines.connectionOpened(now: .now())
+        let sweeper = DeadlineSweeper.on(context.eventLoop, interval: sweepInterval)
+        sweeper.add(self, context)
+        self.sweeper = sweeper
+    }
+
+    private func stop() {
+        sweeper?.remove(self)
+        sweeper = nil
+    }
+
+    fileprivate func bytesArrived() {
+        _ = deadlines.bytesReceived(now: .now())
+    }
+
+    // MARK: Inbound
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .head(let head):
+            _ = deadlines.headReceived(now: .now())
+            if routerRequestsOpen == 0, held == nil, let lane, let candidate = lane.candidate(head) {
+                held = candidate
+                return
+            }
+            handOn(head, context: context)
+        case .body:
+            if let candidate = held {
+                held = nil
+                handOn(candidate.head, context: context)
+            }
+            forwardedInBatch = true
+            context.fireChannelRead(data)
+        case .end:
+            let now = NIODeadline.now()
+            _ = deadlines.requestEnded(now: now)
+            if let candidate = held {
+                held = nil
+                if answerInline(candidate, context: context) {
+                    _ = deadlines.responseEnded(now: now)
+                    return
+                }
+                handOn(candidate.head, context: context)
+            }
+            forwardedInBatch = true
+            context.fireChannelRead(data)
+        }
+    }
+
+    private func answerInline(_ candidate: InlineLane.Candidate, context: ChannelHandlerContext) -> Bool {
+        guard let lane, let socketContext else { return false }
+        guard let response = lane.respond(candidate, allocator: context.channel.allocator) else { return false }
+        socketContext.write(NIOAny(IOData.byteBuffer(response)), promise: nil)
+        needsFlush = true
+        return true
+    }
+
+    private func handOn(_ head: HTTPRequestHead, context: ChannelHandlerContext) {
+        routerRequestsOpen += 1
+        forwardedInBatch = true
+        context.fireChannelRead(wrapInboundOut(.head(head)))
+    }
+
+    /// One flush per batch of reads: pipelined requests answered inline leave together.
+    /// The end of a batch only matters further on when something went there.
+    func channelReadComplete(context: ChannelHandlerContext) {
+        if needsFlush {
+            needsFlush = false
+            socketContext?.flush()
+        }
+        if forwardedInBatch || lane == nil {
+            forwardedInBatch = false
+            context.fireChannelReadComplete()
+        }
+    }
+
+    // MARK: Outbound (the router's responses)
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        switch unwrapOutboundIn(data) {
+        case .head(let head):
+            closeAfterResponse = head.headers.first(name: "connection")?.lowercased() == "close"
+            context.write(data, promise: promise)
+        case .body:
+            context.write(data, promise: promise)
+        case .end:
+            if routerRequestsOpen > 0 { routerRequestsOpen -= 1 }
+            _ = deadlines.responseEnded(now: .now())
+            guard closeAfterResponse else {
+                context.write(data, promise: promise)
+                return
+            }
+            // The server chose to end the connection (e.g. 413 before reading a huge body):
+            // send the response, half-close so the client sees it, then close fully after
+            // a short linger instead of reading the unwanted body to its end.
+            let written = promise ?? context.eventLoop.makePromise()
+            context.writeAndFlush(data, promise: written)
+            let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
+            written.futureResult.whenComplete { _ in
+                let context = loopBound.value
+                context.close(mode: .output, promise: nil)
+                context.eventLoop.scheduleTask(in: Self.lingerAfterClose) {
+                    loopBound.value.close(promise: nil)
+                }
+            }
+        }
+    }
+
+    /// How long a connection we are closing keeps draining input after our response, so
+    /// a client still uploading receives the response instead of a reset.
+    static let lingerAfterClose: TimeAmount = .milliseconds(500)
+
+    /// Called by the sweeper on this channel's event loop.
+    func check(now: NIODeadline, _ context: ChannelHandlerContext) {
+        guard deadlines.isExpired(now: now) else { return }
+        logger.debug("closing connection: \(deadlines.phase) deadline passed")
+        stop()
+        context.close(promise: nil)
+    }
+}
+
+/// Passes raw bytes through untouched, telling the connection handler that some arrived.
+/// Its context, at the front of the pipeline, is where inline responses are written.
+private final class InboundBytesObserver: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = ByteBuffer
+    typealias InboundOut = ByteBuffer
+
+    /// Strong on purpose: a weak reference would give the owner a side table, which makes
+    /// every retain and release of it take the runtime's slow path. Both live exactly as
+    /// long as the pipeline, and the owner does not point back, so there is no cycle.
+    private let owner: ConnectionHandler
+
+    init(owner: ConnectionHandler) {
+        self.owner = owner
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        owner.bytesArrived()
+        context.fireChannelRead(data)
+    }
+}

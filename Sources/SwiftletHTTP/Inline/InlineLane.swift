@@ -1,0 +1,111 @@
+import HTTPTypes
+import NIOCore
+import NIOHTTP1
+import Synchronization
+
+/// The per-request part of the inline lane shared by every connection: which requests it
+/// may answer, and the same request id, headers and access-log line the router path gives
+/// (`SwiftletResponder` and Hummingbird's date and server headers).
+public final class InlineLane: Sendable {
+    let routes: InlineRouteTable
+    let requestIDs: RequestIDs
+    let accessLog: (any AccessLog)?
+    let serverName: String?
+    let date = HTTPDateHeader()
+    private let answered = Atomic<Int>(0)
+
+    /// Requests answered inline since start (the rest went to the router).
+    public var answeredCount: Int { answered.load(ordering: .relaxed) }
+
+    public init(routes: InlineRouteTable, requestIDs: RequestIDs, accessLog: (any AccessLog)?, serverName: String?) {
+        self.routes = routes
+        self.requestIDs = requestIDs
+        self.accessLog = accessLog
+        self.serverName = serverName
+    }
+
+    /// A request the lane may try, with what it matched.
+    struct Candidate {
+        let head: HTTPRequestHead
+        let path: Substring
+        let handler: InlineHandler
+        let parameter: Substring?
+        let started: ContinuousClock.Instant
+    }
+
+    /// Only a kept-alive HTTP/1.1 GET that announces no body, to a known route. Anything
+    /// unusual (a body, `Connection: close`, an upgrade, HTTP/1.0, HEAD) goes to the
+    /// router, which handles every case.
+    func candidate(_ head: HTTPRequestHead) -> Candidate? {
+        guard head.method == .GET, head.version == .http1_1, !routes.isEmpty else { return nil }
+        for (name, value) in head.headers {
+            switch name.utf8.count {
+            case 7 where Self.equalsIgnoringCase(name, "upgrade"): return nil
+            case 6 where Self.equalsIgnoringCase(name, "expect"): return nil
+            case 10 where Self.equalsIgnoringCase(name, "connection"):
+                if !Self.equalsIgnoringCase(value, "keep-alive") { return nil }
+            case 14 where Self.equalsIgnoringCase(name, "content-length"):
+                if value != "0" { return nil }
+            case 17 where Self.equalsIgnoringCase(name, "transfer-encoding"): return nil
+            default: break
+            }
+        }
+        let uri = head.uri[...]
+        let path = uri.utf8.firstIndex(of: UInt8(ascii: "?")).map { uri[..<$0] } ?? uri
+        guard let (handler, parameter) = routes.match(path) else { return nil }
+        return Candidate(head: head, path: path, handler: handler, parameter: parameter, started: .now)
+    }
+
+    /// The complete encoded response, or nil when the handler leaves the request to the
+    /// router. Written as HTTP/1.1 bytes here, in one buffer, instead of as parts for the
+    /// encoder: the header set is small and fixed, and the values are ours (content types
+    /// from code, request ids checked by `RequestIDs.isAcceptable`).
+    func respond(_ candidate: Candidate, allocator: ByteBufferAllocator) -> ByteBuffer? {
+        let request = InlineRequest(path: candidate.path, parameter: candidate.parameter, headers: candidate.head.headers)
+        guard let response = candidate.handler(request) else { return nil }
+        answered.add(1, ordering: .relaxed)
+
+        let requestID: String
+        if let supplied = candidate.head.headers.first(name: "x-request-id"), RequestIDs.isAcceptable(supplied[...]) {
+            requestID = supplied
+        } else {
+            requestID = requestIDs.next()
+        }
+        var buffer = allocator.buffer(capacity: 192 + response.body.readableBytes)
+        if response.status == .ok {
+            buffer.writeStaticString("HTTP/1.1 200 OK\r\n")
+        } else {
+            buffer.writeString("HTTP/1.1 \(response.status.code) \(response.status.reasonPhrase)\r\n")
+        }
+        buffer.writeStaticString("Content-Type: ")
+        buffer.writeString(response.contentType)
+        buffer.writeStaticString("\r\nContent-Length: ")
+        buffer.writeString(String(response.body.readableBytes))
+        buffer.writeStaticString("\r\nX-Request-Id: ")
+        buffer.writeString(requestID)
+        buffer.writeStaticString("\r\nDate: ")
+        buffer.writeString(date.current)
+        if let serverName {
+            buffer.writeStaticString("\r\nServer: ")
+            buffer.writeString(serverName)
+        }
+        buffer.writeStaticString("\r\n\r\n")
+        var body = response.body
+        buffer.writeBuffer(&body)
+
+        if let accessLog {
+            let elapsed = ContinuousClock.now - candidate.started
+            accessLog.record(
+                method: .get, path: String(candidate.path), status: response.status,
+                durationMicroseconds: elapsed.components.seconds * 1_000_000 + elapsed.components.attoseconds / 1_000_000_000_000,
+                requestID: requestID)
+        }
+        return buffer
+    }
+
+    static func equalsIgnoringCase(_ text: String, _ lowercase: StaticString) -> Bool {
+        let expected = UnsafeBufferPointer(start: lowercase.utf8Start, count: lowercase.utf8CodeUnitCount)
+        guard text.utf8.count == expected.count else { return false }
+        return zip(text.utf8, expected).allSatisfy { $0 | 0x20 == $1 || $0 == $1 }
+    }
+}

@@ -1,0 +1,87 @@
+import HTTPTypes
+import Hummingbird
+import NIOCore
+import NIOHTTP1
+
+/// What an inline handler sees of a request: a bodiless GET.
+public struct InlineRequest {
+    public let path: Substring
+    /// The value of the route's trailing `{parameter}` segment, for routes that have one.
+    public let parameter: Substring?
+    let headers: HTTPHeaders
+
+    /// The first value of a header (name case-insensitive).
+    public func header(_ name: String) -> String? {
+        headers.first(name: name)
+    }
+}
+
+/// A complete response an inline handler computed without waiting for anything.
+public struct InlineResponse: Sendable {
+    public var status: HTTPResponse.Status
+    public var contentType: String
+    public var body: ByteBuffer
+
+    public init(status: HTTPResponse.Status = .ok, contentType: String, body: ByteBuffer) {
+        self.status = status
+        self.contentType = contentType
+        self.body = body
+    }
+
+    public static func json(_ text: String) -> InlineResponse {
+        InlineResponse(contentType: "application/json; charset=utf-8", body: ByteBuffer(string: text))
+    }
+
+    /// The same response as a Hummingbird `Response`, for the router's copy of the route.
+    public var response: Response {
+        Response(status: status, headers: [.contentType: contentType], body: .init(byteBuffer: body))
+    }
+}
+
+/// Answers a request on the connection's event loop, or returns nil to leave it to the
+/// router. It must never block, and must answer exactly what the router's copy of the
+/// route would (the router serves the same path whenever the inline lane does not).
+public typealias InlineHandler = @Sendable (InlineRequest) -> InlineResponse?
+
+/// The routes the inline lane may answer: exact paths, and paths ending in one
+/// `{parameter}` segment.
+///
+/// Why it exists: a request handed to the router crosses from the event loop into Swift
+/// concurrency and back (an async stream, a task switch, an outbound writer). For reads
+/// that need no I/O — the health probe, a cached `/me` — that crossing is most of the
+/// cost, so the lane answers them where they were parsed. Everything else, and any
+/// request a handler declines, goes to the router unchanged.
+public struct InlineRouteTable: Sendable {
+    private var exact: [Substring: InlineHandler] = [:]
+    private var parameterised: [(prefix: String, handler: InlineHandler)] = []
+
+    public init() {}
+
+    /// Adds a GET route. `path` is exact ("/health/live") or ends in one parameter
+    /// segment ("/user/{id}").
+    public mutating func get(_ path: String, _ handler: @escaping InlineHandler) {
+        if path.hasSuffix("}"), let open = path.lastIndex(of: "{") {
+            let prefix = String(path[..<open])
+            precondition(prefix.hasSuffix("/"), "an inline parameter must be a whole trailing segment: \(path)")
+            parameterised.append((prefix, handler))
+        } else {
+            exact[Substring(path)] = handler
+        }
+    }
+
+    public var isEmpty: Bool { exact.isEmpty && parameterised.isEmpty }
+
+    /// The handler for `path` (no query), and the parameter segment if the route has one.
+    /// Paths with percent-escapes are left to the router, which decodes them.
+    func match(_ path: Substring) -> (handler: InlineHandler, parameter: Substring?)? {
+        if let handler = exact[path] { return (handler, nil) }
+        for route in parameterised where path.utf8.starts(with: route.prefix.utf8) {
+            let parameter = path.dropFirst(route.prefix.utf8.count)
+            guard !parameter.isEmpty,
+                  !parameter.utf8.contains(where: { $0 == UInt8(ascii: "/") || $0 == UInt8(ascii: "%") })
+            else { return nil }
+            return (route.handler, parameter)
+        }
+        return nil
+    }
+}
