@@ -64,6 +64,12 @@ public final class JSONAccessLog: AccessLog {
             line.append(UInt8(ascii: "0") + UInt8(remaining % 10))
             remaining /= 10
         } while remaining > 0
-        line[start...].reverse()
+        var low = start
+        var high = line.count - 1
+        while low < high {
+            line.swapAt(low, high)
+            low += 1
+            high -= 1
+        }
     }
 }

@@ -40,6 +40,7 @@ final class ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// Requests handed to the router whose responses have not ended yet.
     private var routerRequestsOpen = 0
     private var needsFlush = false
+    private var allocator = ByteBufferAllocator()
     /// Whether anything went on to the router since the last read batch ended.
     private var forwardedInBatch = false
 
@@ -54,6 +55,7 @@ final class ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler {
         let observer = InboundBytesObserver(owner: self)
         try? context.pipeline.syncOperations.addHandler(observer, position: .first)
         socketContext = try? context.pipeline.syncOperations.context(handler: observer)
+        allocator = context.channel.allocator
         if context.channel.isActive { start(context) }
     }
 
@@ -96,15 +98,16 @@ final class ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
         case .head(let head):
-            _ = deadlines.headReceived(now: .now())
-            if routerRequestsOpen == 0, held == nil, let lane, let candidate = lane.candidate(head) {
+            let now = NIODeadline.now()
+            _ = deadlines.headReceived(now: now)
+            if routerRequestsOpen == 0, held == nil, let lane,
+               let candidate = lane.candidate(head, started: now) {
                 held = candidate
                 return
             }
             handOn(head, context: context)
         case .body:
-            if let candidate = held {
-                held = nil
+            if let candidate = held.take() {
                 handOn(candidate.head, context: context)
             }
             forwardedInBatch = true
@@ -112,9 +115,8 @@ final class ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler {
         case .end:
             let now = NIODeadline.now()
             _ = deadlines.requestEnded(now: now)
-            if let candidate = held {
-                held = nil
-                if answerInline(candidate, context: context) {
+            if let candidate = held.take() {
+                if answerInline(candidate) {
                     _ = deadlines.responseEnded(now: now)
                     return
                 }
@@ -125,9 +127,8 @@ final class ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler {
         }
     }
 
-    private func answerInline(_ candidate: InlineLane.Candidate, context: ChannelHandlerContext) -> Bool {
-        guard let lane, let socketContext else { return false }
-        guard let response = lane.respond(candidate, allocator: context.channel.allocator) else { return false }
+    private func answerInline(_ candidate: borrowing InlineLane.Candidate) -> Bool {
+        guard let socketContext, let response = lane?.respond(candidate, allocator: allocator) else { return false }
         socketContext.write(NIOAny(IOData.byteBuffer(response)), promise: nil)
         needsFlush = true
         return true

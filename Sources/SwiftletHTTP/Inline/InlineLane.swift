@@ -24,19 +24,23 @@ public final class InlineLane: Sendable {
         self.serverName = serverName
     }
 
-    /// A request the lane may try, with what it matched.
+    /// A request the lane may try, with what it matched. Kept small (the head, the
+    /// handler and two indices) because it is held across the request's parts.
     struct Candidate {
         let head: HTTPRequestHead
-        let path: Substring
         let handler: InlineHandler
-        let parameter: Substring?
-        let started: ContinuousClock.Instant
+        let pathEnd: String.Index
+        let parameterStart: String.Index?
+        let started: NIODeadline
+
+        var path: Substring { head.uri[..<pathEnd] }
+        var parameter: Substring? { parameterStart.map { head.uri[$0..<pathEnd] } }
     }
 
     /// Only a kept-alive HTTP/1.1 GET that announces no body, to a known route. Anything
     /// unusual (a body, `Connection: close`, an upgrade, HTTP/1.0, HEAD) goes to the
     /// router, which handles every case.
-    func candidate(_ head: HTTPRequestHead) -> Candidate? {
+    func candidate(_ head: HTTPRequestHead, started: NIODeadline) -> Candidate? {
         guard head.method == .GET, head.version == .http1_1, !routes.isEmpty else { return nil }
         for (name, value) in head.headers {
             switch name.utf8.count {
@@ -50,17 +54,17 @@ public final class InlineLane: Sendable {
             default: break
             }
         }
-        let uri = head.uri[...]
-        let path = uri.utf8.firstIndex(of: UInt8(ascii: "?")).map { uri[..<$0] } ?? uri
-        guard let (handler, parameter) = routes.match(path) else { return nil }
-        return Candidate(head: head, path: path, handler: handler, parameter: parameter, started: .now)
+        let uri = head.uri
+        let pathEnd = uri.utf8.firstIndex(of: UInt8(ascii: "?")) ?? uri.endIndex
+        guard let (handler, parameterStart) = routes.match(uri[..<pathEnd]) else { return nil }
+        return Candidate(head: head, handler: handler, pathEnd: pathEnd, parameterStart: parameterStart, started: started)
     }
 
     /// The complete encoded response, or nil when the handler leaves the request to the
     /// router. Written as HTTP/1.1 bytes here, in one buffer, instead of as parts for the
     /// encoder: the header set is small and fixed, and the values are ours (content types
     /// from code, request ids checked by `RequestIDs.isAcceptable`).
-    func respond(_ candidate: Candidate, allocator: ByteBufferAllocator) -> ByteBuffer? {
+    func respond(_ candidate: borrowing Candidate, allocator: ByteBufferAllocator) -> ByteBuffer? {
         let request = InlineRequest(path: candidate.path, parameter: candidate.parameter, headers: candidate.head.headers)
         guard let response = candidate.handler(request) else { return nil }
         answered.add(1, ordering: .relaxed)
@@ -71,7 +75,8 @@ public final class InlineLane: Sendable {
         } else {
             requestID = requestIDs.next()
         }
-        var buffer = allocator.buffer(capacity: 192 + response.body.readableBytes)
+        let bodyByteCount = response.bodyByteCount
+        var buffer = allocator.buffer(capacity: 192 + bodyByteCount)
         if response.status == .ok {
             buffer.writeStaticString("HTTP/1.1 200 OK\r\n")
         } else {
@@ -80,7 +85,7 @@ public final class InlineLane: Sendable {
         buffer.writeStaticString("Content-Type: ")
         buffer.writeString(response.contentType)
         buffer.writeStaticString("\r\nContent-Length: ")
-        buffer.writeString(String(response.body.readableBytes))
+        buffer.writeString(String(bodyByteCount))
         buffer.writeStaticString("\r\nX-Request-Id: ")
         buffer.writeString(requestID)
         buffer.writeStaticString("\r\nDate: ")
@@ -90,15 +95,15 @@ public final class InlineLane: Sendable {
             buffer.writeString(serverName)
         }
         buffer.writeStaticString("\r\n\r\n")
-        var body = response.body
-        buffer.writeBuffer(&body)
+        switch response.body {
+        case .text(let text): buffer.writeString(text)
+        case .bytes(var bytes): buffer.writeBuffer(&bytes)
+        }
 
         if let accessLog {
-            let elapsed = ContinuousClock.now - candidate.started
             accessLog.record(
                 method: .get, path: String(candidate.path), status: response.status,
-                durationMicroseconds: elapsed.components.seconds * 1_000_000 + elapsed.components.attoseconds / 1_000_000_000_000,
-                requestID: requestID)
+                durationMicroseconds: (NIODeadline.now() - candidate.started).nanoseconds / 1000, requestID: requestID)
         }
         return buffer
     }

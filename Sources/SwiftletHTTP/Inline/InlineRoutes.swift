@@ -18,23 +18,45 @@ public struct InlineRequest {
 
 /// A complete response an inline handler computed without waiting for anything.
 public struct InlineResponse: Sendable {
+    /// Text bodies stay strings until they are copied into the response buffer, which
+    /// saves a buffer per request for the common JSON case.
+    public enum Body: Sendable {
+        case text(String)
+        case bytes(ByteBuffer)
+    }
+
     public var status: HTTPResponse.Status
     public var contentType: String
-    public var body: ByteBuffer
+    public var body: Body
 
-    public init(status: HTTPResponse.Status = .ok, contentType: String, body: ByteBuffer) {
+    public init(status: HTTPResponse.Status = .ok, contentType: String, body: Body) {
         self.status = status
         self.contentType = contentType
         self.body = body
     }
 
     public static func json(_ text: String) -> InlineResponse {
-        InlineResponse(contentType: "application/json; charset=utf-8", body: ByteBuffer(string: text))
+        InlineResponse(contentType: "application/json; charset=utf-8", body: .text(text))
+    }
+
+    public static func plainText(_ text: String) -> InlineResponse {
+        InlineResponse(contentType: "text/plain; charset=utf-8", body: .text(text))
+    }
+
+    var bodyByteCount: Int {
+        switch body {
+        case .text(let text): text.utf8.count
+        case .bytes(let bytes): bytes.readableBytes
+        }
     }
 
     /// The same response as a Hummingbird `Response`, for the router's copy of the route.
     public var response: Response {
-        Response(status: status, headers: [.contentType: contentType], body: .init(byteBuffer: body))
+        let bytes: ByteBuffer = switch body {
+        case .text(let text): ByteBuffer(string: text)
+        case .bytes(let bytes): bytes
+        }
+        return Response(status: status, headers: [.contentType: contentType], body: .init(byteBuffer: bytes))
     }
 }
 
@@ -71,16 +93,17 @@ public struct InlineRouteTable: Sendable {
 
     public var isEmpty: Bool { exact.isEmpty && parameterised.isEmpty }
 
-    /// The handler for `path` (no query), and the parameter segment if the route has one.
+    /// The handler for `path` (no query), and where the parameter segment starts if the
+    /// route has one.
     /// Paths with percent-escapes are left to the router, which decodes them.
-    func match(_ path: Substring) -> (handler: InlineHandler, parameter: Substring?)? {
+    func match(_ path: Substring) -> (handler: InlineHandler, parameterStart: String.Index?)? {
         if let handler = exact[path] { return (handler, nil) }
         for route in parameterised where path.utf8.starts(with: route.prefix.utf8) {
-            let parameter = path.dropFirst(route.prefix.utf8.count)
+            let parameter = path.utf8.dropFirst(route.prefix.utf8.count)
             guard !parameter.isEmpty,
-                  !parameter.utf8.contains(where: { $0 == UInt8(ascii: "/") || $0 == UInt8(ascii: "%") })
+                  !parameter.contains(where: { $0 == UInt8(ascii: "/") || $0 == UInt8(ascii: "%") })
             else { return nil }
-            return (route.handler, parameter)
+            return (route.handler, parameter.startIndex)
         }
         return nil
     }

@@ -24,7 +24,7 @@ public struct BenchmarkRoutes: Sendable {
     }
 
     static func plaintext() -> InlineResponse {
-        InlineResponse(contentType: "text/plain; charset=utf-8", body: ByteBuffer(string: "Hello, World!"))
+        .plainText("Hello, World!")
     }
 
     static func json() -> InlineResponse {

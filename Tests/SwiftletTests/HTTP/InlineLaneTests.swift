@@ -26,10 +26,10 @@ struct InlineLaneTests {
         customization.inlineRoutes = { table in
             table.get("/test/lane") { request in
                 request.header("x-decline") == nil
-                    ? InlineResponse(contentType: "text/plain; charset=utf-8", body: ByteBuffer(string: "inline")) : nil
+                    ? .plainText("inline") : nil
             }
             table.get("/test/lane/{name}") { request in
-                InlineResponse(contentType: "text/plain; charset=utf-8", body: ByteBuffer(string: "inline \(request.parameter ?? "")"))
+                .plainText("inline \(request.parameter ?? "")")
             }
         }
         return customization
