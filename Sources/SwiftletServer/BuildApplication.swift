@@ -7,9 +7,6 @@ import SwiftletCore
 import SwiftletHTTP
 import SwiftletSandbox
 
-/// The application type `buildApplication` produces.
-public typealias SwiftletApplication = Application<SwiftletResponder<RouterResponder<SwiftletRequestContext>>>
-
 /// Extension points for teams using Swiftlet as a library.
 public struct SwiftletCustomization: Sendable {
     /// Adds the team's own routes; they get the same request ids, error mapping and
@@ -131,10 +128,10 @@ public func buildApplication(
         header: .milliseconds(Int64(http.headerTimeoutSeconds * 1000)),
         body: .milliseconds(Int64(http.bodyTimeoutSeconds * 1000)))
 
-    return Application(
+    return SwiftletApplication(
         responder: responder,
         server: .swiftletHTTP1(timeouts: timeouts, inline: inlineLane, logger: logger),
-        configuration: .init(address: .hostname(http.host, port: http.port), serverName: serverName, backlog: http.backlog),
+        address: .hostname(http.host, port: http.port), serverName: serverName, backlog: http.backlog,
         services: (customization.closesStorageOnShutdown ? [StorageLifecycleService(storage: storage)] : [])
             + (customization.runsJobWorker ? [JobWorkerService(worker: commerce.jobWorker)] : [])
             + (commerce.paySandbox.map { [PaySandboxLifecycleService(sandbox: $0)] } ?? []),

@@ -7,12 +7,14 @@ import Darwin
 #endif
 import Synchronization
 
-/// The `Date` response header (IMF-fixdate), formatted once per second and shared by
-/// every connection of the inline lane.
-final class HTTPDateHeader: Sendable {
+/// The `Date` response header (IMF-fixdate), formatted once per second by hand (no
+/// calendar or locale machinery) and shared by every connection.
+public final class HTTPDateHeader: Sendable {
     private let cached = Mutex<(second: Int, text: String)>((-1, ""))
 
-    var current: String {
+    public init() {}
+
+    public var current: String {
         let now = time(nil)
         return cached.withLock { cached in
             if cached.second != now {

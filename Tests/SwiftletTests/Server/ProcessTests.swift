@@ -33,6 +33,15 @@ struct ProcessTests {
         let port = try await first.waitForPort()
         #expect(try await SwiftletProcess.get("http://127.0.0.1:\(port)/health/ready") == 200)
         #expect(FileManager.default.fileExists(atPath: directory.path + "/data/swiftlet.sqlite"))
+        // The serving loop's own headers, on the router path and on the inline lane.
+        for request in ["GET /health/ready HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+                        "GET /health/live HTTP/1.1\r\nHost: x\r\n\r\n"] {
+            let reply = try #require(try await RawConnection.open(port: port).exchange(request, responses: 1).first)
+            #expect(reply.status == 200)
+            #expect(reply.headers["server"] == "swiftlet")
+            #expect(reply.headers["date"]?.hasSuffix(" GMT") == true)
+            #expect(reply.headers["x-request-id"]?.isEmpty == false)
+        }
         #expect(first.output.contains("migration applied"))
         #expect(try await first.terminate() == 0)
         #expect(first.output.contains(#""msg":"stopped""#))
