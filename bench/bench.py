@@ -26,7 +26,7 @@ BASIC = ["/plaintext", "/json", "/user/42"]
 
 def stacks(work):
     """Every stack: how to start it, where it listens, what to measure."""
-    swiftlet = os.path.join(ROOT, ".build", "release", "swiftlet")
+    swiftlet = os.path.join(ROOT, ".build-static", "release", "swiftlet")
     base_env = {"SWIFTLET_BENCH_ENDPOINTS": "true", "SWIFTLET_LOG_LEVEL": "info",
                 "SWIFTLET_DATA_DIRECTORY": os.path.join(work, "swiftlet-data")}
     defs = [
@@ -45,13 +45,13 @@ def stacks(work):
         dict(name="nginx", port=8109, cmd=["nginx", "-c", os.path.join(work, "nginx/nginx.conf"), "-g", "daemon off;"]),
         dict(name="swiftlet", port=8110, cmd=[swiftlet, "serve", "--port", "8110"], ready="/health/ready",
              env=dict(base_env, SWIFTLET_STORAGE_SQLITE_PATH=os.path.join(work, "swiftlet-data/swiftlet.sqlite")),
-             extra=["/api/v1/me"]),
+             extra=["/api/v1/me", "/api/v1/products"]),
     ]
     if os.environ.get("BENCH_POSTGRES_URL"):
         defs.append(dict(name="swiftlet-postgres", port=8111, cmd=[swiftlet, "serve", "--port", "8111"], ready="/health/ready",
                          env=dict(base_env, SWIFTLET_STORAGE_ENGINE="postgres", SWIFTLET_STORAGE_AUTO_MIGRATE="true",
                                   SWIFTLET_STORAGE_POSTGRES_URL=os.environ["BENCH_POSTGRES_URL"]),
-                         endpoints=["/api/v1/me"]))
+                         endpoints=["/api/v1/me", "/api/v1/products"]))
     wanted = os.environ.get("STACKS", "").split()
     for d in defs:
         d.setdefault("env", {})

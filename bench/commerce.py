@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
-BINARY = os.path.join(ROOT, ".build", "release", "swiftlet")
+BINARY = os.path.join(ROOT, ".build-static", "release", "swiftlet")
 DURATION = os.environ.get("DURATION", "15s")
 CONNECTIONS = int(os.environ.get("CONNECTIONS", "64"))
 NOTIFY_CONNECTIONS = int(os.environ.get("NOTIFY_CONNECTIONS", "16"))
