@@ -23,9 +23,8 @@ VENV="$HERE/.venv"
 if [ ! -x "$VENV/bin/python" ] || ! "$VENV/bin/python" -c 'import cryptography' 2>/dev/null; then
   python3 -m venv "$VENV" && "$VENV/bin/pip" install -q matplotlib cryptography || fail "pip install failed"
 fi
-# The production build (README, docs/operations.md): one binary with the Swift runtime and
-# Foundation linked in. Its own scratch path, so development builds are left alone.
-swift build -c release --product swiftlet --static-swift-stdlib --scratch-path .build-static || fail "swift build failed"
+# The production build (README, docs/operations.md), into its own scratch path.
+scripts/build-release.sh || fail "swift build failed"
 
 ulimit -n 65536 || true
 WORK=$(mktemp -d /tmp/swiftlet-commerce-pg.XXXXXX)

@@ -39,9 +39,8 @@ if [ ! -x "$FASTAPI/.venv/bin/uvicorn" ]; then
 fi
 
 log "building Swiftlet (release)"
-# The production build (README, docs/operations.md): one binary with the Swift runtime and
-# Foundation linked in. Its own scratch path, so development builds are left alone.
-swift build -c release --product swiftlet --static-swift-stdlib --scratch-path .build-static || fail "swift build failed"
+# The production build (README, docs/operations.md), into its own scratch path.
+scripts/build-release.sh || fail "swift build failed"
 log "building peers"
 (cd "$HERE/peers/go-nethttp" && ./build.sh) || fail "go net/http build failed"
 (cd "$HERE/peers/go-gin" && ./build.sh) || fail "gin build failed"

@@ -16,8 +16,17 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$ROOT"
 export SWIFT_DETERMINISTIC_HASHING=1
+# Swift objects compiled earlier with other flags are not always recompiled when only the
+# flags change; a stamp of this layout forces it once.
+LAYOUT="function-sections 1"
+STAMP=.build-static/swiftlet-release-layout
+if [ -d .build-static ] && [ "$(cat "$STAMP" 2>/dev/null)" != "$LAYOUT" ]; then
+  find .build-static -name '*.swift.o' -delete
+fi
 # The build system does not track the order file's content: always link afresh (seconds).
 rm -f .build-static/release/swiftlet
-exec swift build -c release --product swiftlet --static-swift-stdlib --scratch-path .build-static \
+swift build -c release --product swiftlet --static-swift-stdlib --scratch-path .build-static \
   -Xswiftc -Xfrontend -Xswiftc -function-sections -Xcc -ffunction-sections \
-  -Xlinker --symbol-ordering-file="$ROOT/scripts/release-symbol-order.txt" -Xlinker --no-warn-symbol-ordering -Xlinker --no-export-dynamic "$@"
+  -Xlinker --symbol-ordering-file="$ROOT/scripts/release-symbol-order.txt" -Xlinker --no-warn-symbol-ordering \
+  -Xlinker --no-export-dynamic "$@"
+echo "$LAYOUT" > "$STAMP"
