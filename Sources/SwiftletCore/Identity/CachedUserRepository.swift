@@ -14,10 +14,18 @@ import Synchronization
 /// counter both before and after it touches the database, and a read stores what it
 /// fetched only if the counter did not move meanwhile. A read that overlapped a write can
 /// therefore never put back a row older than that write.
+///
+/// Misses are loaded once: concurrent reads of the same user while its row is being
+/// fetched wait for that one fetch instead of each querying the database (when an entry
+/// expires under load, a thousand waiting requests would otherwise become a thousand
+/// queries). A read joins only a fetch that began in the current generation, so a read
+/// after a write never receives a row fetched before it.
 public final class CachedUserRepository: UserRepository {
     private struct State {
         var entries: [UserID: (user: User, expiresAt: Date)] = [:]
         var generation: UInt64 = 0
+        /// Fetches under way, with the generation each began in.
+        var loading: [UserID: (generation: UInt64, task: Task<User?, any Error>)] = [:]
     }
 
     private let base: any UserRepository
@@ -36,13 +44,39 @@ public final class CachedUserRepository: UserRepository {
     public func find(id: UserID) async throws -> User? {
         guard lifetime > 0 else { return try await base.find(id: id) }
         let now = clock.now
-        let (cached, generation) = state.withLock { state in (state.entries[id], state.generation) }
-        if let cached, cached.expiresAt > now {
-            return cached.user
+        enum Lookup {
+            case cached(User)
+            case loading(Task<User?, any Error>)
         }
-        let user = try await base.find(id: id)
-        if let user { remember(user, ifGeneration: generation, now: now) }
-        return user
+        let base = base
+        let lookup = state.withLock { state -> Lookup in
+            if let cached = state.entries[id], cached.expiresAt > now { return .cached(cached.user) }
+            if let load = state.loading[id], load.generation == state.generation { return .loading(load.task) }
+            let generation = state.generation
+            let task = Task { try await base.find(id: id) }
+            state.loading[id] = (generation, task)
+            return .loading(task)
+        }
+        switch lookup {
+        case .cached(let user):
+            return user
+        case .loading(let task):
+            let result = await task.result
+            finishLoading(id, task: task, result: result, now: now)
+            return try result.get()
+        }
+    }
+
+    /// Stores a finished fetch (once, by whichever waiter gets here first) if no write
+    /// began since it started, and forgets the fetch.
+    private func finishLoading(_ id: UserID, task: Task<User?, any Error>, result: Result<User?, any Error>, now: Date) {
+        state.withLock { state in
+            guard let load = state.loading[id], load.task == task else { return }
+            state.loading.removeValue(forKey: id)
+            guard case .success(let user?) = result, state.generation == load.generation else { return }
+            if state.entries.count >= capacity, state.entries[user.id] == nil { state.entries.removeAll(keepingCapacity: true) }
+            state.entries[user.id] = (user, now.addingTimeInterval(lifetime))
+        }
     }
 
     public func cachedUser(id: UserID) -> User? {
@@ -88,13 +122,4 @@ public final class CachedUserRepository: UserRepository {
         }
     }
 
-    /// Stores `user` only if no write began after `generation` was read.
-    private func remember(_ user: User, ifGeneration generation: UInt64, now: Date) {
-        guard lifetime > 0 else { return }
-        state.withLock { state in
-            guard state.generation == generation else { return }
-            if state.entries.count >= capacity, state.entries[user.id] == nil { state.entries.removeAll(keepingCapacity: true) }
-            state.entries[user.id] = (user, now.addingTimeInterval(lifetime))
-        }
-    }
 }

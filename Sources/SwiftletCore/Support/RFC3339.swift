@@ -53,15 +53,17 @@ public enum RFC3339 {
         return (yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month, day)
     }
 
-    /// Appends `value` (≥ 0) as exactly `width` digits, zero-padded.
+    /// Appends `value` (≥ 0) as exactly `width` digits, zero-padded. Filled from the end
+    /// with divisions by the constant 10, which compile to multiplications.
     private static func appendDigits(_ value: Int64, width: Int, to output: inout [UInt8]) {
-        var divisor: Int64 = 1
-        for _ in 1..<width { divisor *= 10 }
+        let start = output.count
+        output.append(contentsOf: repeatElement(UInt8(ascii: "0"), count: width))
         var remaining = value
-        while divisor > 0 {
-            output.append(UInt8(ascii: "0") + UInt8(truncatingIfNeeded: remaining / divisor % 10))
-            remaining %= divisor
-            divisor /= 10
+        var index = output.count - 1
+        while index >= start, remaining > 0 {
+            output[index] = UInt8(ascii: "0") + UInt8(truncatingIfNeeded: remaining % 10)
+            remaining /= 10
+            index -= 1
         }
     }
 }

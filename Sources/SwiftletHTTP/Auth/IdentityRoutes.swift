@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import SwiftletCore
+import Synchronization
 
 /// Thin handlers for login, sessions and the user's own profile: decode, call one
 /// service method, encode.
@@ -45,12 +46,13 @@ public struct IdentityRoutes: Sendable {
         }
         // The hottest authenticated read: answered inline when the token was verified
         // before and the user row is cached; the router above does everything else.
+        let rendered = RenderedUsers()
         inline.get("/api/v1/me") { [auth, profile] request in
             guard let token = BearerToken.extract(authorization: request.header("authorization")),
                   let principal = auth.cachedPrincipal(bearer: token),
                   let user = profile.cachedMe(principal)
             else { return nil }
-            return .json(UserDTO(user).jsonObject())
+            return .json(rendered.json(for: user))
         }
         authenticated.patch("/me") { request, context -> UserDTO in
             let body = try await request.decodeJSON(ProfilePatch.self, context: context)
@@ -102,5 +104,30 @@ public struct JWKSRoute: Sendable {
             Response(status: .ok, headers: [.contentType: "application/json", .cacheControl: "public, max-age=300"],
                      body: .init(byteBuffer: ByteBuffer(string: document)))
         }
+    }
+}
+
+/// The `/me` body of recently served users, reused while the user row is unchanged: a
+/// cached user is asked for far more often than it changes, and writing the JSON (two
+/// timestamps, eight escaped strings) was most of an inline `/me`'s own cost. Keyed by the
+/// whole row, so any change renders afresh; bounded like the user cache.
+final class RenderedUsers: Sendable {
+    private let entries = Mutex<[UserID: (user: User, json: String)]>([:])
+    private let capacity: Int
+
+    init(capacity: Int = 10_000) {
+        self.capacity = capacity
+    }
+
+    func json(for user: User) -> String {
+        if let hit = entries.withLock({ $0[user.id] }), hit.user == user {
+            return hit.json
+        }
+        let json = UserDTO(user).jsonObject()
+        entries.withLock { entries in
+            if entries.count >= capacity, entries[user.id] == nil { entries.removeAll(keepingCapacity: true) }
+            entries[user.id] = (user, json)
+        }
+        return json
     }
 }

@@ -97,6 +97,31 @@ struct CachedUserRepositoryTests {
         func count() async throws -> Int { try await base.count() }
     }
 
+    /// When an entry is missing under load, concurrent readers share one database read.
+    @Test func concurrentMissesReadTheDatabaseOnce() async throws {
+        try await TestStorage.withStorage(.sqlite) { storage in
+            let gate = SlowReads(storage.users)
+            let counting = Counting(gate)
+            let users = CachedUserRepository(counting, lifetime: 60, clock: .system)
+            let user = try await users.findOrCreate(openid: "o-herd", unionid: nil).user
+            gate.holdNextRead()
+            try await withThrowingTaskGroup(of: User?.self) { group in
+                for _ in 0..<20 {
+                    group.addTask { try await users.find(id: user.id) }
+                }
+                try await gate.waitUntilHeld()
+                try await Task.sleep(for: .milliseconds(50))  // the other nineteen are waiting now
+                gate.release()
+                for try await found in group {
+                    #expect(found == user)
+                }
+            }
+            #expect(counting.readCount == 1, "twenty concurrent misses, one read")
+            #expect(try await users.find(id: user.id) == user)
+            #expect(counting.readCount == 1, "and the result was cached")
+        }
+    }
+
     @Test func zeroLifetimeReadsThrough() async throws {
         try await TestStorage.withStorage(.sqlite) { storage in
             let counting = Counting(storage.users)
