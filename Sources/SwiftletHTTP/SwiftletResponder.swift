@@ -32,12 +32,7 @@ public struct SwiftletResponder<Inner: HTTPResponder>: HTTPResponder where Inner
     public func respond(to request: Request, context: SwiftletRequestContext) async throws -> Response {
         let started = ContinuousClock.now
         var context = context
-        let requestID: String
-        if let supplied = request.headers[.requestID], RequestIDs.isAcceptable(supplied[...]) {
-            requestID = supplied
-        } else {
-            requestID = requestIDs.next()
-        }
+        let requestID = requestIDs.resolve(supplied: request.headers[.requestID])
         context.requestID = requestID
         context.maxUploadSize = maxBodyBytes
 

@@ -116,8 +116,9 @@ public func buildApplication(
         logger: logger,
         accessLog: accessLog)
     let serverName = "swiftlet"
+    let date = HTTPDateHeader()
     let inlineLane = config.http.inlineRoutes
-        ? InlineLane(routes: inline, requestIDs: requestIDs, accessLog: accessLog, serverName: serverName)
+        ? InlineLane(routes: inline, requestIDs: requestIDs, accessLog: accessLog, serverName: serverName, date: date)
         : nil
     customization.onComponents(SwiftletComponents(
         storage: storage, paySandbox: commerce.paySandbox, jobWorker: commerce.jobWorker, inlineLane: inlineLane))
@@ -131,7 +132,8 @@ public func buildApplication(
     return SwiftletApplication(
         responder: responder,
         server: .swiftletHTTP1(timeouts: timeouts, inline: inlineLane, logger: logger),
-        address: .hostname(http.host, port: http.port), serverName: serverName, backlog: http.backlog,
+        configuration: .init(address: .hostname(http.host, port: http.port), serverName: serverName, backlog: http.backlog),
+        date: date,
         services: (customization.closesStorageOnShutdown ? [StorageLifecycleService(storage: storage)] : [])
             + (customization.runsJobWorker ? [JobWorkerService(worker: commerce.jobWorker)] : [])
             + (commerce.paySandbox.map { [PaySandboxLifecycleService(sandbox: $0)] } ?? []),

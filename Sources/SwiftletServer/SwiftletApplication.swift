@@ -23,22 +23,17 @@ public struct SwiftletApplication: ApplicationProtocol {
     public let configuration: ApplicationConfiguration
     public let logger: Logger
     public let services: [any Service]
-    private let serverName: String
-    private let address: BindAddress
-    private let backlog: Int
     private let whenRunning: @Sendable (any Channel) async -> Void
-    private let date = HTTPDateHeader()
+    private let date: HTTPDateHeader
 
     init(
-        responder: Responder, server: HTTPServerBuilder, address: BindAddress, serverName: String, backlog: Int,
+        responder: Responder, server: HTTPServerBuilder, configuration: ApplicationConfiguration, date: HTTPDateHeader,
         services: [any Service], onServerRunning: @escaping @Sendable (any Channel) async -> Void, logger: Logger
     ) {
         self.builtResponder = responder
         self.server = server
-        self.address = address
-        self.serverName = serverName
-        self.backlog = backlog
-        self.configuration = ApplicationConfiguration(address: address, serverName: serverName, backlog: backlog)
+        self.configuration = configuration
+        self.date = date
         self.services = services
         self.whenRunning = onServerRunning
         self.logger = logger
@@ -54,9 +49,11 @@ public struct SwiftletApplication: ApplicationProtocol {
         let responder = builtResponder
         let logger = logger
         let date = date
-        let serverName = serverName
+        let serverName = configuration.serverName
         let server = try server.buildServer(
-            configuration: ServerConfiguration(address: address, serverName: serverName, backlog: backlog),
+            configuration: ServerConfiguration(
+                address: configuration.address, serverName: serverName, backlog: configuration.backlog,
+                reuseAddress: configuration.reuseAddress),
             eventLoopGroup: eventLoopGroup,
             logger: logger
         ) { (request, writer: consuming ResponseWriter, channel) in
@@ -64,7 +61,7 @@ public struct SwiftletApplication: ApplicationProtocol {
             // SwiftletResponder renders every error itself; only a parse error surfaces.
             var response = try await responder.respond(to: request, context: context)
             response.headers[.date] = date.current
-            response.headers[.server] = serverName
+            if let serverName { response.headers[.server] = serverName }
             do {
                 try await writer.write(response: response.head, body: response.body)
             } catch is HTTPParserError {

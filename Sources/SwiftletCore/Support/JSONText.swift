@@ -4,7 +4,7 @@ public enum JSONText {
     /// Appends `value` as a quoted, escaped JSON string.
     public static func appendString(_ value: String, to output: inout String) {
         output.append("\"")
-        if !value.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
+        if !needsEscaping(value) {
             output.append(value)
             output.append("\"")
             return
@@ -26,14 +26,19 @@ public enum JSONText {
         output.append("\"")
     }
 
+    /// Whether any byte of `value` must be escaped; most values (paths, ids, codes) are
+    /// copied whole instead.
+    private static func needsEscaping(_ value: String) -> Bool {
+        value.utf8.contains { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }
+    }
+
     private static let hexDigits = Array("0123456789abcdef".utf8)
 
     /// Appends `value` as a quoted, escaped JSON string to raw bytes: the same escaping,
     /// for writers that build lines as bytes (the access log) rather than as a `String`.
     public static func appendString(_ value: String, to output: inout [UInt8]) {
         output.append(UInt8(ascii: "\""))
-        // Most values (paths, ids, codes) need no escaping: copy them whole.
-        if !value.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
+        if !needsEscaping(value) {
             output.append(contentsOf: value.utf8)
             output.append(UInt8(ascii: "\""))
             return

@@ -27,6 +27,7 @@ public struct IdentityRoutes: Sendable {
         }
 
         let authenticated = api.group().add(middleware: BearerAuthMiddleware(auth: auth))
+        let rendered = RenderedUsers()
         authenticated.post("/auth/logout") { _, context -> HTTPResponse.Status in
             try await auth.logout(try context.requirePrincipal())
             return .noContent
@@ -42,11 +43,10 @@ public struct IdentityRoutes: Sendable {
             return .noContent
         }
         authenticated.get("/me") { _, context in
-            InlineResponse.json(UserDTO(try await profile.me(try context.requirePrincipal())).jsonObject()).response
+            InlineResponse.json(rendered.json(for: try await profile.me(try context.requirePrincipal()))).response
         }
         // The hottest authenticated read: answered inline when the token was verified
         // before and the user row is cached; the router above does everything else.
-        let rendered = RenderedUsers()
         inline.get("/api/v1/me") { [auth, profile] request in
             guard let token = BearerToken.extract(authorization: request.header("authorization")),
                   let principal = auth.cachedPrincipal(bearer: token),

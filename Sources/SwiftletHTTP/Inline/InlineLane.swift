@@ -11,14 +11,16 @@ public final class InlineLane: Sendable {
     let requestIDs: RequestIDs
     let accessLog: (any AccessLog)?
     let serverName: String?
-    let date = HTTPDateHeader()
+    let date: HTTPDateHeader
     private let answered = Atomic<Int>(0)
 
     /// Requests answered inline since start (the rest went to the router).
     public var answeredCount: Int { answered.load(ordering: .relaxed) }
 
-    public init(routes: InlineRouteTable, requestIDs: RequestIDs, accessLog: (any AccessLog)?, serverName: String?) {
+    public init(routes: InlineRouteTable, requestIDs: RequestIDs, accessLog: (any AccessLog)?, serverName: String?,
+                date: HTTPDateHeader) {
         self.routes = routes
+        self.date = date
         self.requestIDs = requestIDs
         self.accessLog = accessLog
         self.serverName = serverName
@@ -69,12 +71,7 @@ public final class InlineLane: Sendable {
         guard let response = candidate.handler(request) else { return nil }
         answered.add(1, ordering: .relaxed)
 
-        let requestID: String
-        if let supplied = candidate.head.headers.first(name: "x-request-id"), RequestIDs.isAcceptable(supplied[...]) {
-            requestID = supplied
-        } else {
-            requestID = requestIDs.next()
-        }
+        let requestID = requestIDs.resolve(supplied: candidate.head.headers.first(name: "x-request-id"))
         let bodyByteCount = response.bodyByteCount
         var buffer = allocator.buffer(capacity: 192 + bodyByteCount)
         if response.status == .ok {

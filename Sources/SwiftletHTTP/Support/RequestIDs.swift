@@ -23,6 +23,12 @@ public final class RequestIDs: Sendable {
         return prefix + "-" + String(value, radix: 32)
     }
 
+    /// The id of a request: the client's own `X-Request-Id` when acceptable, else a new one.
+    public func resolve(supplied: String?) -> String {
+        if let supplied, Self.isAcceptable(supplied[...]) { return supplied }
+        return next()
+    }
+
     /// Accepts 1–128 characters of `[A-Za-z0-9._:-]` so ids cannot inject into logs.
     public static func isAcceptable(_ candidate: Substring) -> Bool {
         guard !candidate.isEmpty, candidate.utf8.count <= 128 else { return false }
