@@ -97,6 +97,7 @@ public func buildApplication(
     }
     commerce.paySandbox?.register(on: router)
     JWKSRoute(document: codec.jwks()).register(on: router)
+    OpenAPIRoute().register(on: router)
     if config.wechat.sandbox {
         WeChatSandbox(appID: config.wechat.appID, appSecret: config.wechat.effectiveAppSecret ?? "").register(on: router)
     }
@@ -121,7 +122,8 @@ public func buildApplication(
         ? InlineLane(routes: inline, requestIDs: requestIDs, accessLog: accessLog, serverName: serverName, date: date)
         : nil
     customization.onComponents(SwiftletComponents(
-        storage: storage, paySandbox: commerce.paySandbox, jobWorker: commerce.jobWorker, inlineLane: inlineLane))
+        storage: storage, paySandbox: commerce.paySandbox, jobWorker: commerce.jobWorker, inlineLane: inlineLane,
+        routes: router.routes.map { ($0.method.rawValue, $0.path.description) }))
 
     let http = config.http
     let timeouts = ConnectionTimeouts(

@@ -15,6 +15,9 @@ public struct SwiftletComponents: Sendable {
     public let jobWorker: JobWorker
     /// The inline lane, unless `http.inlineRoutes` turned it off.
     public let inlineLane: InlineLane?
+    /// Every route on the router as (method, path template), e.g. `("GET", "/api/v1/orders/{id}")`:
+    /// what the API contract test compares with the OpenAPI document.
+    public var routes: [(method: String, path: String)] = []
 }
 
 /// Builds the commerce services and WeChat Pay from configuration.
