@@ -15,6 +15,8 @@ public struct SwiftletRequestContext: RequestContext {
     public var principal: Principal?
     /// Set by `AdminKeyMiddleware` on admin routes.
     public var adminKey: AdminKey?
+    /// The connection's peer, as the seam reports it.
+    public let client: SocketAddress?
 
     /// The authenticated user; only called on routes behind `BearerAuthMiddleware`.
     public func requirePrincipal() throws -> Principal {
@@ -24,5 +26,6 @@ public struct SwiftletRequestContext: RequestContext {
 
     public init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)
+        self.client = source.channel.remoteAddress
     }
 }

@@ -3,9 +3,9 @@ import Hummingbird
 import Logging
 import NIOCore
 
-/// The outermost layer every request passes through: request id, body-size limit, the
-/// single error mapping (including 405 for a known path with the wrong method) and the
-/// access log.
+/// The outermost layer every request the router answers passes through: request id,
+/// the seam (observers and guards: access log, metrics, limits), body-size limit, and the
+/// single error mapping (including 405 for a known path with the wrong method).
 ///
 /// It wraps the router's responder rather than being router middleware so it also
 /// covers requests no route matched, and costs one layer instead of four.
@@ -17,27 +17,34 @@ public struct SwiftletResponder<Inner: HTTPResponder>: HTTPResponder where Inner
     let maxBodyBytes: Int
     let requestIDs: RequestIDs
     let logger: Logger
-    let accessLog: (any AccessLog)?
+    let seam: RequestSeam
 
     public init(inner: Inner, methodIndex: RouteMethodIndex, maxBodyBytes: Int, requestIDs: RequestIDs,
-                logger: Logger, accessLog: (any AccessLog)?) {
+                logger: Logger, seam: RequestSeam) {
         self.inner = inner
         self.methodIndex = methodIndex
         self.maxBodyBytes = maxBodyBytes
         self.requestIDs = requestIDs
         self.logger = logger
-        self.accessLog = accessLog
+        self.seam = seam
     }
 
     public func respond(to request: Request, context: SwiftletRequestContext) async throws -> Response {
-        let started = ContinuousClock.now
+        let started = NIODeadline.now()
         var context = context
         let requestID = requestIDs.resolve(supplied: request.headers[.requestID])
         context.requestID = requestID
         context.maxUploadSize = maxBodyBytes
+        let path = request.uri.path
+        let start = RequestStart(
+            method: request.method, route: methodIndex.template(for: path) ?? RequestStart.unmatchedRoute, path: path,
+            client: context.client, requestID: requestID, headers: .fields(request.headers), started: started)
+        let passage = seam.begin(start)
 
         var response: Response
-        if let declared = request.headers[.contentLength].flatMap({ Int($0) }), declared > maxBodyBytes {
+        if let refusal = passage.refusal {
+            response = render(refusal, request: request, requestID: requestID)
+        } else if let declared = request.headers[.contentLength].flatMap({ Int($0) }), declared > maxBodyBytes {
             // Refuse before reading a byte, and close: the rest of the body is not wanted.
             response = failure(ErrorResponse.classify(HTTPError(.contentTooLarge)), request: request,
                                requestID: requestID, extraHeaders: [.connection: "close"], error: nil)
@@ -49,13 +56,9 @@ public struct SwiftletResponder<Inner: HTTPResponder>: HTTPResponder where Inner
             }
         }
         response.headers[.requestID] = requestID
-        if let accessLog {
-            let elapsed = ContinuousClock.now - started
-            accessLog.record(
-                method: request.method, path: request.uri.path, status: response.status,
-                durationMicroseconds: elapsed.components.seconds * 1_000_000 + elapsed.components.attoseconds / 1_000_000_000_000,
-                requestID: requestID)
-        }
+        seam.end(start, passage, RequestOutcome(
+            status: response.status, bodyBytes: response.body.contentLength,
+            durationNanoseconds: (NIODeadline.now() - started).nanoseconds))
         return response
     }
 

@@ -17,6 +17,9 @@ public struct SwiftletCustomization: Sendable {
     public var inlineRoutes: @Sendable (inout InlineRouteTable) -> Void = { _ in }
     /// Called with the bound address once the server listens (port 0 gets a real port).
     public var onServerRunning: @Sendable (_ host: String, _ port: Int) async -> Void
+    /// Observers and guards on the request seam, after the access log: each sees every
+    /// request exactly once, whether the router or the inline lane answers it.
+    public var observers: [any RequestObserver] = []
     /// Where services get the time from (tests move it by hand).
     public var clock: SwiftletClock
     /// Whether the application closes the storage engine at shutdown. Turn off when the
@@ -83,10 +86,10 @@ public func buildApplication(
     }
 
     let router = Router(context: SwiftletRequestContext.self)
-    var inline = InlineRouteTable()
+    let routes = SwiftletRoutes(router: router)
     router.add(middleware: HTTPErrorEscapeMiddleware())
-    HealthRoutes(engineName: storage.name, readiness: { try await storage.ping() }).register(on: router, inline: &inline)
-    IdentityRoutes(auth: auth, profile: ProfileService(users: users, wechat: wechat)).register(on: router, inline: &inline)
+    HealthRoutes(engineName: storage.name, readiness: { try await storage.ping() }).register(on: routes)
+    IdentityRoutes(auth: auth, profile: ProfileService(users: users, wechat: wechat)).register(on: routes)
     AdminRoutes(storage: storage, clock: clock).register(on: router)
     let admin = router.group("/admin/v1").add(middleware: AdminKeyMiddleware(keys: storage.adminKeys, clock: clock))
     let buyer = router.group("/api/v1").add(middleware: BearerAuthMiddleware(auth: auth))
@@ -102,24 +105,26 @@ public func buildApplication(
         WeChatSandbox(appID: config.wechat.appID, appSecret: config.wechat.effectiveAppSecret ?? "").register(on: router)
     }
     if config.benchEndpoints {
-        BenchmarkRoutes().register(on: router, inline: &inline)
+        BenchmarkRoutes().register(on: routes)
     }
     customization.routes(router, storage)
-    customization.inlineRoutes(&inline)
+    routes.addInline(customization.inlineRoutes)
 
     let requestIDs = RequestIDs()
-    let accessLog = accessLog(config, logger: logger, customization: customization)
+    let accessLogObservers: [any RequestObserver] = accessLog(config, logger: logger, customization: customization)
+        .map { [AccessLogObserver($0)] } ?? []
+    let seam = RequestSeam(observers: accessLogObservers + customization.observers)
     let responder = SwiftletResponder(
         inner: router.buildResponder(),
         methodIndex: RouteMethodIndex(routes: router.routes.map { ($0.method, $0.path.description) }),
         maxBodyBytes: config.http.maxBodyBytes,
         requestIDs: requestIDs,
         logger: logger,
-        accessLog: accessLog)
+        seam: seam)
     let serverName = "swiftlet"
     let date = HTTPDateHeader()
     let inlineLane = config.http.inlineRoutes
-        ? InlineLane(routes: inline, requestIDs: requestIDs, accessLog: accessLog, serverName: serverName, date: date)
+        ? InlineLane(routes: routes.inlineRoutes, requestIDs: requestIDs, seam: seam, serverName: serverName, date: date)
         : nil
     customization.onComponents(SwiftletComponents(
         storage: storage, paySandbox: commerce.paySandbox, jobWorker: commerce.jobWorker, inlineLane: inlineLane,

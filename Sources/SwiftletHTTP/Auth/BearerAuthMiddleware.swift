@@ -2,25 +2,53 @@ import HTTPTypes
 import Hummingbird
 import SwiftletCore
 
-/// Requires a valid, unrevoked access token and puts its principal in the context.
-/// Costs a signature check and an in-memory lookup: no database round trip.
-public struct BearerAuthMiddleware: RouterMiddleware {
-    public typealias Context = SwiftletRequestContext
+/// The one bearer-token check, shared by the router's middleware and the inline lane so
+/// both paths accept and refuse exactly the same tokens.
+public struct BearerAuthentication: Sendable {
     let auth: AuthService
 
     public init(auth: AuthService) {
         self.auth = auth
     }
 
+    /// The principal when memory alone can vouch for the token (verified before, still
+    /// unexpired and unrevoked); nil whenever the full check must decide, including every
+    /// failure, so refusals are always worded by `authenticate`.
+    public func principalFromMemory(authorization: String?) -> Principal? {
+        guard let token = BearerToken.extract(authorization: authorization) else { return nil }
+        return auth.cachedPrincipal(bearer: token)
+    }
+
+    /// The full check: memory first, then signature and claims.
+    public func authenticate(authorization: String?) async throws -> Principal {
+        guard let token = BearerToken.extract(authorization: authorization) else {
+            throw AuthErrors.tokenMissing
+        }
+        if let principal = auth.cachedPrincipal(bearer: token) { return principal }
+        return try await auth.authenticate(bearer: token)
+    }
+}
+
+/// Requires a valid, unrevoked access token and puts its principal in the context.
+/// Costs a signature check and an in-memory lookup: no database round trip.
+public struct BearerAuthMiddleware: RouterMiddleware {
+    public typealias Context = SwiftletRequestContext
+    let authentication: BearerAuthentication
+
+    public init(auth: AuthService) {
+        self.authentication = BearerAuthentication(auth: auth)
+    }
+
+    public init(_ authentication: BearerAuthentication) {
+        self.authentication = authentication
+    }
+
     public func handle(
         _ request: Request, context: SwiftletRequestContext,
         next: (Request, SwiftletRequestContext) async throws -> Response
     ) async throws -> Response {
-        guard let token = BearerToken.extract(request.headers) else {
-            throw AuthErrors.tokenMissing
-        }
         var context = context
-        context.principal = try await auth.authenticate(bearer: token)
+        context.principal = try await authentication.authenticate(authorization: request.headers[.authorization])
         return try await next(request, context)
     }
 }

@@ -14,8 +14,9 @@ public struct IdentityRoutes: Sendable {
         self.profile = profile
     }
 
-    public func register(on router: Router<SwiftletRequestContext>, inline: inout InlineRouteTable) {
-        let api = router.group("/api/v1")
+    public func register(on routes: SwiftletRoutes) {
+        let identity = routes.group("/api/v1")
+        let api = identity.routes
         api.post("/auth/wechat/login") { request, context -> TokensDTO in
             let body = try await request.decodeJSON(LoginRequest.self, context: context)
             let result = try await auth.login(code: body.code, device: body.device)
@@ -26,7 +27,8 @@ public struct IdentityRoutes: Sendable {
             return TokensDTO(try await auth.refresh(refreshToken: body.refreshToken))
         }
 
-        let authenticated = api.group().add(middleware: BearerAuthMiddleware(auth: auth))
+        let signedIn = identity.requiringBearer(BearerAuthentication(auth: auth))
+        let authenticated = signedIn.routes
         let rendered = RenderedUsers()
         authenticated.post("/auth/logout") { _, context -> HTTPResponse.Status in
             try await auth.logout(try context.requirePrincipal())
@@ -42,18 +44,13 @@ public struct IdentityRoutes: Sendable {
             try await auth.revokeSession(SessionID(rawValue: id), by: try context.requirePrincipal())
             return .noContent
         }
-        authenticated.get("/me") { _, context in
+        // The hottest authenticated read: answered from memory (inline, on the lane) when
+        // the token was verified before and the user row is cached.
+        signedIn.get("/me", authenticated: { [profile] _, principal in
+            profile.cachedMe(principal).map { .json(rendered.json(for: $0)) }
+        }, otherwise: { [profile] _, context in
             InlineResponse.json(rendered.json(for: try await profile.me(try context.requirePrincipal()))).response
-        }
-        // The hottest authenticated read: answered inline when the token was verified
-        // before and the user row is cached; the router above does everything else.
-        inline.get("/api/v1/me") { [auth, profile] request in
-            guard let token = BearerToken.extract(authorization: request.header("authorization")),
-                  let principal = auth.cachedPrincipal(bearer: token),
-                  let user = profile.cachedMe(principal)
-            else { return nil }
-            return .json(rendered.json(for: user))
-        }
+        })
         authenticated.patch("/me") { request, context -> UserDTO in
             let body = try await request.decodeJSON(ProfilePatch.self, context: context)
             return UserDTO(try await profile.update(try context.requirePrincipal(), nickname: body.nickname, avatarURL: body.avatarUrl))

@@ -23,11 +23,18 @@ public struct ConnectionTimeouts: Sendable, Equatable {
 /// body byte by byte can hold a connection for at most `header` or `body`, however
 /// often it sends; a client that sends nothing is gone after `idle`. A request being
 /// processed by a handler has no deadline here: that is the handler's business.
+///
+/// Requests may be pipelined, so reading and answering are tracked apart: the reading
+/// side is in one phase (between requests, in a head, in a body), and `unanswered` counts
+/// requests read completely whose responses have not ended. The idle deadline only runs
+/// when nothing is being read and every request has been answered, so the end of one
+/// response never starts a clock on a later request whose handler is still working.
 struct ConnectionDeadlines: Equatable {
     enum Phase: Equatable {
+        /// Between requests: nothing of the next one has arrived.
         case awaitingRequest
         case readingHead
-        case exchanging(requestComplete: Bool, responseComplete: Bool)
+        case readingBody
     }
 
     enum Action: Equatable {
@@ -39,6 +46,10 @@ struct ConnectionDeadlines: Equatable {
     let timeouts: ConnectionTimeouts
     private(set) var phase: Phase = .awaitingRequest
     private(set) var deadline: NIODeadline?
+    /// Requests read completely whose responses have not ended yet.
+    private(set) var unanswered = 0
+    /// The request being read was answered before its body ended (e.g. 413).
+    private var answeredWhileReading = false
 
     init(timeouts: ConnectionTimeouts) {
         self.timeouts = timeouts
@@ -46,6 +57,8 @@ struct ConnectionDeadlines: Equatable {
 
     mutating func connectionOpened(now: NIODeadline) -> Action {
         phase = .awaitingRequest
+        unanswered = 0
+        answeredWhileReading = false
         return set(now + timeouts.idle)
     }
 
@@ -57,37 +70,41 @@ struct ConnectionDeadlines: Equatable {
     }
 
     mutating func headReceived(now: NIODeadline) -> Action {
-        phase = .exchanging(requestComplete: false, responseComplete: false)
+        phase = .readingBody
+        answeredWhileReading = false
         return set(now + timeouts.body)
     }
 
     mutating func requestEnded(now: NIODeadline) -> Action {
-        switch phase {
-        case .exchanging(_, responseComplete: true):
-            phase = .awaitingRequest
-            return set(now + timeouts.idle)
-        default:
-            phase = .exchanging(requestComplete: true, responseComplete: false)
-            return set(nil)
+        phase = .awaitingRequest
+        if answeredWhileReading {
+            answeredWhileReading = false
+        } else {
+            unanswered += 1
         }
+        return settle(now)
     }
 
     /// The last part of a response was written.
     mutating func responseEnded(now: NIODeadline) -> Action {
-        switch phase {
-        case .exchanging(requestComplete: false, _):
-            // Answered before the body was read (e.g. 413): the body deadline still applies.
-            phase = .exchanging(requestComplete: false, responseComplete: true)
-            return .none
-        default:
-            phase = .awaitingRequest
-            return set(now + timeouts.idle)
+        if unanswered == 0 {
+            // Answered before its body was read (e.g. 413): the body deadline still applies.
+            if phase == .readingBody { answeredWhileReading = true }
+            return phase == .awaitingRequest ? settle(now) : .none
         }
+        unanswered -= 1
+        // A later request being read keeps its own head or body deadline.
+        return phase == .awaitingRequest ? settle(now) : .none
     }
 
     func isExpired(now: NIODeadline) -> Bool {
         guard let deadline else { return false }
         return now >= deadline
+    }
+
+    /// Between requests: no deadline while a handler works, the idle one once all are answered.
+    private mutating func settle(_ now: NIODeadline) -> Action {
+        set(unanswered > 0 ? nil : now + timeouts.idle)
     }
 
     private mutating func set(_ newDeadline: NIODeadline?) -> Action {

@@ -15,6 +15,11 @@ import NIOHTTP1
 ///   on to the router untouched. Responses must leave in request order (HTTP/1.1
 ///   pipelining), so while a request handed to the router is unanswered, later requests
 ///   are handed on too; their responses' ends going out through here are counted.
+/// - **Backpressure.** While the socket cannot take more (the client is not reading),
+///   reading stops: no further requests are parsed, answered inline or handed to the
+///   router until the peer drains what was written. A client that pipelines without
+///   reading therefore holds at most one read's worth of requests and their answers
+///   (NIO's read buffer, at most 64 KiB of requests) above the channel's write watermark.
 ///
 /// One handler rather than two because each handler a request crosses costs a pipeline
 /// hop per event, and on the inline path those hops were most of the remaining cost.
@@ -43,6 +48,10 @@ final class ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private var allocator = ByteBufferAllocator()
     /// Whether anything went on to the router since the last read batch ended.
     private var forwardedInBatch = false
+    /// A read was asked for while the socket could not take more; issued once it can.
+    private var readHeldBack = false
+    /// The connection's peer, read once: the seam reports it for every request.
+    private var client: SocketAddress?
 
     init(timeouts: ConnectionTimeouts, lane: InlineLane?, logger: Logger) {
         self.deadlines = ConnectionDeadlines(timeouts: timeouts)
@@ -56,6 +65,7 @@ final class ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler {
         try? context.pipeline.syncOperations.addHandler(observer, position: .first)
         socketContext = try? context.pipeline.syncOperations.context(handler: observer)
         allocator = context.channel.allocator
+        client = context.channel.remoteAddress
         if context.channel.isActive { start(context) }
     }
 
@@ -65,6 +75,7 @@ final class ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func channelActive(context: ChannelHandlerContext) {
+        client = context.channel.remoteAddress
         start(context)
         context.fireChannelActive()
     }
@@ -128,7 +139,9 @@ final class ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     private func answerInline(_ candidate: borrowing InlineLane.Candidate) -> Bool {
-        guard let socketContext, let response = lane?.respond(candidate, allocator: allocator) else { return false }
+        guard let socketContext, let response = lane?.respond(candidate, client: client, allocator: allocator) else {
+            return false
+        }
         socketContext.write(NIOAny(IOData.byteBuffer(response)), promise: nil)
         needsFlush = true
         return true
@@ -151,6 +164,26 @@ final class ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler {
             forwardedInBatch = false
             context.fireChannelReadComplete()
         }
+    }
+
+    // MARK: Backpressure
+
+    /// Reads are requested from the pipeline's tail (NIO's auto-read, or the router's
+    /// async channel when it wants more); they pass here on their way to the socket.
+    func read(context: ChannelHandlerContext) {
+        if context.channel.isWritable {
+            context.read()
+        } else {
+            readHeldBack = true
+        }
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable, readHeldBack {
+            readHeldBack = false
+            context.read()
+        }
+        context.fireChannelWritabilityChanged()
     }
 
     // MARK: Outbound (the router's responses)

@@ -93,6 +93,16 @@ public enum ErrorResponse {
     /// Builds the JSON error response. Written by hand (not JSONEncoder) because it is on
     /// every failure path, including under attack, and must not fail itself.
     public static func response(_ rendered: Rendered, requestID: String, extraHeaders: HTTPFields = [:]) -> Response {
+        let encoded = encode(rendered, requestID: requestID, extraHeaders: extraHeaders)
+        return Response(status: encoded.status, headers: encoded.headers, body: .init(byteBuffer: ByteBuffer(string: encoded.body)))
+    }
+
+    /// The error response as status, headers and body text: what `response` sends, and
+    /// what the inline lane writes itself when a guard refuses a request there, so both
+    /// paths answer a refusal byte for byte alike.
+    public static func encode(
+        _ rendered: Rendered, requestID: String, extraHeaders: HTTPFields = [:]
+    ) -> (status: HTTPResponse.Status, headers: HTTPFields, body: String) {
         var body = #"{"error":{"code":"#
         JSONText.appendString(rendered.code, to: &body)
         body += #","message":"#
@@ -102,7 +112,7 @@ public enum ErrorResponse {
         body += "}}"
         var headers = extraHeaders
         headers[.contentType] = "application/json; charset=utf-8"
-        return Response(status: rendered.status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: body)))
+        return (rendered.status, headers, body)
     }
 
 }

@@ -4,12 +4,12 @@ import NIOHTTP1
 import Synchronization
 
 /// The per-request part of the inline lane shared by every connection: which requests it
-/// may answer, and the same request id, headers and access-log line the router path gives
+/// may answer, and the same request id, headers and seam calls the router path makes
 /// (`SwiftletResponder` and Hummingbird's date and server headers).
 public final class InlineLane: Sendable {
     let routes: InlineRouteTable
     let requestIDs: RequestIDs
-    let accessLog: (any AccessLog)?
+    let seam: RequestSeam
     let serverName: String?
     let date: HTTPDateHeader
     private let answered = Atomic<Int>(0)
@@ -17,20 +17,25 @@ public final class InlineLane: Sendable {
     /// Requests answered inline since start (the rest went to the router).
     public var answeredCount: Int { answered.load(ordering: .relaxed) }
 
-    public init(routes: InlineRouteTable, requestIDs: RequestIDs, accessLog: (any AccessLog)?, serverName: String?,
+    /// Routes some observer cannot check on the event loop are left out: their requests
+    /// all go through the router, so no guard is ever skipped.
+    public init(routes: InlineRouteTable, requestIDs: RequestIDs, seam: RequestSeam, serverName: String?,
                 date: HTTPDateHeader) {
-        self.routes = routes
+        self.routes = routes.filter { seam.runsInline(route: $0) }
         self.date = date
         self.requestIDs = requestIDs
-        self.accessLog = accessLog
+        self.seam = seam
         self.serverName = serverName
     }
 
+    /// The route templates the lane answers (after leaving out those a guard needs the router for).
+    public var templates: [String] { routes.templates }
+
     /// A request the lane may try, with what it matched. Kept small (the head, the
-    /// handler and two indices) because it is held across the request's parts.
+    /// route and two indices) because it is held across the request's parts.
     struct Candidate {
         let head: HTTPRequestHead
-        let handler: InlineHandler
+        let route: InlineRouteTable.Route
         let pathEnd: String.Index
         let parameterStart: String.Index?
         let started: NIODeadline
@@ -58,30 +63,78 @@ public final class InlineLane: Sendable {
         }
         let uri = head.uri
         let pathEnd = uri.utf8.firstIndex(of: UInt8(ascii: "?")) ?? uri.endIndex
-        guard let (handler, parameterStart) = routes.match(uri[..<pathEnd]) else { return nil }
-        return Candidate(head: head, handler: handler, pathEnd: pathEnd, parameterStart: parameterStart, started: started)
+        guard let (route, parameterStart) = routes.match(uri[..<pathEnd]) else { return nil }
+        return Candidate(head: head, route: route, pathEnd: pathEnd, parameterStart: parameterStart, started: started)
     }
 
     /// The complete encoded response, or nil when the handler leaves the request to the
-    /// router. Written as HTTP/1.1 bytes here, in one buffer, instead of as parts for the
-    /// encoder: the header set is small and fixed, and the values are ours (content types
-    /// from code, request ids checked by `RequestIDs.isAcceptable`).
-    func respond(_ candidate: borrowing Candidate, allocator: ByteBufferAllocator) -> ByteBuffer? {
-        let request = InlineRequest(path: candidate.path, parameter: candidate.parameter, headers: candidate.head.headers)
-        guard let response = candidate.handler(request) else { return nil }
+    /// router. Inline handlers are pure reads of memory, so asking the handler first and
+    /// the seam second is indistinguishable from the router's order — and it keeps the
+    /// seam's "exactly once": a request the handler declines meets the seam on the router.
+    /// Written as HTTP/1.1 bytes here, in one buffer, instead of as parts for the encoder:
+    /// the header set is small and fixed, and the values are ours (content types from
+    /// code, request ids checked by `RequestIDs.isAcceptable`).
+    func respond(_ candidate: borrowing Candidate, client: SocketAddress?, allocator: ByteBufferAllocator) -> ByteBuffer? {
+        let headers = RequestHeaders.http1(candidate.head.headers)
+        let request = InlineRequest(path: candidate.path, parameter: candidate.parameter, headers: headers)
+        guard let answer = candidate.route.handler(request) else { return nil }
         answered.add(1, ordering: .relaxed)
 
         let requestID = requestIDs.resolve(supplied: candidate.head.headers.first(name: "x-request-id"))
-        let bodyByteCount = response.bodyByteCount
-        var buffer = allocator.buffer(capacity: 192 + bodyByteCount)
-        if response.status == .ok {
+        let start = RequestStart(
+            method: .get, route: candidate.route.template, path: String(candidate.path), client: client,
+            requestID: requestID, headers: headers, started: candidate.started)
+        let passage = seam.begin(start)
+
+        var buffer: ByteBuffer
+        let status: HTTPResponse.Status
+        let bodyByteCount: Int
+        if let refusal = passage.refusal {
+            let encoded = ErrorResponse.encode(ErrorResponse.classify(refusal), requestID: requestID)
+            status = encoded.status
+            bodyByteCount = encoded.body.utf8.count
+            buffer = allocator.buffer(capacity: 256 + bodyByteCount)
+            writeHead(status: status, contentType: nil, bodyByteCount: bodyByteCount, extra: encoded.headers,
+                      requestID: requestID, to: &buffer)
+            buffer.writeString(encoded.body)
+        } else {
+            status = answer.status
+            bodyByteCount = answer.bodyByteCount
+            buffer = allocator.buffer(capacity: 192 + bodyByteCount)
+            writeHead(status: status, contentType: answer.contentType, bodyByteCount: bodyByteCount, extra: [:],
+                      requestID: requestID, to: &buffer)
+            switch answer.body {
+            case .text(let text): buffer.writeString(text)
+            case .bytes(var bytes): buffer.writeBuffer(&bytes)
+            }
+        }
+        seam.end(start, passage, RequestOutcome(
+            status: status, bodyBytes: bodyByteCount,
+            durationNanoseconds: (NIODeadline.now() - candidate.started).nanoseconds))
+        return buffer
+    }
+
+    private func writeHead(
+        status: HTTPResponse.Status, contentType: String?, bodyByteCount: Int, extra: HTTPFields, requestID: String,
+        to buffer: inout ByteBuffer
+    ) {
+        if status == .ok {
             buffer.writeStaticString("HTTP/1.1 200 OK\r\n")
         } else {
-            buffer.writeString("HTTP/1.1 \(response.status.code) \(response.status.reasonPhrase)\r\n")
+            buffer.writeString("HTTP/1.1 \(status.code) \(status.reasonPhrase)\r\n")
         }
-        buffer.writeStaticString("Content-Type: ")
-        buffer.writeString(response.contentType)
-        buffer.writeStaticString("\r\nContent-Length: ")
+        if let contentType {
+            buffer.writeStaticString("Content-Type: ")
+            buffer.writeString(contentType)
+            buffer.writeStaticString("\r\n")
+        }
+        for field in extra {
+            buffer.writeString(field.name.canonicalName)
+            buffer.writeStaticString(": ")
+            buffer.writeString(field.value)
+            buffer.writeStaticString("\r\n")
+        }
+        buffer.writeStaticString("Content-Length: ")
         buffer.writeString(String(bodyByteCount))
         buffer.writeStaticString("\r\nX-Request-Id: ")
         buffer.writeString(requestID)
@@ -92,17 +145,6 @@ public final class InlineLane: Sendable {
             buffer.writeString(serverName)
         }
         buffer.writeStaticString("\r\n\r\n")
-        switch response.body {
-        case .text(let text): buffer.writeString(text)
-        case .bytes(var bytes): buffer.writeBuffer(&bytes)
-        }
-
-        if let accessLog {
-            accessLog.record(
-                method: .get, path: String(candidate.path), status: response.status,
-                durationMicroseconds: (NIODeadline.now() - candidate.started).nanoseconds / 1000, requestID: requestID)
-        }
-        return buffer
     }
 
     static func equalsIgnoringCase(_ text: String, _ lowercase: StaticString) -> Bool {

@@ -3,16 +3,23 @@ import Hummingbird
 import NIOCore
 import NIOHTTP1
 
-/// What an inline handler sees of a request: a bodiless GET.
+/// What an inline handler sees of a request: a bodiless GET. The router's copy of a
+/// route builds the same view from its `Request`, so one handler serves both paths.
 public struct InlineRequest {
     public let path: Substring
     /// The value of the route's trailing `{parameter}` segment, for routes that have one.
     public let parameter: Substring?
-    let headers: HTTPHeaders
+    let headers: RequestHeaders
+
+    public init(path: Substring, parameter: Substring?, headers: RequestHeaders) {
+        self.path = path
+        self.parameter = parameter
+        self.headers = headers
+    }
 
     /// The first value of a header (name case-insensitive).
     public func header(_ name: String) -> String? {
-        headers.first(name: name)
+        headers.first(name)
     }
 }
 
@@ -74,36 +81,57 @@ public typealias InlineHandler = @Sendable (InlineRequest) -> InlineResponse?
 /// cost, so the lane answers them where they were parsed. Everything else, and any
 /// request a handler declines, goes to the router unchanged.
 public struct InlineRouteTable: Sendable {
-    private var exact: [Substring: InlineHandler] = [:]
-    private var parameterised: [(prefix: String, handler: InlineHandler)] = []
+    struct Route: Sendable {
+        /// The route as registered ("/user/{id}"): the template the seam reports.
+        let template: String
+        let handler: InlineHandler
+    }
+
+    private var exact: [Substring: Route] = [:]
+    private var parameterised: [(prefix: String, route: Route)] = []
 
     public init() {}
 
     /// Adds a GET route. `path` is exact ("/health/live") or ends in one parameter
     /// segment ("/user/{id}").
     public mutating func get(_ path: String, _ handler: @escaping InlineHandler) {
+        let route = Route(template: path, handler: handler)
         if path.hasSuffix("}"), let open = path.lastIndex(of: "{") {
             let prefix = String(path[..<open])
             precondition(prefix.hasSuffix("/"), "an inline parameter must be a whole trailing segment: \(path)")
-            parameterised.append((prefix, handler))
+            parameterised.append((prefix, route))
         } else {
-            exact[Substring(path)] = handler
+            exact[Substring(path)] = route
         }
     }
 
     public var isEmpty: Bool { exact.isEmpty && parameterised.isEmpty }
 
-    /// The handler for `path` (no query), and where the parameter segment starts if the
+    /// Every registered route template, for checks that walk them all.
+    public var templates: [String] {
+        exact.values.map(\.template).sorted() + parameterised.map(\.route.template)
+    }
+
+    /// The same table without the routes `keep` refuses: how routes some guard cannot
+    /// check inline are turned over to the router whole.
+    public func filter(_ keep: (String) -> Bool) -> InlineRouteTable {
+        var kept = InlineRouteTable()
+        kept.exact = exact.filter { keep($0.value.template) }
+        kept.parameterised = parameterised.filter { keep($0.route.template) }
+        return kept
+    }
+
+    /// The route for `path` (no query), and where the parameter segment starts if the
     /// route has one.
     /// Paths with percent-escapes are left to the router, which decodes them.
-    func match(_ path: Substring) -> (handler: InlineHandler, parameterStart: String.Index?)? {
-        if let handler = exact[path] { return (handler, nil) }
-        for route in parameterised where path.utf8.starts(with: route.prefix.utf8) {
-            let parameter = path.utf8.dropFirst(route.prefix.utf8.count)
+    func match(_ path: Substring) -> (route: Route, parameterStart: String.Index?)? {
+        if let route = exact[path] { return (route, nil) }
+        for entry in parameterised where path.utf8.starts(with: entry.prefix.utf8) {
+            let parameter = path.utf8.dropFirst(entry.prefix.utf8.count)
             guard !parameter.isEmpty,
                   !parameter.contains(where: { $0 == UInt8(ascii: "/") || $0 == UInt8(ascii: "%") })
             else { return nil }
-            return (route.handler, parameter.startIndex)
+            return (entry.route, parameter.startIndex)
         }
         return nil
     }

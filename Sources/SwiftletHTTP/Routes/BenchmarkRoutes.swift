@@ -9,18 +9,12 @@ import SwiftletCore
 public struct BenchmarkRoutes: Sendable {
     public init() {}
 
-    public func register(on router: Router<SwiftletRequestContext>, inline: inout InlineRouteTable) {
-        router.get("/plaintext") { _, _ in Self.plaintext().response }
-        router.get("/json") { _, _ in Self.json().response }
-        router.get("/user/{id}") { _, context in
-            guard let response = Self.user(context.parameters.get("id")?[...]) else {
-                throw SwiftletError.invalid("request.invalid_parameter", "The user id must be an integer.")
-            }
-            return response.response
-        }
-        inline.get("/plaintext") { _ in Self.plaintext() }
-        inline.get("/json") { _ in Self.json() }
-        inline.get("/user/{id}") { request in Self.user(request.parameter) }
+    public func register(on routes: SwiftletRoutes) {
+        routes.get("/plaintext", always: { _ in Self.plaintext() })
+        routes.get("/json", always: { _ in Self.json() })
+        routes.get("/user/{id}", answer: { request in Self.user(request.parameter) }, otherwise: { _, _ in
+            throw SwiftletError.invalid("request.invalid_parameter", "The user id must be an integer.")
+        })
     }
 
     static func plaintext() -> InlineResponse {

@@ -20,10 +20,9 @@ public struct HealthRoutes: Sendable {
         self.readiness = readiness
     }
 
-    public func register(on router: Router<SwiftletRequestContext>, inline: inout InlineRouteTable) {
-        router.get("/health/live") { _, _ in Self.live().response }
-        inline.get("/health/live") { _ in Self.live() }
-        router.get("/health/ready") { _, _ in
+    public func register(on routes: SwiftletRoutes) {
+        routes.get("/health/live", always: { _ in Self.live() })
+        routes.routes.get("/health/ready") { _, _ in
             do {
                 try await readiness()
             } catch {

@@ -1,9 +1,12 @@
 import HTTPTypes
 
 /// Which methods each registered path accepts, so a request whose path exists but whose
-/// method does not gets 405 with an `Allow` header instead of the router's 404.
+/// method does not gets 405 with an `Allow` header instead of the router's 404; and which
+/// route template a path falls under, for the seam (known before the router runs, so
+/// guards can key on it).
 public struct RouteMethodIndex: Sendable {
     struct Entry: Sendable {
+        let template: String
         let segments: [Substring]
         var methods: Set<HTTPRequest.Method>
     }
@@ -17,7 +20,7 @@ public struct RouteMethodIndex: Sendable {
                 entries[index].methods.insert(route.method)
             } else {
                 byPath[route.path] = entries.count
-                entries.append(Entry(segments: Self.split(route.path), methods: [route.method]))
+                entries.append(Entry(template: route.path, segments: Self.split(route.path), methods: [route.method]))
             }
         }
     }
@@ -32,6 +35,24 @@ public struct RouteMethodIndex: Sendable {
         return allowed
     }
 
+    /// The template of the route `path` falls under: the most specific one (most literal
+    /// segments) when several match, e.g. `/orders/mine` before `/orders/{id}`.
+    public func template(for path: String) -> String? {
+        let segments = Self.split(path)
+        var best: (template: String, literals: Int)?
+        for entry in entries where Self.matches(entry.segments, segments) {
+            let literals = entry.segments.count { !Self.isParameter($0) && $0 != "**" }
+            if best == nil || literals > best!.literals {
+                best = (entry.template, literals)
+            }
+        }
+        return best?.template
+    }
+
+    static func isParameter(_ segment: Substring) -> Bool {
+        segment.hasPrefix(":") || segment.hasPrefix("{") || segment == "*"
+    }
+
     static func split(_ path: String) -> [Substring] {
         path.split(separator: "/", omittingEmptySubsequences: true)
     }
@@ -41,8 +62,7 @@ public struct RouteMethodIndex: Sendable {
         for (position, segment) in pattern.enumerated() {
             if segment == "**" { return true }
             guard index < path.count else { return false }
-            let isParameter = segment.hasPrefix(":") || segment.hasPrefix("{") || segment == "*"
-            if !isParameter, segment != path[index] { return false }
+            if !Self.isParameter(segment), segment != path[index] { return false }
             index += 1
             if position == pattern.count - 1 { return index == path.count }
         }

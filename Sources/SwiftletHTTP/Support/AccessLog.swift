@@ -1,7 +1,8 @@
 import HTTPTypes
 import Logging
 
-/// Receives one record per request, after the response is ready.
+/// Receives one record per request, after the response is ready (through
+/// `AccessLogObserver`, on the seam).
 ///
 /// A protocol rather than a `Logger` call because it runs on every request: the JSON
 /// implementation writes the line's bytes directly instead of building a metadata
@@ -28,5 +29,19 @@ public struct LoggerAccessLog: AccessLog {
             "durationMs": .stringConvertible(Double(durationMicroseconds) / 1000),
             "requestId": .string(requestID),
         ])
+    }
+}
+
+/// The access log as the seam's first observer: one line per request, router or inline.
+public struct AccessLogObserver: RequestObserver {
+    let log: any AccessLog
+
+    public init(_ log: any AccessLog) {
+        self.log = log
+    }
+
+    public func end(_ request: RequestStart, _ outcome: RequestOutcome) {
+        log.record(method: request.method, path: request.path, status: outcome.status,
+                   durationMicroseconds: outcome.durationNanoseconds / 1000, requestID: request.requestID)
     }
 }

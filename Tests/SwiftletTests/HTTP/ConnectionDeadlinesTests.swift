@@ -58,3 +58,39 @@ struct ConnectionDeadlinesTests {
         #expect(state.phase == .awaitingRequest)
     }
 }
+
+/// Pipelined requests: each keeps its own deadlines.
+@Suite("Connection deadlines, pipelined")
+struct PipelinedDeadlinesTests {
+    let timeouts = ConnectionTimeouts(idle: .seconds(60), header: .seconds(10), body: .seconds(30))
+    let t0 = NIODeadline.uptimeNanoseconds(1_000_000_000)
+
+    func at(_ seconds: Int64) -> NIODeadline { t0 + .seconds(seconds) }
+
+    @Test func answeringTheFirstRequestDoesNotStartTheIdleClockOnTheSecond() {
+        var state = ConnectionDeadlines(timeouts: timeouts)
+        _ = state.connectionOpened(now: t0)
+        _ = state.bytesReceived(now: at(0))
+        _ = state.headReceived(now: at(0))
+        _ = state.requestEnded(now: at(0))
+        _ = state.bytesReceived(now: at(0))
+        _ = state.headReceived(now: at(0))
+        #expect(state.requestEnded(now: at(0)) == .cancel)
+        #expect(state.unanswered == 2)
+        #expect(state.responseEnded(now: at(1)) == .cancel, "the second request's handler is still working")
+        #expect(!state.isExpired(now: at(10_000)), "no deadline cuts the second handler off")
+        #expect(state.responseEnded(now: at(10_000)) == .schedule(at(10_060)))
+    }
+
+    @Test func aPipelinedBodyKeepsItsDeadlineWhenAnEarlierResponseEnds() {
+        var state = ConnectionDeadlines(timeouts: timeouts)
+        _ = state.connectionOpened(now: t0)
+        _ = state.bytesReceived(now: at(0))
+        _ = state.headReceived(now: at(0))
+        _ = state.requestEnded(now: at(0))
+        _ = state.bytesReceived(now: at(1))
+        #expect(state.headReceived(now: at(2)) == .schedule(at(32)))
+        #expect(state.responseEnded(now: at(3)) == .none, "the body being read keeps its deadline")
+        #expect(state.isExpired(now: at(32)))
+    }
+}
