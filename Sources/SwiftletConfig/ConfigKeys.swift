@@ -77,6 +77,8 @@ public enum ConfigKeys {
         .init(key: "auth.accessTokenLifetime", type: "seconds 60–86400", defaultValue: "900", summary: "Access token (JWT) lifetime.", isSecret: false),
         .init(key: "auth.refreshTokenLifetime", type: "seconds 3600–31536000", defaultValue: "2592000",
               summary: "Refresh token lifetime; each refresh starts a new one.", isSecret: false),
+        .init(key: "auth.refreshReuseGrace", type: "seconds 0–60", defaultValue: "10",
+              summary: "A refresh token presented again this soon after its rotation (parallel requests of one client) gets the same new pair; later reuse revokes the session. 0 turns the grace off.", isSecret: false),
         .init(key: "auth.issuer", type: "string", defaultValue: "swiftlet", summary: "JWT `iss`, checked on every request.", isSecret: false),
         .init(key: "auth.audience", type: "string", defaultValue: "swiftlet-miniprogram", summary: "JWT `aud`, checked on every request.", isSecret: false),
         .init(key: "auth.clockLeeway", type: "seconds 0–300", defaultValue: "30", summary: "Tolerance for `exp`/`nbf`/`iat` between machines.", isSecret: false),

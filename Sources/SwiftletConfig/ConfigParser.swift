@@ -142,6 +142,7 @@ struct ConfigParser {
         var auth = config.auth
         auth.accessTokenLifetimeSeconds = integer("auth.accessTokenLifetime", default: auth.accessTokenLifetimeSeconds, in: 60...86_400)
         auth.refreshTokenLifetimeSeconds = integer("auth.refreshTokenLifetime", default: auth.refreshTokenLifetimeSeconds, in: 3600...31_536_000)
+        auth.refreshReuseGraceSeconds = integer("auth.refreshReuseGrace", default: auth.refreshReuseGraceSeconds, in: 0...60)
         auth.issuer = string("auth.issuer", default: auth.issuer)
         auth.audience = string("auth.audience", default: auth.audience)
         auth.clockLeewaySeconds = integer("auth.clockLeeway", default: auth.clockLeewaySeconds, in: 0...300)

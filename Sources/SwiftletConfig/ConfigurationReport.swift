@@ -34,6 +34,7 @@ extension SwiftletConfiguration {
             ("bench.endpoints", String(benchEndpoints)),
             ("auth.accessTokenLifetime", String(auth.accessTokenLifetimeSeconds)),
             ("auth.refreshTokenLifetime", String(auth.refreshTokenLifetimeSeconds)),
+            ("auth.refreshReuseGrace", String(auth.refreshReuseGraceSeconds)),
             ("auth.issuer", auth.issuer),
             ("auth.audience", auth.audience),
             ("auth.clockLeeway", String(auth.clockLeewaySeconds)),

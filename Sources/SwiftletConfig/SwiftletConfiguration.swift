@@ -75,6 +75,8 @@ public struct SwiftletConfiguration: Sendable, Equatable {
         public enum Algorithm: String, Sendable, CaseIterable { case hs256, es256 }
         public var accessTokenLifetimeSeconds: Int = 900
         public var refreshTokenLifetimeSeconds: Int = 2_592_000
+        /// How long a rotated refresh token still yields its rotation's pair (parallel refreshes).
+        public var refreshReuseGraceSeconds: Int = 10
         public var issuer: String = "swiftlet"
         public var audience: String = "swiftlet-miniprogram"
         public var clockLeewaySeconds: Int = 30

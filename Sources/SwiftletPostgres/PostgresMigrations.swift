@@ -184,5 +184,13 @@ public enum PostgresMigrations {
             "CREATE FUNCTION payment_ledger_append_only() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'payment_ledger is append-only'; END $$",
             "CREATE TRIGGER payment_ledger_no_change BEFORE UPDATE OR DELETE ON payment_ledger FOR EACH ROW EXECUTE FUNCTION payment_ledger_append_only()",
         ]),
+        // Refresh reuse grace: a rotated token records when it was rotated, its successor's
+        // hash and the successor sealed under a key only the rotated token yields, so a
+        // parallel refresh with the same token within the grace window gets the same pair.
+        Migration(version: 4, name: "refresh_token_successors", statements: [
+            "ALTER TABLE refresh_tokens ADD COLUMN rotated_at BIGINT",
+            "ALTER TABLE refresh_tokens ADD COLUMN successor_hash TEXT",
+            "ALTER TABLE refresh_tokens ADD COLUMN sealed_successor TEXT",
+        ]),
     ]
 }

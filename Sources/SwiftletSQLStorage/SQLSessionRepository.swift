@@ -6,8 +6,10 @@ import SwiftletCore
 ///
 /// Rotation relies on a conditional `UPDATE … WHERE status = 'active' RETURNING`: of two
 /// requests presenting the same refresh token, exactly one sees its row change; the
-/// other is treated as reuse. That holds on SQLite (one writer) and on PostgreSQL
-/// (row lock taken by the UPDATE) without engine-specific locking.
+/// other reads what the winner recorded on the row (rotation instant, successor) and is
+/// a repeat within the grace window, reuse after it. That holds on SQLite (one writer)
+/// and on PostgreSQL (row lock taken by the UPDATE; the re-read sees the winner's commit
+/// under read committed) without engine-specific locking.
 public struct SQLSessionRepository: SessionRepository {
     let executor: any SQLExecutor
 
@@ -33,51 +35,92 @@ public struct SQLSessionRepository: SessionRepository {
         }
     }
 
-    public func rotate(presentedHash: String, newHash: String, newExpiresAt: Date, now: Date,
-                       revocationExpiresAt: Date) async throws -> RefreshOutcome {
+    public func rotate(_ rotation: RefreshRotation) async throws -> RefreshOutcome {
         try await executor.transaction { db in
-            guard let row = try await db.raw("""
-                SELECT rt.status AS token_status, rt.expires_at AS token_expires_at, \(unsafeRaw: Self.sessionColumns)
-                FROM refresh_tokens rt JOIN sessions s ON s.id = rt.session_id
-                WHERE rt.token_hash = \(bind: presentedHash)
-                """).first()
-            else {
+            guard let presented = try await Self.presentedToken(db, rotation.presentedHash) else {
                 return .unknownToken
             }
-            let session = try Self.decodeSession(row)
-            if session.revokedAt != nil {
+            if presented.session.revokedAt != nil {
                 return .sessionRevoked
             }
-            let status = try row.decode(column: "token_status", as: String.self)
-            if status != "active" {
-                try await Self.revoke(db, session.id, reason: .refreshReuse, now: now, revocationExpiresAt: revocationExpiresAt)
-                return .reuseDetected(session.id)
+            guard presented.status == "active" else {
+                return try await Self.repeatOrReuse(db, presented, rotation)
             }
-            if try row.decode(column: "token_expires_at", as: Int64.self) <= now.unixMilliseconds {
+            if presented.expiresAt <= rotation.now.unixMilliseconds {
                 return .expired
             }
+            let now = rotation.now.unixMilliseconds
             let won = try await db.raw("""
-                UPDATE refresh_tokens SET status = 'rotated'
-                WHERE token_hash = \(bind: presentedHash) AND status = 'active'
+                UPDATE refresh_tokens
+                SET status = 'rotated', rotated_at = \(bind: now), successor_hash = \(bind: rotation.successorHash),
+                    sealed_successor = \(bind: rotation.sealedSuccessor)
+                WHERE token_hash = \(bind: rotation.presentedHash) AND status = 'active'
                 RETURNING token_hash
                 """).first()
             guard won != nil else {
-                try await Self.revoke(db, session.id, reason: .refreshReuse, now: now, revocationExpiresAt: revocationExpiresAt)
-                return .reuseDetected(session.id)
+                // A concurrent refresh rotated this token between our read and our update
+                // (PostgreSQL, read committed): decide on what it wrote.
+                guard let rotated = try await Self.presentedToken(db, rotation.presentedHash) else { return .unknownToken }
+                return try await Self.repeatOrReuse(db, rotated, rotation)
             }
             try await db.raw("""
                 INSERT INTO refresh_tokens (token_hash, session_id, status, created_at, expires_at)
-                VALUES (\(bind: newHash), \(bind: session.id.rawValue), 'active', \(bind: now.unixMilliseconds), \(bind: newExpiresAt.unixMilliseconds))
+                VALUES (\(bind: rotation.successorHash), \(bind: presented.session.id.rawValue), 'active', \(bind: now),
+                        \(bind: rotation.newExpiresAt.unixMilliseconds))
                 """).run()
             try await db.raw("""
-                UPDATE sessions SET last_used_at = \(bind: now.unixMilliseconds), expires_at = \(bind: newExpiresAt.unixMilliseconds)
-                WHERE id = \(bind: session.id.rawValue)
+                UPDATE sessions SET last_used_at = \(bind: now), expires_at = \(bind: rotation.newExpiresAt.unixMilliseconds)
+                WHERE id = \(bind: presented.session.id.rawValue)
                 """).run()
-            var updated = session
-            updated.lastUsedAt = now
-            updated.expiresAt = newExpiresAt
+            var updated = presented.session
+            updated.lastUsedAt = rotation.now
+            updated.expiresAt = rotation.newExpiresAt
             return .rotated(updated)
         }
+    }
+
+    /// A presented refresh token's row, its session, and whether its successor is still current.
+    struct PresentedToken {
+        let session: Session
+        let status: String
+        let expiresAt: Int64
+        let rotatedAt: Int64?
+        let sealedSuccessor: String?
+        let successorIsCurrent: Bool
+    }
+
+    static func presentedToken(_ db: any SQLDatabase, _ hash: String) async throws -> PresentedToken? {
+        guard let row = try await db.raw("""
+            SELECT rt.status AS token_status, rt.expires_at AS token_expires_at, rt.rotated_at AS token_rotated_at,
+                   rt.sealed_successor AS token_sealed_successor, successor.status AS successor_status,
+                   \(unsafeRaw: sessionColumns)
+            FROM refresh_tokens rt JOIN sessions s ON s.id = rt.session_id
+            LEFT JOIN refresh_tokens successor ON successor.token_hash = rt.successor_hash AND successor.session_id = rt.session_id
+            WHERE rt.token_hash = \(bind: hash)
+            """).first()
+        else { return nil }
+        return PresentedToken(
+            session: try decodeSession(row),
+            status: try row.decode(column: "token_status", as: String.self),
+            expiresAt: try row.decode(column: "token_expires_at", as: Int64.self),
+            rotatedAt: try row.decode(column: "token_rotated_at", as: Int64?.self),
+            sealedSuccessor: try row.decode(column: "token_sealed_successor", as: String?.self),
+            successorIsCurrent: try row.decode(column: "successor_status", as: String?.self) == "active")
+    }
+
+    /// A token that is no longer current: a repeat of its rotation if that happened less
+    /// than the grace window ago and its successor is still current (only the immediately
+    /// previous token is graced); otherwise reuse, which revokes the session.
+    static func repeatOrReuse(_ db: any SQLDatabase, _ presented: PresentedToken,
+                              _ rotation: RefreshRotation) async throws -> RefreshOutcome {
+        if presented.status == "rotated", presented.successorIsCurrent,
+           let rotatedAt = presented.rotatedAt, let sealed = presented.sealedSuccessor,
+           Double(rotation.now.unixMilliseconds - rotatedAt) < rotation.reuseGrace * 1000 {
+            return .repeated(presented.session, sealedSuccessor: sealed, rotatedAt: Date(unixMilliseconds: rotatedAt))
+        }
+        try await revoke(db, presented.session.id, reason: .refreshReuse, now: rotation.now,
+                         revocationExpiresAt: rotation.revocationExpiresAt)
+        return .reuseDetected(presented.session.id)
     }
 
     public func revoke(_ id: SessionID, of userID: UserID, reason: SessionRevocationReason, now: Date,

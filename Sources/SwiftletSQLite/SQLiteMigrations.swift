@@ -185,5 +185,13 @@ public enum SQLiteMigrations {
             "CREATE TRIGGER payment_ledger_no_update BEFORE UPDATE ON payment_ledger BEGIN SELECT RAISE(ABORT, 'payment_ledger is append-only'); END",
             "CREATE TRIGGER payment_ledger_no_delete BEFORE DELETE ON payment_ledger BEGIN SELECT RAISE(ABORT, 'payment_ledger is append-only'); END",
         ]),
+        // Refresh reuse grace: a rotated token records when it was rotated, its successor's
+        // hash and the successor sealed under a key only the rotated token yields, so a
+        // parallel refresh with the same token within the grace window gets the same pair.
+        Migration(version: 4, name: "refresh_token_successors", statements: [
+            "ALTER TABLE refresh_tokens ADD COLUMN rotated_at INTEGER",
+            "ALTER TABLE refresh_tokens ADD COLUMN successor_hash TEXT",
+            "ALTER TABLE refresh_tokens ADD COLUMN sealed_successor TEXT",
+        ]),
     ]
 }

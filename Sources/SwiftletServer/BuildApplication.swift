@@ -74,7 +74,8 @@ public func buildApplication(
         clock: clock,
         policy: AuthPolicy(
             accessTokenLifetime: TimeInterval(config.auth.accessTokenLifetimeSeconds),
-            refreshTokenLifetime: TimeInterval(config.auth.refreshTokenLifetimeSeconds)))
+            refreshTokenLifetime: TimeInterval(config.auth.refreshTokenLifetimeSeconds),
+            refreshReuseGrace: TimeInterval(config.auth.refreshReuseGraceSeconds)))
     try await storage.sessions.pruneRevocations(before: clock.now)
     let loaded = try await auth.loadRevocations()
     logger.debug("revocations loaded", metadata: ["count": .stringConvertible(loaded)])

@@ -42,14 +42,46 @@ public enum SessionRevocationReason: String, Sendable, Equatable {
     case admin
 }
 
+/// One refresh attempt as storage sees it: hashes and a sealed box, never a token.
+public struct RefreshRotation: Sendable, Equatable {
+    public let presentedHash: String
+    public let successorHash: String
+    /// The successor token sealed under a key only the presented token yields
+    /// (`RefreshSuccession`), stored so that a repeat within the grace window can be
+    /// answered with the same successor.
+    public let sealedSuccessor: String
+    public let newExpiresAt: Date
+    public let now: Date
+    /// How long after its rotation a token may be presented again (while its successor
+    /// is still current) without counting as reuse.
+    public let reuseGrace: TimeInterval
+    public let revocationExpiresAt: Date
+
+    public init(presentedHash: String, successorHash: String, sealedSuccessor: String, newExpiresAt: Date, now: Date,
+                reuseGrace: TimeInterval, revocationExpiresAt: Date) {
+        self.presentedHash = presentedHash
+        self.successorHash = successorHash
+        self.sealedSuccessor = sealedSuccessor
+        self.newExpiresAt = newExpiresAt
+        self.now = now
+        self.reuseGrace = reuseGrace
+        self.revocationExpiresAt = revocationExpiresAt
+    }
+}
+
 /// What a refresh attempt found, decided atomically in storage.
 public enum RefreshOutcome: Sendable, Equatable {
     /// The token was current; it is now rotated and the new one is stored.
     case rotated(Session)
+    /// The token was rotated moments ago (within the grace window) and its successor is
+    /// still current: a parallel refresh of the same client. Nothing changed; the caller
+    /// re-issues the pair of that rotation from `sealedSuccessor` and `rotatedAt`.
+    case repeated(Session, sealedSuccessor: String, rotatedAt: Date)
     case unknownToken
     case expired
     case sessionRevoked
-    /// The token had already been rotated: the session is now revoked.
+    /// The token had already been rotated (outside the grace window, or two or more
+    /// rotations ago): the session is now revoked.
     case reuseDetected(SessionID)
 }
 

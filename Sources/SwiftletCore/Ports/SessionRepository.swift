@@ -9,10 +9,12 @@ public protocol SessionRepository: Sendable {
     /// Stores a new session with its first refresh token (hash only).
     func create(_ session: Session, refreshTokenHash: String) async throws
 
-    /// Rotates `presentedHash` to `newHash` if it is the session's current token;
-    /// otherwise reports why not, revoking the session on reuse.
-    func rotate(presentedHash: String, newHash: String, newExpiresAt: Date, now: Date,
-                revocationExpiresAt: Date) async throws -> RefreshOutcome
+    /// Rotates the presented token to its successor if it is the session's current token,
+    /// recording the rotation instant, the successor's hash and the sealed successor on the
+    /// presented token's row in the same transaction. A token presented again while its
+    /// successor is still current and less than `reuseGrace` after its rotation is a
+    /// repeat (`.repeated`, nothing changes); any other reuse revokes the session.
+    func rotate(_ rotation: RefreshRotation) async throws -> RefreshOutcome
 
     /// Ends the session (idempotent) and records its revocation until
     /// `revocationExpiresAt`. Returns false if no such session belongs to `userID`.

@@ -6,10 +6,16 @@ public struct AuthPolicy: Sendable, Equatable {
     /// the damage of a leak even on a node that missed a revocation.
     public var accessTokenLifetime: TimeInterval
     public var refreshTokenLifetime: TimeInterval
+    /// A refresh token presented again this soon after its rotation, while its successor
+    /// is still current, gets that rotation's pair instead of revoking the session: a
+    /// client's parallel requests each refreshing with the same token are not a theft.
+    public var refreshReuseGrace: TimeInterval
 
-    public init(accessTokenLifetime: TimeInterval = 900, refreshTokenLifetime: TimeInterval = 30 * 86_400) {
+    public init(accessTokenLifetime: TimeInterval = 900, refreshTokenLifetime: TimeInterval = 30 * 86_400,
+                refreshReuseGrace: TimeInterval = 10) {
         self.accessTokenLifetime = accessTokenLifetime
         self.refreshTokenLifetime = refreshTokenLifetime
+        self.refreshReuseGrace = refreshReuseGrace
     }
 }
 
@@ -55,24 +61,31 @@ public struct AuthService: Sendable {
             lastUsedAt: now, expiresAt: now.addingTimeInterval(policy.refreshTokenLifetime))
         let refreshToken = SecretToken.generate(prefix: Self.refreshTokenPrefix)
         try await sessions.create(session, refreshTokenHash: SecretToken.hash(refreshToken))
-        return (user, try await issue(for: session, refreshToken: refreshToken, now: now))
+        return (user, try await issue(for: session, refreshToken: refreshToken, tokenID: RandomID.base32(byteCount: 16), issuedAt: now, now: now))
     }
 
     /// Trades a refresh token for a new pair. The presented token stops working; showing
-    /// it again later revokes the whole session (someone else has a copy).
+    /// it again later revokes the whole session (someone else has a copy). Within
+    /// `refreshReuseGrace` of its rotation, and only while its successor is still current,
+    /// it yields the same successor pair again (see `RefreshSuccession`).
     public func refresh(refreshToken: String) async throws -> IssuedTokens {
         guard refreshToken.hasPrefix(Self.refreshTokenPrefix), refreshToken.utf8.count <= 128 else {
             throw AuthErrors.refreshInvalid
         }
         let now = clock.now
+        let succession = RefreshSuccession(presented: refreshToken)
         let next = SecretToken.generate(prefix: Self.refreshTokenPrefix)
-        let outcome = try await sessions.rotate(
-            presentedHash: SecretToken.hash(refreshToken), newHash: SecretToken.hash(next),
-            newExpiresAt: now.addingTimeInterval(policy.refreshTokenLifetime), now: now,
-            revocationExpiresAt: revocationHorizon(now))
+        let outcome = try await sessions.rotate(RefreshRotation(
+            presentedHash: SecretToken.hash(refreshToken), successorHash: SecretToken.hash(next),
+            sealedSuccessor: try succession.seal(next), newExpiresAt: now.addingTimeInterval(policy.refreshTokenLifetime),
+            now: now, reuseGrace: policy.refreshReuseGrace, revocationExpiresAt: revocationHorizon(now)))
         switch outcome {
         case .rotated(let session):
-            return try await issue(for: session, refreshToken: next, now: now)
+            return try await issue(for: session, refreshToken: next, tokenID: succession.accessTokenID, issuedAt: now, now: now)
+        case .repeated(let session, let sealedSuccessor, let rotatedAt):
+            // Only a box sealed for this very token opens, so a mismatch cannot be a repeat.
+            guard let successor = succession.open(sealedSuccessor) else { throw AuthErrors.refreshInvalid }
+            return try await issue(for: session, refreshToken: successor, tokenID: succession.accessTokenID, issuedAt: rotatedAt, now: now)
         case .unknownToken:
             throw AuthErrors.refreshInvalid
         case .expired:
@@ -145,15 +158,17 @@ public struct AuthService: Sendable {
         now.addingTimeInterval(policy.accessTokenLifetime + 120)
     }
 
-    private func issue(for session: Session, refreshToken: String, now: Date) async throws -> IssuedTokens {
+    /// Signs the access token of a pair issued at `issuedAt` (earlier than `now` when a
+    /// rotation is repeated, so `expiresIn` counts the seconds already gone).
+    private func issue(for session: Session, refreshToken: String, tokenID: String, issuedAt: Date, now: Date) async throws -> IssuedTokens {
         // JWT NumericDate: whole seconds, as most verifiers expect.
-        let now = Date(timeIntervalSince1970: now.timeIntervalSince1970.rounded(.down))
+        let issuedAt = Date(timeIntervalSince1970: issuedAt.timeIntervalSince1970.rounded(.down))
         let claims = AccessTokenClaims(
-            userID: session.userID, sessionID: session.id, tokenID: RandomID.base32(byteCount: 16),
-            issuedAt: now, expiresAt: now.addingTimeInterval(policy.accessTokenLifetime))
+            userID: session.userID, sessionID: session.id, tokenID: tokenID,
+            issuedAt: issuedAt, expiresAt: issuedAt.addingTimeInterval(policy.accessTokenLifetime))
         return IssuedTokens(
             accessToken: try await tokens.sign(claims), refreshToken: refreshToken,
-            expiresIn: Int(policy.accessTokenLifetime), sessionID: session.id)
+            expiresIn: Int(policy.accessTokenLifetime - max(0, now.timeIntervalSince(issuedAt).rounded(.down))), sessionID: session.id)
     }
 }
 

@@ -9,7 +9,9 @@ import Testing
 struct IdentityFlowTests {
     @Test("login → me → refresh → reuse revokes the session", arguments: EngineKind.available)
     func refreshRotationAndReuse(kind: EngineKind) async throws {
-        try await TestApp.withLiveApp(kind) { (client: any TestClientProtocol) async throws in
+        // Without the reuse grace window (covered in RefreshGraceTests), reuse is detected at once.
+        let config = TestApp.config { $0.auth.refreshReuseGraceSeconds = 0 }
+        try await TestApp.withLiveApp(kind, config: config) { (client: any TestClientProtocol) async throws in
             let login = try await client.login("alice:1", device: "iPhone 15")
             #expect(login.tokenType == "Bearer")
             #expect(login.expiresIn == 900)

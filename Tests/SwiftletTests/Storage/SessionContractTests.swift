@@ -15,43 +15,87 @@ struct SessionContractTests {
         return session
     }
 
+    /// A rotation of `presented` to `successor` at `now`, with the default grace window.
+    func rotation(_ presented: String, to successor: String, at now: Date, expiresAt: Date? = nil,
+                  grace: TimeInterval = 10, revocationExpiresAt: Date? = nil) -> RefreshRotation {
+        RefreshRotation(presentedHash: presented, successorHash: successor, sealedSuccessor: "sealed:\(successor)",
+                        newExpiresAt: expiresAt ?? now.addingTimeInterval(86_400), now: now, reuseGrace: grace,
+                        revocationExpiresAt: revocationExpiresAt ?? now.addingTimeInterval(1000))
+    }
+
     @Test("rotation: current token rotates, old one is reuse, unknown is unknown", arguments: EngineKind.available)
     func rotation(kind: EngineKind) async throws {
         try await TestStorage.withStorage(kind) { storage in
             let session = try await makeSession(storage)
             let later = now.addingTimeInterval(60)
-            let first = try await storage.sessions.rotate(presentedHash: "hash-1", newHash: "hash-2", newExpiresAt: later.addingTimeInterval(86_400), now: later, revocationExpiresAt: later.addingTimeInterval(1000))
+            let first = try await storage.sessions.rotate(rotation("hash-1", to: "hash-2", at: later, grace: 0))
             guard case .rotated(let rotated) = first else { Issue.record("expected rotation, got \(first)"); return }
             #expect(rotated.id == session.id)
             #expect(rotated.lastUsedAt == later)
-            #expect(try await storage.sessions.rotate(presentedHash: "nope", newHash: "x", newExpiresAt: later, now: later, revocationExpiresAt: later) == .unknownToken)
-            let reuse = try await storage.sessions.rotate(presentedHash: "hash-1", newHash: "hash-3", newExpiresAt: later, now: later, revocationExpiresAt: later.addingTimeInterval(1000))
+            #expect(try await storage.sessions.rotate(rotation("nope", to: "x", at: later)) == .unknownToken)
+            let reuse = try await storage.sessions.rotate(rotation("hash-1", to: "hash-3", at: later, grace: 0))
             #expect(reuse == .reuseDetected(session.id))
             #expect(try await storage.sessions.find(session.id)?.revokedAt != nil)
-            #expect(try await storage.sessions.rotate(presentedHash: "hash-2", newHash: "hash-4", newExpiresAt: later, now: later, revocationExpiresAt: later) == .sessionRevoked)
+            #expect(try await storage.sessions.rotate(rotation("hash-2", to: "hash-4", at: later)) == .sessionRevoked)
             let revocations = try await storage.sessions.activeRevocations(now: later)
             #expect(revocations.contains(Revocation(kind: .session, value: session.id.rawValue, expiresAt: later.addingTimeInterval(1000))))
         }
     }
 
-    @Test("two refreshes racing with one token: exactly one rotates", arguments: EngineKind.available)
+    @Test("two refreshes racing with one token: exactly one rotates, the others repeat it", arguments: EngineKind.available)
     func concurrentRotation(kind: EngineKind) async throws {
         try await TestStorage.withStorage(kind) { storage in
-            _ = try await makeSession(storage, refresh: "race")
+            let session = try await makeSession(storage, refresh: "race")
             let sessions = storage.sessions
-            let at = now
-            let outcomes = try await withThrowingTaskGroup(of: RefreshOutcome.self) { group in
-                for index in 0..<8 {
-                    group.addTask {
-                        try await sessions.rotate(presentedHash: "race", newHash: "next-\(index)", newExpiresAt: at.addingTimeInterval(86_400),
-                                                  now: at, revocationExpiresAt: at.addingTimeInterval(1000))
-                    }
+            let rotations = (0..<8).map { rotation("race", to: "next-\($0)", at: now) }
+            let outcomes = try await withThrowingTaskGroup(of: (Int, RefreshOutcome).self) { group in
+                for (index, rotation) in rotations.enumerated() {
+                    group.addTask { (index, try await sessions.rotate(rotation)) }
                 }
-                return try await group.reduce(into: [RefreshOutcome]()) { $0.append($1) }
+                return try await group.reduce(into: [Int: RefreshOutcome]()) { $0[$1.0] = $1.1 }
             }
-            let rotated = outcomes.filter { if case .rotated = $0 { return true } else { return false } }
-            #expect(rotated.count == 1)
-            #expect(outcomes.count == 8)
+            let winners = outcomes.filter { if case .rotated = $0.value { return true } else { return false } }.map(\.key)
+            #expect(winners.count == 1)
+            guard let winner = winners.first else { return }
+            for (index, outcome) in outcomes where index != winner {
+                guard case .repeated(let repeated, let sealed, let rotatedAt) = outcome else {
+                    Issue.record("refresh \(index) lost the race and should repeat the winner's rotation, got \(outcome)")
+                    continue
+                }
+                #expect(repeated.id == session.id)
+                #expect(sealed == "sealed:next-\(winner)")
+                #expect(rotatedAt == now)
+            }
+        }
+    }
+
+    @Test("grace: a repeat within the window changes nothing; after it, or two rotations back, it is reuse",
+          arguments: EngineKind.available)
+    func reuseGrace(kind: EngineKind) async throws {
+        try await TestStorage.withStorage(kind) { storage in
+            let sessions = storage.sessions
+            let session = try await makeSession(storage)
+            guard case .rotated = try await sessions.rotate(rotation("hash-1", to: "hash-2", at: now)) else {
+                Issue.record("first rotation failed"); return
+            }
+            let repeated = try await sessions.rotate(rotation("hash-1", to: "hash-other", at: now.addingTimeInterval(9.9)))
+            guard case .repeated(let same, let sealed, let rotatedAt) = repeated else { Issue.record("expected a repeat, got \(repeated)"); return }
+            #expect(same.id == session.id)
+            #expect(sealed == "sealed:hash-2")
+            #expect(rotatedAt == now)
+            // The repeat wrote nothing: the successor is still the current token.
+            guard case .rotated = try await sessions.rotate(rotation("hash-2", to: "hash-3", at: now.addingTimeInterval(9.95))) else {
+                Issue.record("the successor should still rotate"); return
+            }
+            // hash-1 is now two rotations back: reuse, although inside its window.
+            #expect(try await sessions.rotate(rotation("hash-1", to: "hash-x", at: now.addingTimeInterval(9.96))) == .reuseDetected(session.id))
+            #expect(try await sessions.find(session.id)?.revokedAt != nil)
+
+            let second = try await makeSession(storage, refresh: "late-1")
+            _ = try await sessions.rotate(rotation("late-1", to: "late-2", at: now))
+            #expect(try await sessions.rotate(rotation("late-1", to: "late-x", at: now.addingTimeInterval(10))) == .reuseDetected(second.id),
+                    "the window is open for less than its length")
+            #expect(try await sessions.find(second.id)?.revokedAt != nil)
         }
     }
 
@@ -60,7 +104,7 @@ struct SessionContractTests {
         try await TestStorage.withStorage(kind) { storage in
             _ = try await makeSession(storage, refresh: "old")
             let muchLater = now.addingTimeInterval(2 * 86_400)
-            #expect(try await storage.sessions.rotate(presentedHash: "old", newHash: "n", newExpiresAt: muchLater, now: muchLater, revocationExpiresAt: muchLater) == .expired)
+            #expect(try await storage.sessions.rotate(rotation("old", to: "n", at: muchLater)) == .expired)
         }
     }
 
@@ -74,7 +118,7 @@ struct SessionContractTests {
             #expect(try await storage.sessions.revoke(session.id, of: session.userID, reason: .logout, now: now, revocationExpiresAt: now.addingTimeInterval(900)))
             #expect(try await storage.sessions.revoke(session.id, of: session.userID, reason: .logout, now: now, revocationExpiresAt: now.addingTimeInterval(900)))
             #expect(try await storage.sessions.activeSessions(of: session.userID, now: now).isEmpty)
-            #expect(try await storage.sessions.rotate(presentedHash: "hash-1", newHash: "n", newExpiresAt: now, now: now, revocationExpiresAt: now) == .sessionRevoked)
+            #expect(try await storage.sessions.rotate(rotation("hash-1", to: "n", at: now)) == .sessionRevoked)
         }
     }
 
