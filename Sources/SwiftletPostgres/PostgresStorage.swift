@@ -12,14 +12,18 @@ public struct PostgresStorageConfiguration: Sendable {
     public var url: PostgresURL
     public var maximumConnections: Int
     public var connectTimeout: Duration
+    /// How long a request waits for a pooled connection before it answers
+    /// `storage.unavailable` (pool exhausted, or the server unreachable).
+    public var leaseTimeout: Duration
     /// Extra startup parameters (e.g. `search_path`), used by tests to isolate schemas.
     public var startupParameters: [(String, String)]
 
     public init(url: PostgresURL, maximumConnections: Int = 10, connectTimeout: Duration = .seconds(5),
-                startupParameters: [(String, String)] = []) {
+                leaseTimeout: Duration = .seconds(5), startupParameters: [(String, String)] = []) {
         self.url = url
         self.maximumConnections = maximumConnections
         self.connectTimeout = connectTimeout
+        self.leaseTimeout = leaseTimeout
         self.startupParameters = startupParameters
     }
 }
@@ -30,13 +34,15 @@ public final class PostgresStorage: SQLStorageEngine {
     public let name = "postgres"
 
     let client: PostgresClient
+    private let leaseTimeout: Duration
     private let runTask: Task<Void, Never>
     private let logger: Logger
     public let clock: SwiftletClock
     private let gate = EngineGate()
 
-    private init(client: PostgresClient, runTask: Task<Void, Never>, clock: SwiftletClock, logger: Logger) {
+    private init(client: PostgresClient, leaseTimeout: Duration, runTask: Task<Void, Never>, clock: SwiftletClock, logger: Logger) {
         self.client = client
+        self.leaseTimeout = leaseTimeout
         self.runTask = runTask
         self.clock = clock
         self.logger = logger
@@ -55,7 +61,7 @@ public final class PostgresStorage: SQLStorageEngine {
         clientConfiguration.options.additionalStartupParameters = configuration.startupParameters
         let client = PostgresClient(configuration: clientConfiguration, backgroundLogger: logger)
         let runTask = Task { await client.run() }
-        let storage = PostgresStorage(client: client, runTask: runTask, clock: clock, logger: logger)
+        let storage = PostgresStorage(client: client, leaseTimeout: configuration.leaseTimeout, runTask: runTask, clock: clock, logger: logger)
         do {
             try await storage.ping()
         } catch {
@@ -90,15 +96,27 @@ public final class PostgresStorage: SQLStorageEngine {
 
     public func read<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
         try gate.ensureOpen()
-        return try await client.withConnection { connection in
+        return try await withConnection { connection in
             try await body(connection.sql(queryLogLevel: nil))
         }
     }
 
     public func transaction<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
         try gate.ensureOpen()
-        return try await client.withConnection { connection in
+        return try await withConnection { connection in
             try await SQLTransaction.run(on: connection.sql(queryLogLevel: nil), body)
+        }
+    }
+
+    /// The engine boundary: a bounded wait for a connection, and driver errors that mean
+    /// "the database is out of reach" turned into `storage.unavailable`.
+    private func withConnection<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
+        do {
+            return try await PostgresConnectionLease.with(client, timeout: leaseTimeout, body)
+        } catch is PostgresConnectionLease.NotLeased {
+            throw PostgresErrors.unavailable()
+        } catch {
+            throw PostgresErrors.translate(error)
         }
     }
 

@@ -107,17 +107,25 @@ public final class SQLiteStorage: SQLStorageEngine {
 
     public func read<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
         try gate.ensureOpen()
-        return try await readers.withResource { connection in
-            try await body(connection.sql(queryLogLevel: nil))
+        do {
+            return try await readers.withResource { connection in
+                try await body(connection.sql(queryLogLevel: nil))
+            }
+        } catch {
+            throw SQLiteErrors.translate(error)
         }
     }
 
     public func transaction<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
         try gate.ensureOpen()
-        return try await writer.withResource { connection in
-            // IMMEDIATE takes the write lock up front so a transaction never fails halfway
-            // on lock upgrade.
-            try await SQLTransaction.run(on: connection.sql(queryLogLevel: nil), begin: "BEGIN IMMEDIATE", body)
+        do {
+            return try await writer.withResource { connection in
+                // IMMEDIATE takes the write lock up front so a transaction never fails halfway
+                // on lock upgrade.
+                try await SQLTransaction.run(on: connection.sql(queryLogLevel: nil), begin: "BEGIN IMMEDIATE", body)
+            }
+        } catch {
+            throw SQLiteErrors.translate(error)
         }
     }
 

@@ -26,11 +26,16 @@ public struct SwiftletError: Error, Sendable, Equatable, CustomStringConvertible
     public let code: String
     /// Message for the client. Must never carry secrets or internal detail.
     public let message: String
+    /// For a transient failure: after how many seconds a retry may succeed. The HTTP
+    /// layer sends it as `Retry-After`, so clients back off instead of hammering a node
+    /// whose database is busy or away.
+    public let retryAfterSeconds: Int?
 
-    public init(_ kind: Kind, code: String, message: String) {
+    public init(_ kind: Kind, code: String, message: String, retryAfterSeconds: Int? = nil) {
         self.kind = kind
         self.code = code
         self.message = message
+        self.retryAfterSeconds = retryAfterSeconds
     }
 
     public var description: String { "\(code): \(message)" }
@@ -51,5 +56,16 @@ extension SwiftletError {
 
     public static func unavailable(_ code: String, _ message: String) -> SwiftletError {
         .init(.unavailable, code: code, message: message)
+    }
+
+    /// How long a client is asked to wait before retrying after `storage.unavailable`:
+    /// long enough for a lock holder to finish or a pool to reconnect, short enough that
+    /// a user does not notice the outage once it is over.
+    public static let storageRetryAfterSeconds = 2
+
+    /// The database is busy past its timeout or cannot be reached: a transient 503 with
+    /// `Retry-After`, never a 500. Raised by the engines at their boundary.
+    public static func storageUnavailable(_ message: String) -> SwiftletError {
+        .init(.unavailable, code: "storage.unavailable", message: message, retryAfterSeconds: storageRetryAfterSeconds)
     }
 }

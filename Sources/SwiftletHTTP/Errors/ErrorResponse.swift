@@ -14,15 +14,40 @@ public enum ErrorResponse {
         public let message: String
         /// True for failures we did not anticipate; their detail goes only to the log.
         public let isUnexpected: Bool
+        /// Headers the failure carries to the client, e.g. `WWW-Authenticate` or `Allow`
+        /// of a framework `HTTPError` (never its `Content-Type`/`Content-Length`: the
+        /// body is ours).
+        public let headers: HTTPFields
+        /// Sent as `Retry-After` (seconds) when set.
+        public let retryAfterSeconds: Int?
+
+        public init(status: HTTPResponse.Status, code: String, message: String, isUnexpected: Bool,
+                    headers: HTTPFields = [:], retryAfterSeconds: Int? = nil) {
+            self.status = status
+            self.code = code
+            self.message = message
+            self.isUnexpected = isUnexpected
+            self.headers = headers
+            self.retryAfterSeconds = retryAfterSeconds
+        }
+    }
+
+    /// A framework error already reduced to its rendering inside the router, so that it
+    /// reaches `SwiftletResponder` with its status and headers instead of being rendered
+    /// by Hummingbird (see `HTTPErrorEscapeMiddleware`).
+    public struct Escaped: Error, Sendable {
+        public let rendered: Rendered
     }
 
     public static func classify(_ error: any Error) -> Rendered {
         switch error {
         case let error as SwiftletError:
             return Rendered(status: status(for: error.kind), code: error.code, message: error.message,
-                            isUnexpected: error.kind == .internalFailure)
+                            isUnexpected: error.kind == .internalFailure, retryAfterSeconds: error.retryAfterSeconds)
+        case let error as Escaped:
+            return error.rendered
         case let error as HTTPError:
-            return classify(status: error.status, body: error.body)
+            return classify(status: error.status, body: error.body, headers: error.headers)
         case let error as any HTTPResponseError:
             // Hummingbird/NIO errors that carry a status, e.g. NIOTooManyBytesError → 413.
             return classify(status: error.status, body: nil)
@@ -31,46 +56,59 @@ public enum ErrorResponse {
             return Rendered(status: .badRequest, code: failure.code, message: failure.message, isUnexpected: false)
         default:
             return Rendered(status: .internalServerError, code: "internal.error",
-                            message: "An internal error occurred; quote the request id when reporting it.", isUnexpected: true)
+                            message: genericMessage, isUnexpected: true)
         }
     }
 
-    static func classify(status: HTTPResponse.Status, body: String?) -> Rendered {
-        switch status {
-        case .notFound:
-            return Rendered(status: .notFound, code: "route.not_found", message: body ?? "No route matches this path.", isUnexpected: false)
-        case .contentTooLarge:
-            return Rendered(status: .contentTooLarge, code: "request.body_too_large",
-                            message: "The request body is larger than the server accepts.", isUnexpected: false)
-        case .badRequest:
-            return Rendered(status: .badRequest, code: "request.bad_request", message: body ?? "The request is malformed.", isUnexpected: false)
-        case .unsupportedMediaType:
-            return Rendered(status: .unsupportedMediaType, code: "request.unsupported_media_type",
-                            message: body ?? "Unsupported Content-Type.", isUnexpected: false)
-        default:
-            let isServerSide = status.code >= 500
-            return Rendered(
-                status: status,
-                code: "http.\(status.code)",
-                message: isServerSide ? "An internal error occurred; quote the request id when reporting it." : (body ?? status.reasonPhrase),
-                isUnexpected: isServerSide)
+    static let genericMessage = "An internal error occurred; quote the request id when reporting it."
+
+    /// A status chosen by the framework or a route keeps its status and headers; only
+    /// a bare 500 is treated as a failure we did not anticipate.
+    static func classify(status: HTTPResponse.Status, body: String?, headers: HTTPFields = [:]) -> Rendered {
+        let kept = headers.filter { $0.name != .contentType && $0.name != .contentLength && $0.name != .transferEncoding }
+        let code = frameworkCode(for: status)
+        let message: String = switch status {
+        case .notFound: body ?? "No route matches this path."
+        case .contentTooLarge: "The request body is larger than the server accepts."
+        case .badRequest: body ?? "The request is malformed."
+        case .unsupportedMediaType: body ?? "Unsupported Content-Type."
+        case .internalServerError: genericMessage
+        default: body ?? status.reasonPhrase
         }
+        return Rendered(status: status, code: code, message: message, isUnexpected: status == .internalServerError,
+                        headers: HTTPFields(kept))
     }
 
-    /// The `SwiftletError` equivalent of an error Hummingbird would render itself.
-    static func domainError(from error: any HTTPResponseError) -> SwiftletError {
-        let rendered = classify(error)
-        let kind: SwiftletError.Kind = switch rendered.status {
-        case .notFound: .notFound
-        case .contentTooLarge: .payloadTooLarge
-        case .unsupportedMediaType: .unsupportedMediaType
-        case .methodNotAllowed: .methodNotAllowed
-        case .tooManyRequests: .rateLimited
-        case .serviceUnavailable: .unavailable
-        case _ where rendered.status.code >= 500: .internalFailure
-        default: .invalidInput
+    /// Stable codes for statuses the framework or a route raises as `HTTPError`; clients
+    /// branch on them, so they never change once published.
+    static func frameworkCode(for status: HTTPResponse.Status) -> String {
+        switch status.code {
+        case 400: "request.bad_request"
+        case 401: "request.unauthorized"
+        case 403: "request.forbidden"
+        case 404: "route.not_found"
+        case 405: "route.method_not_allowed"
+        case 406: "request.not_acceptable"
+        case 408: "request.timeout"
+        case 409: "request.conflict"
+        case 410: "request.gone"
+        case 411: "request.length_required"
+        case 412: "request.precondition_failed"
+        case 413: "request.body_too_large"
+        case 414: "request.uri_too_long"
+        case 415: "request.unsupported_media_type"
+        case 416: "request.range_not_satisfiable"
+        case 422: "request.unprocessable"
+        case 428: "request.precondition_required"
+        case 429: "request.rate_limited"
+        case 431: "request.headers_too_large"
+        case 500: "internal.error"
+        case 501: "request.not_implemented"
+        case 502: "upstream.bad_gateway"
+        case 503: "service.unavailable"
+        case 504: "upstream.timeout"
+        default: "http.\(status.code)"
         }
-        return SwiftletError(kind, code: rendered.code, message: rendered.message)
     }
 
     public static func status(for kind: SwiftletError.Kind) -> HTTPResponse.Status {
@@ -110,7 +148,13 @@ public enum ErrorResponse {
         body += #","requestId":"#
         JSONText.appendString(requestID, to: &body)
         body += "}}"
-        var headers = extraHeaders
+        var headers = rendered.headers
+        for field in extraHeaders {
+            headers[field.name] = field.value
+        }
+        if let seconds = rendered.retryAfterSeconds {
+            headers[.retryAfter] = String(seconds)
+        }
         headers[.contentType] = "application/json; charset=utf-8"
         return (rendered.status, headers, body)
     }
