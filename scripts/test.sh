@@ -6,6 +6,9 @@
 #   scripts/test.sh                 # build + run every test
 #   scripts/test.sh --filter NAME   # extra arguments go to `swift test`
 #
+# A full run then fuzzes the live API against its OpenAPI document on SQLite and on
+# PostgreSQL (scripts/schemathesis.sh).
+#
 # Under CI=true a PostgreSQL or Redis that cannot be started fails the run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -71,3 +74,13 @@ log "building"
 swift build --build-tests
 log "running tests (PostgreSQL: $SWIFTLET_TEST_POSTGRES_URL, Redis: $SWIFTLET_TEST_REDIS_URL)"
 swift test --skip-build "$@"
+
+# The API contract, fuzzed against the live server on both engines (skipped for a
+# filtered run: it tests the whole API, not the selected tests).
+if [ $# -eq 0 ]; then
+  log "fuzzing the API against its OpenAPI document (SQLite, then PostgreSQL)"
+  fuzz_status=0
+  scripts/schemathesis.sh sqlite || fuzz_status=1
+  scripts/schemathesis.sh postgres "$SWIFTLET_TEST_POSTGRES_URL" || fuzz_status=1
+  exit "$fuzz_status"
+fi
