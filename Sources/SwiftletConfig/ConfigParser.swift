@@ -40,8 +40,11 @@ struct ConfigParser {
         config.storage.sqliteSynchronous = choice("storage.sqlite.synchronous", default: config.storage.sqliteSynchronous)
         if let url = lookup("storage.postgres.url"), !url.isEmpty {
             do {
-                _ = try PostgresURL(parsing: url)
+                let parsed = try PostgresURL(parsing: url)
                 config.storage.postgresURL = url
+                if let root = parsed.sslRootCertificatePath, !FileManager.default.isReadableFile(atPath: root) {
+                    problems.append(.init(key: "storage.postgres.url", message: "sslrootcert \(root) is not a readable file"))
+                }
             } catch {
                 problems.append(.init(key: "storage.postgres.url", message: error.description))
             }
@@ -49,6 +52,8 @@ struct ConfigParser {
         config.storage.postgresPoolSize = integer("storage.postgres.poolSize", default: config.storage.postgresPoolSize, in: 1...1000)
         config.storage.postgresConnectTimeoutSeconds = seconds(
             "storage.postgres.connectTimeout", default: config.storage.postgresConnectTimeoutSeconds)
+        config.storage.postgresAllowUnverifiedTLS = boolean(
+            "storage.postgres.allowUnverifiedTLS", default: config.storage.postgresAllowUnverifiedTLS)
         config.cluster.nodes = integer("cluster.nodes", default: config.cluster.nodes, in: 1...10_000)
         config.dataDirectory = string("data.directory", default: config.dataDirectory)
         config.benchEndpoints = boolean("bench.endpoints", default: config.benchEndpoints)

@@ -107,9 +107,8 @@ public enum ConfigurationLoader {
                     key: "storage.engine",
                     message: "sqlite cannot serve \(configuration.cluster.nodes) nodes (cluster.nodes); use postgres in production clusters"))
             }
-            if let url = storage.postgresURL.flatMap({ try? PostgresURL(parsing: $0) }),
-               url.sslMode == .disable, !["127.0.0.1", "localhost", "::1"].contains(url.host) {
-                problems.append(.init(key: "storage.postgres.url", message: "sslmode=disable to a remote host is refused in production"))
+            if case .refused(let reason) = configuration.postgresTLSPolicy {
+                problems.append(.init(key: "storage.postgres.url", message: reason))
             }
             let pay = configuration.wechatPay
             if let notify = pay.notifyURL, !notify.lowercased().hasPrefix("https://") {

@@ -29,6 +29,7 @@ extension SwiftletConfiguration {
             ("storage.postgres.url", postgres),
             ("storage.postgres.poolSize", String(storage.postgresPoolSize)),
             ("storage.postgres.connectTimeout", format(storage.postgresConnectTimeoutSeconds)),
+            ("storage.postgres.allowUnverifiedTLS", String(storage.postgresAllowUnverifiedTLS)),
             ("cluster.nodes", String(cluster.nodes)),
             ("data.directory", dataDirectory),
             ("bench.endpoints", String(benchEndpoints)),

@@ -52,6 +52,9 @@ public struct SwiftletConfiguration: Sendable, Equatable {
         public var postgresURL: String?
         public var postgresPoolSize: Int = 10
         public var postgresConnectTimeoutSeconds: Double = 5
+        /// Production only: accept a remote PostgreSQL host without `sslmode=verify-full`
+        /// (logged as a warning at every start).
+        public var postgresAllowUnverifiedTLS: Bool = false
         public init() {}
     }
 

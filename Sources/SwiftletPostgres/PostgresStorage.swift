@@ -55,7 +55,7 @@ public final class PostgresStorage: SQLStorageEngine {
         let url = configuration.url
         var clientConfiguration = PostgresClient.Configuration(
             host: url.host, port: url.port, username: url.username, password: url.password,
-            database: url.database, tls: try tls(for: url))
+            database: url.database, tls: PostgresTLS(url: url).client)
         clientConfiguration.options.maximumConnections = configuration.maximumConnections
         clientConfiguration.options.connectTimeout = configuration.connectTimeout
         clientConfiguration.options.additionalStartupParameters = configuration.startupParameters
@@ -69,29 +69,6 @@ public final class PostgresStorage: SQLStorageEngine {
             throw error
         }
         return storage
-    }
-
-    static func tls(for url: PostgresURL) throws -> PostgresClient.Configuration.TLS {
-        var tls = TLSConfiguration.makeClientConfiguration()
-        if let root = url.sslRootCertificatePath {
-            tls.trustRoots = .file(root)
-        }
-        switch url.sslMode {
-        case .disable:
-            return .disable
-        case .prefer:
-            tls.certificateVerification = .none
-            return .prefer(tls)
-        case .require:
-            tls.certificateVerification = .none
-            return .require(tls)
-        case .verifyCA:
-            tls.certificateVerification = .noHostnameVerification
-            return .require(tls)
-        case .verifyFull:
-            tls.certificateVerification = .fullVerification
-            return .require(tls)
-        }
     }
 
     public func read<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {

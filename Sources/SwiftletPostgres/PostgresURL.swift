@@ -66,6 +66,15 @@ public struct PostgresURL: Sendable, Equatable {
         self.sslRootCertificatePath = rootCertificate
     }
 
+    /// Whether the host is this machine (`localhost`, `127.0.0.0/8`, `::1`): traffic
+    /// that never leaves it cannot be read or altered on the way.
+    public var isLoopbackHost: Bool {
+        let host = host.lowercased().trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
+        if host == "localhost" || host == "::1" || host == "0:0:0:0:0:0:0:1" { return true }
+        let octets = host.split(separator: ".", omittingEmptySubsequences: false)
+        return octets.count == 4 && octets[0] == "127" && octets.allSatisfy { UInt8($0) != nil }
+    }
+
     /// The URL with the password replaced, safe for logs and `config check`.
     public var redacted: String {
         let credentials = password == nil ? username : "\(username):****"

@@ -72,6 +72,10 @@ public enum StorageFactory {
         guard let text = config.storage.postgresURL else {
             throw SwiftletError.invalid("config.invalid", "storage.postgres.url is required")
         }
+        if case .acceptedByOptOut(let reason) = config.postgresTLSPolicy {
+            logger.warning("PostgreSQL TLS not verified", metadata: [
+                "key": .string(SwiftletConfiguration.postgresTLSOptOutKey), "reason": .string(reason)])
+        }
         return try await PostgresStorage.connect(
             PostgresStorageConfiguration(
                 url: try PostgresURL(parsing: text),
