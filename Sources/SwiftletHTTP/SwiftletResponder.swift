@@ -2,6 +2,7 @@ import HTTPTypes
 import Hummingbird
 import Logging
 import NIOCore
+import SwiftletCore
 
 /// The outermost layer every request the router answers passes through: request id,
 /// the seam (observers and guards: access log, metrics, limits), body-size limit, and the
@@ -88,7 +89,7 @@ public struct SwiftletResponder<Inner: HTTPResponder>: HTTPResponder where Inner
                 "requestId": .string(requestID),
                 "method": .string(request.method.rawValue),
                 "path": .string(request.uri.path),
-                "error": .string(error.map { String(reflecting: $0) } ?? rendered.code),
+                "error": .string(error.map(ErrorLog.describe) ?? rendered.code),
             ])
         }
         return ErrorResponse.response(rendered, requestID: requestID, extraHeaders: extraHeaders)

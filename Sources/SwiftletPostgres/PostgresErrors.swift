@@ -9,10 +9,29 @@ enum PostgresErrors {
 
     /// A lost or refused connection, a server shutting down or out of connection slots
     /// is a transient `storage.unavailable` (503 with `Retry-After`), not a server fault.
-    /// Everything else passes unchanged.
+    /// Any other PostgreSQL error leaves as a `StorageFailure`: `PSQLError` describes
+    /// itself with the statement and its bind values (openid, phone, nickname), so it
+    /// must not travel further. Errors that are not PostgreSQL's pass unchanged.
     static func translate(_ error: any Error) -> any Error {
         guard let error = error as? PSQLError else { return error }
-        return isUnavailable(error) ? unavailable() : error
+        if isUnavailable(error) { return unavailable() }
+        return failure(error)
+    }
+
+    /// SQLSTATE, the driver's code and the server's primary message with every literal
+    /// masked; the schema names the server reports (table, column, constraint) are kept.
+    /// Never the `detail` (`Key (phone)=(…)`), the query or its binds.
+    static func failure(_ error: PSQLError) -> StorageFailure {
+        let info = error.serverInfo
+        let identifiers = Set([info?[.schemaName], info?[.tableName], info?[.columnName], info?[.constraintName],
+                               info?[.dataTypeName]].compactMap { $0 })
+        return StorageFailure(engine: "postgres", kind: String(describing: error.code), sqlState: info?[.sqlState],
+                              message: ErrorLog.sanitise(info?[.message] ?? "", keeping: identifiers), underlying: error)
+    }
+
+    /// The driver's error, whether raw (inside a transaction body) or already wrapped.
+    static func unwrap(_ error: any Error) -> PSQLError? {
+        ((error as? StorageFailure)?.underlying ?? error) as? PSQLError
     }
 
     static func isUnavailable(_ error: PSQLError) -> Bool {

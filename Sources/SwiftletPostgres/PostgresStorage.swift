@@ -98,7 +98,7 @@ public final class PostgresStorage: SQLStorageEngine {
     }
 
     public func classify(_ error: any Error) -> SQLFailure {
-        if let error = error as? PSQLError, error.serverInfo?[.sqlState] == "23505" {
+        if let error = PostgresErrors.unwrap(error), error.serverInfo?[.sqlState] == "23505" {
             return .uniqueViolation
         }
         return .other

@@ -5,13 +5,20 @@ import SwiftletCore
 enum SQLiteErrors {
     /// A lock held past `busy_timeout` (another process writing, a long checkpoint) is
     /// a transient `storage.unavailable` (503 with `Retry-After`), not a server fault.
-    /// Everything else passes unchanged.
+    /// Any other SQLite error leaves as a `StorageFailure` that logs its result code and
+    /// a masked message only. Errors that are not SQLite's pass unchanged.
     static func translate(_ error: any Error) -> any Error {
         guard let error = error as? SQLiteError else { return error }
         if isBusy(error.reason) {
             return SwiftletError.storageUnavailable("The database is busy; retry shortly.")
         }
-        return error
+        return StorageFailure(engine: "sqlite", kind: String(describing: error.reason), sqlState: nil,
+                              message: ErrorLog.sanitise(error.message), underlying: error)
+    }
+
+    /// The driver's error, whether raw (inside a transaction body) or already wrapped.
+    static func unwrap(_ error: any Error) -> SQLiteError? {
+        ((error as? StorageFailure)?.underlying ?? error) as? SQLiteError
     }
 
     static func isBusy(_ reason: SQLiteError.Reason) -> Bool {

@@ -130,7 +130,7 @@ public final class SQLiteStorage: SQLStorageEngine {
     }
 
     public func classify(_ error: any Error) -> SQLFailure {
-        guard let error = error as? SQLiteError else { return .other }
+        guard let error = SQLiteErrors.unwrap(error) else { return .other }
         switch error.reason {
         case .constraint, .constraintUniqueFailed, .constraintPrimaryKeyFailed: return .uniqueViolation
         default: return .other

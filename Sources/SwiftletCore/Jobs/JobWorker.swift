@@ -57,7 +57,7 @@ public struct JobWorker: Sendable {
             } catch is CancellationError {
                 return
             } catch {
-                logger.warning("job poll failed", metadata: ["error": .string(String(describing: error))])
+                logger.warning("job poll failed", metadata: ["error": .string(ErrorLog.describe(error))])
             }
             try? await Task.sleep(for: .milliseconds(Int64(policy.pollInterval * 1000)))
         }
@@ -93,7 +93,8 @@ public struct JobWorker: Sendable {
             // Jobs here move money and stock, so they are never dropped: they back off
             // (2 s, 4 s, … capped at 5 minutes) and, past `maxAttempts` failures, every
             // further failure is logged as an error for someone to look at.
-            let message = String(describing: error)
+            // Logged and stored in the job row: the safe description, never the driver's.
+            let message = ErrorLog.describe(error)
             let delay = min(300, pow(2, Double(min(job.attempt, 16))))
             let metadata: Logger.Metadata = [
                 "kind": .string(job.kind), "key": .string(job.key), "attempt": .stringConvertible(job.attempt),

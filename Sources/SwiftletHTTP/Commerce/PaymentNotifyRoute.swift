@@ -40,7 +40,7 @@ public struct PaymentNotifyRoute: Sendable {
                 try await payments.handle(notification)
             } catch {
                 logger.error("payment notification could not be recorded; WeChat will retry", metadata: [
-                    "error": .string(String(describing: error)), "requestId": .string(context.requestID),
+                    "error": .string(ErrorLog.describe(error)), "requestId": .string(context.requestID),
                 ])
                 return Self.fail(.internalServerError, "temporarily unable to process")
             }

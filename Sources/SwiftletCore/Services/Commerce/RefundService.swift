@@ -79,7 +79,7 @@ public struct RefundService: Sendable {
             // Unknown outcome (timeout, WeChat busy): the follow-up job asks WeChat and
             // resubmits with the same out_refund_no, which can only refund once.
             logger.warning("refund outcome unknown; will follow up", metadata: [
-                "refundId": .string(refundID.rawValue), "error": .string(String(describing: error)),
+                "refundId": .string(refundID.rawValue), "error": .string(ErrorLog.describe(error)),
             ])
         }
         let order = try await orders.find(id) ?? started
