@@ -1,0 +1,111 @@
+import Foundation
+import Testing
+
+/// Clients that try to make the server hold memory or cut off work, against the real
+/// binary so its memory can be read from `/proc`.
+@Suite("Hostile clients", .serialized)
+struct HostileClientTests {
+    /// The memory a connection that never reads may cost the server: the write
+    /// watermark (64 KiB) plus one read's worth of requests (≤ 64 KiB) and their answers,
+    /// well under 1 MiB; the bound checked leaves room for allocator noise (measured:
+    /// about 3 MiB with the limit, over 20 MiB in four seconds and rising without it).
+    static let allowedGrowthKiB = 8 * 1024
+
+    @Test("a client pipelining 200,000 requests without reading costs bounded memory; others are served",
+          arguments: ["/health/live", "/health/ready"])  // the inline lane, the router
+    func pipeliningNonReader(path: String) async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let server = try SwiftletProcess.start(
+            ["serve", "--port", "0"], workingDirectory: directory.path,
+            environment: ["SWIFTLET_LOG_ACCESS_LOG": "false"])
+        let port = try await server.waitForPort()
+        #expect(try await SwiftletProcess.get("http://127.0.0.1:\(port)/health/live") == 200)
+        let before = try Self.residentKiB(server.process.processIdentifier)
+
+        let flood = try NonReadingClient(port: port)
+        let request = Array("GET \(path) HTTP/1.1\r\nHost: x\r\n\r\n".utf8)
+        let sent = flood.send(request, times: 200_000, for: .seconds(4))
+        #expect(sent > 1_000, "the server read requests before pushing back (\(sent) sent)")
+
+        // Meanwhile another client is served promptly.
+        let started = ContinuousClock.now
+        #expect(try await SwiftletProcess.get("http://127.0.0.1:\(port)/health/live") == 200)
+        #expect(ContinuousClock.now - started < .seconds(2))
+
+        let after = try Self.residentKiB(server.process.processIdentifier)
+        #expect(after - before < Self.allowedGrowthKiB, "grew from \(before) KiB to \(after) KiB")
+        flood.close()
+        #expect(try await server.terminate() == 0)
+    }
+
+    @Test("a later pipelined request's handler is not cut off by the idle deadline of an earlier one")
+    func pipelinedRequestKeepsItsDeadline() async throws {
+        try await TestStorage.withStorage(.sqlite) { storage in
+            let config = TestApp.config { $0.http.idleTimeoutSeconds = 0.5 }
+            let app = try await TestApp.application(storage: storage, config: config)
+            try await app.test(.live) { client in
+                let port = try #require(client.port)
+                let replies = try await RawConnection.open(port: port).exchange(
+                    "GET /health/ready HTTP/1.1\r\nHost: x\r\n\r\n"
+                        + "GET /test/slow?ms=1500 HTTP/1.1\r\nHost: x\r\n\r\n",
+                    responses: 2)
+                #expect(replies.map(\.status) == [200, 200])
+                #expect(replies.last?.body == "done")
+            }
+        }
+    }
+
+    static func residentKiB(_ pid: Int32) throws -> Int {
+        let status = try String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)
+        guard let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
+              let kib = Int(line.split(separator: " ", omittingEmptySubsequences: true)[1])
+        else { throw TestSetupError("no VmRSS for \(pid)") }
+        return kib
+    }
+}
+
+/// A TCP client that writes and never reads, with a non-blocking socket so it notices
+/// when the server stops taking bytes instead of hanging.
+final class NonReadingClient {
+    private let descriptor: Int32
+
+    init(port: Int) throws {
+        descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
+        guard connected == 0 else { throw TestSetupError("connect failed: \(errno)") }
+        _ = fcntl(descriptor, F_SETFL, fcntl(descriptor, F_GETFL) | O_NONBLOCK)
+    }
+
+    /// Writes `request` up to `times` times, for at most `limit`; returns how many whole
+    /// requests went out (the rest was refused by a full socket).
+    func send(_ request: [UInt8], times: Int, for limit: Duration) -> Int {
+        let batch = Array([[UInt8]](repeating: request, count: 1000).joined())
+        let deadline = ContinuousClock.now + limit
+        var sentBytes = 0
+        var pending = batch[...]
+        while sentBytes < request.count * times, ContinuousClock.now < deadline {
+            let written = pending.withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
+            if written > 0 {
+                sentBytes += written
+                pending = pending.dropFirst(written)
+                if pending.isEmpty { pending = batch[...] }
+            } else {
+                usleep(10_000)
+            }
+        }
+        return sentBytes / request.count
+    }
+
+    func close() {
+        _ = Glibc.close(descriptor)
+    }
+}
