@@ -77,12 +77,26 @@ struct WeChatPayGateway: PaymentGateway, PaymentNotificationVerifier {
                 return .refund(eventID: id, eventType: type, Self.refund(refund))
             }
         } catch let error as WeChatPayError {
-            switch error {
-            case .signatureInvalid, .timestampOutOfWindow, .unknownSerial:
-                throw SwiftletError(.unauthenticated, code: "pay.notify_signature_invalid", message: "signature verification failed")
-            default:
-                throw SwiftletError.invalid("pay.notify_undecryptable", "the notification could not be decrypted or read")
-            }
+            throw Self.notifyRejection(error)
+        }
+    }
+
+    /// One code per reason a notify is refused, so the log tells clock skew (stale
+    /// timestamp), a missing platform key (unknown serial) and forgery (bad signature)
+    /// apart; the answer to the sender stays generic.
+    static func notifyRejection(_ error: WeChatPayError) -> SwiftletError {
+        let unverified = "signature verification failed"
+        switch error {
+        case .timestampOutOfWindow:
+            return SwiftletError(.unauthenticated, code: "pay.notify_stale_timestamp", message: unverified)
+        case .unknownSerial:
+            return SwiftletError(.unauthenticated, code: "pay.notify_unknown_serial", message: unverified)
+        case .signatureInvalid:
+            return SwiftletError(.unauthenticated, code: "pay.notify_signature_invalid", message: unverified)
+        case .decryptionFailed:
+            return SwiftletError.invalid("pay.notify_undecryptable", "the notification could not be decrypted or read")
+        default:
+            return SwiftletError.invalid("pay.notify_malformed", "the notification could not be decrypted or read")
         }
     }
 
@@ -112,7 +126,8 @@ struct WeChatPayGateway: PaymentGateway, PaymentNotificationVerifier {
         default: .processing
         }
         return GatewayRefund(refundID: RefundID(rawValue: refund.outRefundNo), outTradeNo: refund.outTradeNo,
-                             gatewayRefundID: refund.refundID, status: status, rawStatus: refund.status, amountFen: refund.refundAmount)
+                             gatewayRefundID: refund.refundID, status: status, rawStatus: refund.status, amountFen: refund.refundAmount,
+                             mchID: refund.mchID, totalFen: refund.totalAmount)
     }
 
     private func mapped<T>(_ call: () async throws -> T) async throws -> T {

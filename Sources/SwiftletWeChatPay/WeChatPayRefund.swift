@@ -6,6 +6,8 @@
 /// says SUCCESS, CLOSED or ABNORMAL.
 public struct WeChatPayRefund: Sendable, Equatable, Decodable {
     public var refundID: String?
+    /// The merchant the refund belongs to; refund notifies carry it, API answers do not.
+    public var mchID: String?
     public var outRefundNo: String
     public var outTradeNo: String?
     public var transactionID: String?
@@ -18,10 +20,12 @@ public struct WeChatPayRefund: Sendable, Equatable, Decodable {
     public var successTime: String?
 
     public init(
-        refundID: String? = nil, outRefundNo: String, outTradeNo: String? = nil, transactionID: String? = nil,
-        status: String, refundAmount: Int? = nil, totalAmount: Int? = nil, successTime: String? = nil
+        refundID: String? = nil, mchID: String? = nil, outRefundNo: String, outTradeNo: String? = nil,
+        transactionID: String? = nil, status: String, refundAmount: Int? = nil, totalAmount: Int? = nil,
+        successTime: String? = nil
     ) {
         self.refundID = refundID
+        self.mchID = mchID
         self.outRefundNo = outRefundNo
         self.outTradeNo = outTradeNo
         self.transactionID = transactionID
@@ -32,7 +36,7 @@ public struct WeChatPayRefund: Sendable, Equatable, Decodable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case refund_id, out_refund_no, out_trade_no, transaction_id, status, refund_status, amount, success_time
+        case refund_id, mchid, out_refund_no, out_trade_no, transaction_id, status, refund_status, amount, success_time
     }
 
     struct Amount: Decodable {
@@ -43,6 +47,7 @@ public struct WeChatPayRefund: Sendable, Equatable, Decodable {
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         refundID = try c.decodeIfPresent(String.self, forKey: .refund_id)
+        mchID = try c.decodeIfPresent(String.self, forKey: .mchid)
         outRefundNo = try c.decode(String.self, forKey: .out_refund_no)
         outTradeNo = try c.decodeIfPresent(String.self, forKey: .out_trade_no)
         transactionID = try c.decodeIfPresent(String.self, forKey: .transaction_id)

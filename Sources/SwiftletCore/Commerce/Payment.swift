@@ -83,16 +83,23 @@ public struct GatewayRefund: Sendable, Equatable {
     public var gatewayRefundID: String?
     public var status: RefundStatus
     public var rawStatus: String
+    /// The refunded amount.
     public var amountFen: Int?
+    /// The merchant and the original order's total, as a refund notify states them (checked
+    /// against ours before the notify may settle anything).
+    public var mchID: String?
+    public var totalFen: Int?
 
     public init(refundID: RefundID, outTradeNo: String?, gatewayRefundID: String?, status: RefundStatus,
-                rawStatus: String, amountFen: Int?) {
+                rawStatus: String, amountFen: Int?, mchID: String? = nil, totalFen: Int? = nil) {
         self.refundID = refundID
         self.outTradeNo = outTradeNo
         self.gatewayRefundID = gatewayRefundID
         self.status = status
         self.rawStatus = rawStatus
         self.amountFen = amountFen
+        self.mchID = mchID
+        self.totalFen = totalFen
     }
 }
 

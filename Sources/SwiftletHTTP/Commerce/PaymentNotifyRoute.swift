@@ -31,8 +31,11 @@ public struct PaymentNotifyRoute: Sendable {
             do {
                 notification = try await verifier.verify(header: { name in HTTPField.Name(name).flatMap { headers[$0] } }, body: body)
             } catch let error as SwiftletError {
+                // `reason` tells clock skew (pay.notify_stale_timestamp), a missing platform key
+                // (pay.notify_unknown_serial), forgery (pay.notify_signature_invalid) and a
+                // wrong APIv3 key (pay.notify_undecryptable) apart.
                 logger.warning("payment notification rejected", metadata: [
-                    "code": .string(error.code), "requestId": .string(context.requestID),
+                    "reason": .string(error.code), "requestId": .string(context.requestID),
                 ])
                 return Self.fail(error.kind == .unauthenticated ? .unauthorized : .badRequest, error.message)
             }

@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import HTTPTypes
 import HummingbirdTesting
+import Logging
 import NIOCore
 import Synchronization
 import SwiftletConfig
@@ -78,7 +79,7 @@ struct CommerceHarness: Sendable {
 
     static func run(
         _ kind: EngineKind, config: SwiftletConfiguration = CommerceHarness.config(), runsJobWorker: Bool = true,
-        _ body: @escaping @Sendable (CommerceHarness) async throws -> Void
+        logger: Logger = TestStorage.logger, _ body: @escaping @Sendable (CommerceHarness) async throws -> Void
     ) async throws {
         try await TestStorage.withStorage(kind) { storage in
             let adminKey = "swk_" + RandomID.base32(byteCount: 20)
@@ -87,7 +88,7 @@ struct CommerceHarness: Sendable {
             var customization = SwiftletCustomization()
             customization.runsJobWorker = runsJobWorker
             customization.onComponents = { parts in components.withLock { $0 = parts } }
-            let app = try await TestApp.application(storage: storage, config: config, customization: customization)
+            let app = try await buildApplication(config, storage: storage, logger: logger, customization: customization)
             guard let parts = components.withLock({ $0 }), let sandbox = parts.paySandbox else {
                 throw TestSetupError("the pay sandbox was not wired")
             }

@@ -24,7 +24,7 @@ struct WeChatPayNotificationTests {
         let body = try fixture.body(eventType: "REFUND.SUCCESS", originalType: "refund", plaintext: plaintext)
         let notification = try await fixture.client.parseNotification(headers: try fixture.headers(for: body), body: body)
         let expected = WeChatPayRefund(
-            refundID: "50000000382019052709732678859", outRefundNo: "1217752501201407033233368019",
+            refundID: "50000000382019052709732678859", mchID: "1230000109", outRefundNo: "1217752501201407033233368019",
             outTradeNo: "1217752501201407033233368018", transactionID: "1217752501201407033233368018", status: "SUCCESS",
             refundAmount: 999, totalAmount: 999, successTime: "2018-06-08T10:34:56+08:00")
         #expect(notification == .refund(eventID: "EV-2018022511223320873", eventType: "REFUND.SUCCESS", expected))

@@ -85,15 +85,15 @@ public struct PaymentService: Sendable {
 
     // MARK: Notifications
 
-    /// Applies a verified notification. Business mismatches (unknown order, wrong amount
-    /// or merchant) change nothing, are logged as errors and recorded in the ledger; the
+    /// Applies a verified notification. Business mismatches (unknown order or refund, wrong
+    /// amount, total, order or merchant) change nothing, are logged as errors and recorded in the ledger; the
     /// notification is still acknowledged, since WeChat's retries cannot fix them.
     public func handle(_ notification: PaymentNotification) async throws {
         switch notification {
         case .transaction(let eventID, _, let transaction):
             try await applyTransaction(transaction, kind: .notify, reference: eventID)
         case .refund(let eventID, _, let refund):
-            try await RefundService.resolve(refund, kind: .refundNotify, reference: eventID, orders: orders, clock: clock, logger: logger)
+            try await RefundService.applyNotify(refund, eventID: eventID, mchID: merchant.mchID, orders: orders, clock: clock, logger: logger)
         }
     }
 

@@ -109,6 +109,30 @@ public struct RefundService: Sendable {
         }
     }
 
+    /// Applies a verified refund notify only if it matches the refund and order it names
+    /// exactly (`RefundNotifyMismatch`). A mismatch changes nothing but a ledger line and
+    /// an error log; the refund stays open and the follow-up query settles it from
+    /// WeChat's own record.
+    static func applyNotify(_ notified: GatewayRefund, eventID: String, mchID: String, orders: any OrderRepository,
+                            clock: SwiftletClock, logger: Logger) async throws {
+        if let refund = try await orders.findRefund(notified.refundID), let order = try await orders.find(refund.orderID),
+           let mismatch = RefundNotifyMismatch.check(notified, refund: refund, order: order, mchID: mchID) {
+            try await orders.appendLedger([PaymentLedgerEntry(
+                orderID: order.id, outTradeNo: order.outTradeNo.rawValue, kind: .refundNotify, reference: eventID,
+                gatewayState: notified.rawStatus, amountFen: notified.amountFen, outcome: mismatch.rawValue, createdAt: clock.now)])
+            logger.error("refund notify rejected, refund left open for the follow-up query", metadata: [
+                "reason": .string(mismatch.rawValue), "refundId": .string(refund.id.rawValue),
+                "orderId": .string(order.id.rawValue), "eventId": .string(eventID),
+                "notifiedAmountFen": .stringConvertible(notified.amountFen ?? -1),
+                "refundAmountFen": .stringConvertible(refund.amountFen),
+                "notifiedTotalFen": .stringConvertible(notified.totalFen ?? -1),
+                "orderTotalFen": .stringConvertible(order.totalFen),
+            ])
+            return
+        }
+        try await resolve(notified, kind: .refundNotify, reference: eventID, orders: orders, clock: clock, logger: logger)
+    }
+
     /// Applies WeChat's word on a refund exactly once; repeats only add a ledger line.
     static func resolve(_ answer: GatewayRefund, kind: PaymentLedgerEntry.Kind, reference: String?,
                         orders: any OrderRepository, clock: SwiftletClock, logger: Logger) async throws {
