@@ -76,8 +76,11 @@ let package = Package(
         .target(
             name: "SwiftletSandbox",
             dependencies: [
-                "SwiftletHTTP",
+                "SwiftletCore", "SwiftletHTTP",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "CryptoExtras", package: "swift-crypto"),
                 .product(name: "X509", package: "swift-certificates"),
@@ -107,17 +110,25 @@ let package = Package(
                 "SwiftletCore", "SwiftletMigrations", "SwiftletSQLStorage",
                 .product(name: "SQLiteKit", package: "sqlite-kit"),
                 .product(name: "SQLiteNIO", package: "sqlite-nio"),
+                .product(name: "SQLKit", package: "sql-kit"),
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),
+        // Leaf: the postgres:// URL (sslmode, loopback check, redaction), read by config and the engine.
+        .target(
+            name: "SwiftletPostgresURL",
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "SwiftletPostgres",
             dependencies: [
-                "SwiftletCore", "SwiftletMigrations", "SwiftletSQLStorage",
+                "SwiftletCore", "SwiftletMigrations", "SwiftletSQLStorage", "SwiftletPostgresURL",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "PostgresKit", package: "postgres-kit"),
+                .product(name: "SQLKit", package: "sql-kit"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -126,7 +137,7 @@ let package = Package(
         .target(
             name: "SwiftletConfig",
             dependencies: [
-                "SwiftletPostgres",
+                "SwiftletPostgresURL",
                 .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "SystemPackage", package: "swift-system"),
             ],
@@ -151,11 +162,14 @@ let package = Package(
         .target(
             name: "SwiftletServer",
             dependencies: [
-                "SwiftletCore", "SwiftletConfig", "SwiftletHTTP", "SwiftletSQLite", "SwiftletPostgres",
+                "SwiftletCore", "SwiftletConfig", "SwiftletHTTP", "SwiftletSQLite", "SwiftletPostgres", "SwiftletPostgresURL",
                 "SwiftletSQLStorage", "SwiftletMigrations", "SwiftletWeChat", "SwiftletWeChatPay", "SwiftletTokens", "SwiftletSandbox",
                 .product(name: "JWTKit", package: "jwt-kit"),
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
@@ -177,8 +191,9 @@ let package = Package(
             name: "SwiftletTests",
             dependencies: [
                 "SwiftletServer", "SwiftletCore", "SwiftletConfig", "SwiftletHTTP",
-                "SwiftletSQLite", "SwiftletPostgres", "SwiftletSQLStorage", "SwiftletMigrations",
+                "SwiftletSQLite", "SwiftletPostgres", "SwiftletPostgresURL", "SwiftletSQLStorage", "SwiftletMigrations",
                 "SwiftletWeChat", "SwiftletWeChatPay", "SwiftletTokens", "SwiftletSandbox",
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),

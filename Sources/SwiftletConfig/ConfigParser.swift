@@ -1,5 +1,5 @@
 import Foundation
-import SwiftletPostgres
+import SwiftletPostgresURL
 
 /// Turns raw text values into the typed configuration, collecting every problem
 /// instead of stopping at the first.

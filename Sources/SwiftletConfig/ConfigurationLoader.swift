@@ -1,5 +1,4 @@
 import Configuration
-import SwiftletPostgres
 import SystemPackage
 
 /// Where configuration comes from, lowest precedence first: built-in defaults, then the

@@ -1,4 +1,4 @@
-import SwiftletPostgres
+import SwiftletPostgresURL
 
 extension SwiftletConfiguration {
     /// Every key with its effective value, secrets masked: what `config check` prints.

@@ -1,4 +1,4 @@
-import SwiftletPostgres
+import SwiftletPostgresURL
 
 /// Whether the PostgreSQL connection's TLS is good enough for the profile.
 ///

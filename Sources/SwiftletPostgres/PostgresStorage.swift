@@ -6,6 +6,7 @@ import PostgresNIO
 import SQLKit
 import SwiftletCore
 import SwiftletMigrations
+import SwiftletPostgresURL
 import SwiftletSQLStorage
 
 public struct PostgresStorageConfiguration: Sendable {

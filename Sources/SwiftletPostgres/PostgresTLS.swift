@@ -1,5 +1,6 @@
 import NIOSSL
 import PostgresNIO
+import SwiftletPostgresURL
 
 /// What the client does about TLS for a URL's `sslmode`, with libpq's meaning of each
 /// mode: whether TLS is used, and how the server's certificate is checked.

@@ -3,6 +3,7 @@ import SwiftletConfig
 import SwiftletCore
 import SwiftletMigrations
 import SwiftletPostgres
+import SwiftletPostgresURL
 import SwiftletSQLite
 
 /// Opens the configured engine. The only place (with the CLI) that knows which engines exist.

@@ -17,3 +17,10 @@ public struct AdminKey: Sendable, Equatable {
         self.revokedAt = revokedAt
     }
 }
+
+public enum AdminKeys {
+    /// What every admin key starts with: the CLI that creates keys and the HTTP guard
+    /// that checks them agree on it here, and a key found in a file or a log is
+    /// recognisable (secret scanners can match it).
+    public static let prefix = "swk_"
+}

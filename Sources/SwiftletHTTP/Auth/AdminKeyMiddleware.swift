@@ -32,7 +32,3 @@ public struct AdminKeyMiddleware: RouterMiddleware {
         return try await next(request, context)
     }
 }
-
-public enum AdminKeys {
-    public static let prefix = "swk_"
-}

@@ -1,5 +1,6 @@
 import NIOSSL
 import SwiftletPostgres
+import SwiftletPostgresURL
 import Testing
 
 @Suite("PostgreSQL sslmode")

@@ -4,6 +4,7 @@ import HummingbirdTesting
 import NIOCore
 import SwiftletCore
 import SwiftletPostgres
+import SwiftletPostgresURL
 import SwiftletSQLite
 import SwiftletServer
 import Testing

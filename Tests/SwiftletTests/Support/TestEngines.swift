@@ -3,6 +3,7 @@ import Logging
 import PostgresNIO
 import SwiftletCore
 import SwiftletPostgres
+import SwiftletPostgresURL
 import SwiftletSQLite
 import Testing
 import SwiftletMigrations
