@@ -18,16 +18,16 @@ public enum Validation {
         guard let device else { return nil }
         let trimmed = device.trimmingCharacters(in: .whitespacesAndNewlines)
         if trimmed.isEmpty { return nil }
-        guard trimmed.count <= 128, !containsControlCharacters(trimmed) else {
-            throw SwiftletError.invalid("auth.invalid_device", "The device label must be at most 128 printable characters.")
+        guard fits(trimmed, characters: 0...128), !containsControlCharacters(trimmed) else {
+            throw SwiftletError.invalid("auth.invalid_device", "The device label must be at most 128 printable characters (\(maxBytes(128)) bytes in UTF-8).")
         }
         return trimmed
     }
 
     public static func nickname(_ nickname: String) throws -> String {
         let trimmed = nickname.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard (1...64).contains(trimmed.count), !containsControlCharacters(trimmed) else {
-            throw SwiftletError.invalid("profile.invalid_nickname", "The nickname must be 1–64 printable characters.")
+        guard fits(trimmed, characters: 1...64), !containsControlCharacters(trimmed) else {
+            throw SwiftletError.invalid("profile.invalid_nickname", "The nickname must be 1–64 printable characters (at most \(maxBytes(64)) bytes in UTF-8).")
         }
         return trimmed
     }
@@ -42,6 +42,21 @@ public enum Validation {
         }
         return trimmed
     }
+
+    /// Whether `text` has a number of characters in `characters` and at most
+    /// `maxBytes(characters.upperBound)` bytes of UTF-8.
+    ///
+    /// A character (what a reader sees as one) can carry any number of combining marks,
+    /// so a limit in characters alone lets one nickname weigh a megabyte. Every text
+    /// field is therefore also limited in UTF-8 bytes, to 4 per character: room for any
+    /// text of ordinary characters (CJK and emoji included). The bytes are counted first,
+    /// which is free, so an oversized text is refused before its characters are counted.
+    public static func fits(_ text: String, characters: ClosedRange<Int>) -> Bool {
+        text.utf8.count <= maxBytes(characters.upperBound) && characters.contains(text.count)
+    }
+
+    /// The byte limit of a field limited to `characters` characters.
+    public static func maxBytes(_ characters: Int) -> Int { characters * 4 }
 
     static func containsControlCharacters(_ text: String) -> Bool {
         text.unicodeScalars.contains { $0.properties.generalCategory == .control || $0.properties.generalCategory == .format && $0 != "\u{200D}" }

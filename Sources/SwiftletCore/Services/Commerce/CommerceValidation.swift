@@ -9,20 +9,33 @@ public enum CommerceValidation {
 
     public static func title(_ text: String, field: String = "title") throws -> String {
         let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard (1...120).contains(trimmed.count), !Validation.containsControlCharacters(trimmed) else {
-            throw SwiftletError.invalid("catalog.invalid_\(field)", "The \(field) must be 1–120 printable characters.")
+        guard Validation.fits(trimmed, characters: 1...120), !Validation.containsControlCharacters(trimmed) else {
+            throw SwiftletError.invalid(
+                "catalog.invalid_\(field)", "The \(field) must be 1–120 printable characters (at most \(Validation.maxBytes(120)) bytes in UTF-8).")
         }
         return trimmed
     }
 
     public static func description(_ text: String) throws -> String {
         let allowed: Set<Unicode.Scalar> = ["\n", "\r", "\t"]
-        guard text.count <= 4000,
+        guard Validation.fits(text, characters: 0...4000),
               !text.unicodeScalars.contains(where: { $0.properties.generalCategory == .control && !allowed.contains($0) })
         else {
-            throw SwiftletError.invalid("catalog.invalid_description", "The description must be at most 4000 characters, without control characters.")
+            throw SwiftletError.invalid(
+                "catalog.invalid_description",
+                "The description must be at most 4000 characters (\(Validation.maxBytes(4000)) bytes in UTF-8), without control characters.")
         }
         return text
+    }
+
+    public static func trackingNumber(_ text: String) throws -> String {
+        let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard Validation.fits(trimmed, characters: 1...64), !Validation.containsControlCharacters(trimmed) else {
+            throw SwiftletError.invalid(
+                "order.invalid_tracking_number",
+                "The tracking number must be 1–64 printable characters (at most \(Validation.maxBytes(64)) bytes in UTF-8).")
+        }
+        return trimmed
     }
 
     /// Whether `text` can be one of our identifiers (or WeChat's out_trade_no): 1–64

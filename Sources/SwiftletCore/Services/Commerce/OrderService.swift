@@ -100,13 +100,7 @@ public struct OrderService: Sendable {
     }
 
     public func ship(_ id: OrderID, trackingNumber: String?) async throws -> Order {
-        let tracking = try trackingNumber.map { text -> String in
-            let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
-            guard (1...64).contains(trimmed.count), !Validation.containsControlCharacters(trimmed) else {
-                throw SwiftletError.invalid("order.invalid_tracking_number", "The tracking number must be 1–64 printable characters.")
-            }
-            return trimmed
-        }
+        let tracking = try trackingNumber.map(CommerceValidation.trackingNumber)
         let now = clock.now
         return try await orders.update(id) { order, _ in
             guard var next = try OrderTransitions.apply(.ship, to: order, now: now, action: "shipped") else {
