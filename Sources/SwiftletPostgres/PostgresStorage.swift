@@ -40,6 +40,8 @@ public final class PostgresStorage: SQLStorageEngine {
     private let logger: Logger
     public let clock: SwiftletClock
     private let gate = EngineGate()
+    /// Tests arm it to make a rollback fail and prove the connection is discarded.
+    @_spi(Testing) public let rollbackFaults = RollbackFaults()
 
     private init(client: PostgresClient, leaseTimeout: Duration, runTask: Task<Void, Never>, clock: SwiftletClock, logger: Logger) {
         self.client = client
@@ -81,8 +83,19 @@ public final class PostgresStorage: SQLStorageEngine {
 
     public func transaction<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
         try gate.ensureOpen()
+        let faults = rollbackFaults, logger = logger
         return try await withConnection { connection in
-            try await SQLTransaction.run(on: connection.sql(queryLogLevel: nil), body)
+            do {
+                return try await SQLTransaction.run(on: connection.sql(queryLogLevel: nil), faults: faults, body)
+            } catch let abandoned as SQLTransaction.Abandoned {
+                // The connection may still be inside that transaction, and the next caller's
+                // work would join it. Closed, the pool never hands it out again.
+                logger.error("rollback failed; closing the connection", metadata: [
+                    "error": .string(ErrorLog.describe(PostgresErrors.translate(abandoned.rollbackError))),
+                ])
+                try? await connection.close()
+                throw abandoned.original
+            }
         }
     }
 

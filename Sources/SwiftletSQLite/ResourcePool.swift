@@ -27,6 +27,14 @@ final class ResourcePool<Resource: Sendable>: Sendable {
         return try await body(resource)
     }
 
+    /// Like `withResource`, but `body` may put a different resource in its place (a
+    /// connection it had to reopen); the new one is what the pool hands out next.
+    func withReplaceableResource<T: Sendable>(_ body: (inout Resource) async throws -> T) async throws -> T {
+        var resource = await checkout()
+        defer { checkin(resource) }
+        return try await body(&resource)
+    }
+
     private func checkout() async -> Resource {
         if let resource = state.withLock({ $0.idle.popLast() }) {
             return resource

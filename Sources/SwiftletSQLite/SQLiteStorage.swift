@@ -45,6 +45,8 @@ public final class SQLiteStorage: SQLStorageEngine {
     private let logger: Logger
     public let clock: SwiftletClock
     private let gate = EngineGate()
+    /// Tests arm it to make a rollback fail and prove the writer is reopened.
+    @_spi(Testing) public let rollbackFaults = RollbackFaults()
 
     private init(
         configuration: SQLiteStorageConfiguration, writer: SQLiteConnection, readers: [SQLiteConnection],
@@ -68,23 +70,34 @@ public final class SQLiteStorage: SQLStorageEngine {
         // Own threads: a writer waiting on busy_timeout must not block other NIO users.
         let threadPool = NIOThreadPool(numberOfThreads: configuration.readerCount + 1)
         threadPool.start()
-        let eventLoop = MultiThreadedEventLoopGroup.singleton.any()
         do {
-            let writer = try await SQLiteConnection.open(
-                storage: .file(path: configuration.path), threadPool: threadPool, logger: logger, on: eventLoop)
-            try await Self.configure(writer, configuration, readOnly: false)
+            let writer = try await openConnection(configuration, threadPool: threadPool, logger: logger, readOnly: false)
             var readers: [SQLiteConnection] = []
             for _ in 0..<max(1, configuration.readerCount) {
-                let reader = try await SQLiteConnection.open(
-                    storage: .file(path: configuration.path), threadPool: threadPool, logger: logger, on: eventLoop)
-                try await Self.configure(reader, configuration, readOnly: true)
-                readers.append(reader)
+                readers.append(try await openConnection(configuration, threadPool: threadPool, logger: logger, readOnly: true))
             }
             return SQLiteStorage(
                 configuration: configuration, writer: writer, readers: readers,
                 threadPool: threadPool, clock: clock, logger: logger)
         } catch {
             try? await threadPool.shutdownGracefully()
+            throw error
+        }
+    }
+
+    /// Opens one connection configured for its role; the writer is reopened the same way
+    /// after a failed rollback.
+    private static func openConnection(
+        _ configuration: SQLiteStorageConfiguration, threadPool: NIOThreadPool, logger: Logger, readOnly: Bool
+    ) async throws -> SQLiteConnection {
+        let connection = try await SQLiteConnection.open(
+            storage: .file(path: configuration.path), threadPool: threadPool, logger: logger,
+            on: MultiThreadedEventLoopGroup.singleton.any())
+        do {
+            try await configure(connection, configuration, readOnly: readOnly)
+            return connection
+        } catch {
+            try? await connection.close()
             throw error
         }
     }
@@ -119,13 +132,42 @@ public final class SQLiteStorage: SQLStorageEngine {
     public func transaction<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
         try gate.ensureOpen()
         do {
-            return try await writer.withResource { connection in
-                // IMMEDIATE takes the write lock up front so a transaction never fails halfway
-                // on lock upgrade.
-                try await SQLTransaction.run(on: connection.sql(queryLogLevel: nil), begin: "BEGIN IMMEDIATE", body)
+            return try await writer.withReplaceableResource { connection in
+                if connection.isClosed, let fresh = await reopenWriter() {
+                    connection = fresh
+                }
+                do {
+                    // IMMEDIATE takes the write lock up front so a transaction never fails
+                    // halfway on lock upgrade.
+                    return try await SQLTransaction.run(
+                        on: connection.sql(queryLogLevel: nil), begin: "BEGIN IMMEDIATE", faults: rollbackFaults, body)
+                } catch let abandoned as SQLTransaction.Abandoned {
+                    // The only writer may still be inside that transaction: every later
+                    // write would fail. Closing it ends the transaction (SQLite rolls back
+                    // on close); a fresh writer takes its place.
+                    logger.error("rollback failed; reopening the writer connection", metadata: [
+                        "error": .string(ErrorLog.describe(SQLiteErrors.translate(abandoned.rollbackError))),
+                    ])
+                    try? await connection.close()
+                    if let fresh = await reopenWriter() {
+                        connection = fresh
+                    }
+                    throw abandoned.original
+                }
             }
         } catch {
             throw SQLiteErrors.translate(error)
+        }
+    }
+
+    /// A writer configured exactly as at open, or nil (logged) when the file cannot be
+    /// opened; the next transaction then tries again.
+    private func reopenWriter() async -> SQLiteConnection? {
+        do {
+            return try await Self.openConnection(configuration, threadPool: threadPool, logger: logger, readOnly: false)
+        } catch {
+            logger.error("cannot reopen the writer connection", metadata: ["error": .string(ErrorLog.describe(SQLiteErrors.translate(error)))])
+            return nil
         }
     }
 
