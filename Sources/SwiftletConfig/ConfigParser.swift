@@ -5,7 +5,7 @@ import SwiftletPostgresURL
 /// instead of stopping at the first.
 struct ConfigParser {
     let lookup: (String) -> String?
-    private(set) var problems: [ConfigurationError.Problem] = []
+    var problems: [ConfigurationError.Problem] = []
 
     init(lookup: @escaping (String) -> String?) {
         self.lookup = lookup
@@ -26,6 +26,7 @@ struct ConfigParser {
         config.http.bodyTimeoutSeconds = seconds("http.bodyTimeout", default: config.http.bodyTimeoutSeconds)
         config.http.shutdownTimeoutSeconds = seconds("http.shutdownTimeout", default: config.http.shutdownTimeoutSeconds)
         config.http.inlineRoutes = boolean("http.inlineRoutes", default: config.http.inlineRoutes)
+        parseTLS(&config)
 
         config.log.level = choice("log.level", default: config.log.level)
         config.log.format = choice("log.format", default: config.log.format)

@@ -25,6 +25,31 @@ public struct SwiftletConfiguration: Sendable, Equatable {
         public var shutdownTimeoutSeconds: Double = 25
         /// Whether the inline lane answers what it can (see `InlineRouteTable`).
         public var inlineRoutes: Bool = true
+        /// TLS termination; off unless a certificate and key are configured.
+        public var tls = TLS()
+        public init() {}
+    }
+
+    /// TLS termination by the server itself (instead of a proxy in front).
+    public struct TLS: Sendable, Equatable {
+        public enum Version: String, Sendable, CaseIterable {
+            case v1_2 = "1.2"
+            case v1_3 = "1.3"
+        }
+
+        /// PEM certificate chain, leaf first. TLS is on when this and `keyFile` are set.
+        public var certificateFile: String?
+        /// PEM private key of the leaf certificate.
+        public var keyFile: String?
+        /// Oldest protocol version accepted: 1.3 unless clients that need 1.2 must be served.
+        public var minimumVersion: Version = .v1_3
+        /// PEM certificates of the CAs whose client certificates are accepted (mTLS). Clients
+        /// without a certificate may still connect; those presenting one must pass validation.
+        public var clientCAFile: String?
+        /// With `clientCAFile`: operator routes (`/admin/v1`) need a verified client certificate.
+        public var requireClientCertificateForAdmin: Bool = true
+
+        public var isEnabled: Bool { certificateFile != nil && keyFile != nil }
         public init() {}
     }
 

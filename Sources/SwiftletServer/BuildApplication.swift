@@ -89,6 +89,10 @@ public func buildApplication(
     let router = Router(context: SwiftletRequestContext.self)
     let routes = SwiftletRoutes(router: router)
     router.add(middleware: HTTPErrorEscapeMiddleware())
+    let tls = try tlsTermination(config.http.tls)
+    if tls?.verifiesClientCertificates == true, config.http.tls.requireClientCertificateForAdmin {
+        router.add(middleware: OperatorCertificateMiddleware())
+    }
     HealthRoutes(engineName: storage.name, readiness: { try await storage.ping() }).register(on: routes)
     IdentityRoutes(auth: auth, profile: ProfileService(users: users, wechat: wechat)).register(on: routes)
     AdminRoutes(storage: storage, clock: clock).register(on: router)
@@ -139,7 +143,7 @@ public func buildApplication(
 
     return SwiftletApplication(
         responder: responder,
-        server: .swiftletHTTP1(timeouts: timeouts, inline: inlineLane, logger: logger),
+        server: .swiftletHTTP1(timeouts: timeouts, inline: inlineLane, tls: tls, logger: logger),
         configuration: .init(address: .hostname(http.host, port: http.port), serverName: serverName, backlog: http.backlog),
         date: date,
         services: (customization.closesStorageOnShutdown ? [StorageLifecycleService(storage: storage)] : [])
@@ -150,11 +154,19 @@ public func buildApplication(
             sandboxAddress.set(host: http.host, port: port)
             logger.notice("listening", metadata: [
                 "host": .string(http.host), "port": .stringConvertible(port), "storage": .string(storage.name),
-                "wechatSandbox": .stringConvertible(config.wechat.sandbox),
+                "wechatSandbox": .stringConvertible(config.wechat.sandbox), "tls": .stringConvertible(tls != nil),
             ])
             await customization.onServerRunning(http.host, port)
         },
         logger: logger)
+}
+
+/// The TLS listener settings, when a certificate is configured.
+private func tlsTermination(_ tls: SwiftletConfiguration.TLS) throws -> TLSTermination? {
+    guard let certificateFile = tls.certificateFile, let keyFile = tls.keyFile else { return nil }
+    return try TLSTermination(
+        certificateFile: certificateFile, keyFile: keyFile, minimumVersion: tls.minimumVersion == .v1_3 ? .tls13 : .tls12,
+        clientCAFile: tls.clientCAFile)
 }
 
 /// The access log for this configuration: direct JSON lines when the process logs JSON

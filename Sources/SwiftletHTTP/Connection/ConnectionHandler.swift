@@ -1,6 +1,8 @@
 import Logging
 import NIOCore
 import NIOHTTP1
+import NIOSSL
+import NIOTLS
 
 /// The one handler between the HTTP/1 decoder and the router, for two jobs that must see
 /// every request in its HTTP/1 form:
@@ -52,17 +54,29 @@ final class ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private var readHeldBack = false
     /// The connection's peer, read once: the seam reports it for every request.
     private var client: SocketAddress?
+    /// Whether requests handed to the router carry `ClientCertificateHeader` (mTLS on).
+    private let reportsClientCertificate: Bool
+    /// The connection presented a client certificate that passed validation.
+    private var clientCertificateVerified = false
 
-    init(timeouts: ConnectionTimeouts, lane: InlineLane?, logger: Logger) {
+    init(timeouts: ConnectionTimeouts, lane: InlineLane?, reportsClientCertificate: Bool = false, logger: Logger) {
         self.deadlines = ConnectionDeadlines(timeouts: timeouts)
         self.sweepInterval = DeadlineSweeper.interval(for: timeouts)
         self.lane = lane
+        self.reportsClientCertificate = reportsClientCertificate
         self.logger = logger
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
         let observer = InboundBytesObserver(owner: self)
-        try? context.pipeline.syncOperations.addHandler(observer, position: .first)
+        // Right behind TLS when there is TLS: inline answers written from the observer's
+        // context must be encrypted, and only decrypted bytes say a request is coming.
+        let pipeline = context.pipeline.syncOperations
+        if let tls = try? pipeline.handler(type: NIOSSLServerHandler.self) {
+            try? pipeline.addHandler(observer, position: .after(tls))
+        } else {
+            try? pipeline.addHandler(observer, position: .first)
+        }
         socketContext = try? context.pipeline.syncOperations.context(handler: observer)
         allocator = context.channel.allocator
         client = context.channel.remoteAddress
@@ -150,7 +164,26 @@ final class ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private func handOn(_ head: HTTPRequestHead, context: ChannelHandlerContext) {
         routerRequestsOpen += 1
         forwardedInBatch = true
+        guard reportsClientCertificate else {
+            context.fireChannelRead(wrapInboundOut(.head(head)))
+            return
+        }
+        var head = head
+        head.headers.remove(name: ClientCertificateHeader.name)
+        if clientCertificateVerified {
+            head.headers.add(name: ClientCertificateHeader.name, value: ClientCertificateHeader.verified)
+        }
         context.fireChannelRead(wrapInboundOut(.head(head)))
+    }
+
+    /// After the TLS handshake: with optional client verification, a certificate the
+    /// client presented has passed validation if the handshake completed at all.
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if reportsClientCertificate, case TLSUserEvent.handshakeCompleted = event,
+           let tls = try? context.pipeline.syncOperations.handler(type: NIOSSLServerHandler.self) {
+            clientCertificateVerified = tls.peerCertificate != nil
+        }
+        context.fireUserInboundEventTriggered(event)
     }
 
     /// One flush per batch of reads: pipelined requests answered inline leave together.

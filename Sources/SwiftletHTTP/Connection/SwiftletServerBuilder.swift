@@ -8,10 +8,13 @@ import NIOHTTPTypesHTTP1
 
 extension HTTPServerBuilder {
     /// HTTP/1.1 with keep-alive, Swiftlet's connection deadlines (idle, header, body) in
-    /// place of Hummingbird's plain idle timeout, and the inline lane in front of the router.
-    public static func swiftletHTTP1(timeouts: ConnectionTimeouts, inline: InlineLane?, logger: Logger) -> HTTPServerBuilder {
+    /// place of Hummingbird's plain idle timeout, and the inline lane in front of the router;
+    /// over TLS when `tls` is given.
+    public static func swiftletHTTP1(
+        timeouts: ConnectionTimeouts, inline: InlineLane?, tls: TLSTermination? = nil, logger: Logger
+    ) -> HTTPServerBuilder {
         HTTPServerBuilder { responder in
-            SwiftletHTTP1Channel(responder: responder, timeouts: timeouts, inline: inline, logger: logger)
+            SwiftletHTTP1Channel(responder: responder, timeouts: timeouts, inline: inline, tls: tls, logger: logger)
         }
     }
 }
@@ -19,7 +22,7 @@ extension HTTPServerBuilder {
 /// Hummingbird's HTTP/1 child channel with Swiftlet's `ConnectionHandler` placed where it
 /// sees every request in its HTTP/1 form:
 ///
-///     HTTP/1 codec → ConnectionHandler (deadlines, inline lane) → HTTP types codec
+///     [TLS →] HTTP/1 codec → ConnectionHandler (deadlines, inline lane) → HTTP types codec
 ///         → connection state → router
 ///
 /// Requests the inline lane answers skip the conversion to HTTP types and the hop into
@@ -30,11 +33,13 @@ struct SwiftletHTTP1Channel: ServerChildChannel, HTTPChannelHandler {
     let responder: HTTPChannelHandler.Responder
     let timeouts: ConnectionTimeouts
     let inline: InlineLane?
+    let tls: TLSTermination?
     let logger: Logger
 
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
         channel.eventLoop.makeCompletedFuture {
             let pipeline = channel.pipeline.syncOperations
+            if let tls { try pipeline.addHandler(tls.makeHandler()) }
             var limits = NIOHTTPDecoderLimitConfiguration()
             limits.maxHeaderFieldCount = 1000  // Hummingbird's default
             try pipeline.configureHTTPServerPipeline(
@@ -43,8 +48,10 @@ struct SwiftletHTTP1Channel: ServerChildChannel, HTTPChannelHandler {
                 withOutboundHeaderValidation: false,  // HTTP types validate the router's headers
                 withEncoderConfiguration: .init(),
                 withDecoderLimitConfiguration: limits)
-            try pipeline.addHandler(ConnectionHandler(timeouts: timeouts, lane: inline, logger: self.logger))
-            try pipeline.addHandler(HTTP1ToHTTPServerCodec(secure: false))
+            try pipeline.addHandler(ConnectionHandler(
+                timeouts: timeouts, lane: inline, reportsClientCertificate: tls?.verifiesClientCertificates ?? false,
+                logger: self.logger))
+            try pipeline.addHandler(HTTP1ToHTTPServerCodec(secure: tls != nil))
             try pipeline.addHandler(HTTPConnectionStateHandler(idleTimeout: nil, logger: logger))
             return try NIOAsyncChannel(wrappingChannelSynchronously: channel, configuration: .init(isOutboundHalfClosureEnabled: true))
         }
