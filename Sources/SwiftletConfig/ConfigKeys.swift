@@ -82,6 +82,8 @@ public enum ConfigKeys {
               summary: "Most connections this node opens.", isSecret: false),
         .init(key: "storage.postgres.connectTimeout", type: "seconds > 0", defaultValue: "5",
               summary: "How long to wait for a new connection.", isSecret: false),
+        .init(key: "storage.postgres.leaseTimeout", type: "seconds > 0", defaultValue: "5",
+              summary: "How long a request waits for a pooled connection before answering 503 `storage.unavailable` with `Retry-After`.", isSecret: false),
         .init(key: "storage.postgres.allowUnverifiedTLS", type: "boolean", defaultValue: "false",
               summary: "Production: accept a non-loopback PostgreSQL host whose certificate is not fully verified (sslmode other than verify-full; never disable). Logged as a warning at start.",
               isSecret: false),

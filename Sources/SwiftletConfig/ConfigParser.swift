@@ -53,6 +53,8 @@ struct ConfigParser {
         config.storage.postgresPoolSize = integer("storage.postgres.poolSize", default: config.storage.postgresPoolSize, in: 1...1000)
         config.storage.postgresConnectTimeoutSeconds = seconds(
             "storage.postgres.connectTimeout", default: config.storage.postgresConnectTimeoutSeconds)
+        config.storage.postgresLeaseTimeoutSeconds = seconds(
+            "storage.postgres.leaseTimeout", default: config.storage.postgresLeaseTimeoutSeconds)
         config.storage.postgresAllowUnverifiedTLS = boolean(
             "storage.postgres.allowUnverifiedTLS", default: config.storage.postgresAllowUnverifiedTLS)
         config.cluster.nodes = integer("cluster.nodes", default: config.cluster.nodes, in: 1...10_000)

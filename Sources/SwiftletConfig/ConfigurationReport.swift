@@ -34,6 +34,7 @@ extension SwiftletConfiguration {
             ("storage.postgres.url", postgres),
             ("storage.postgres.poolSize", String(storage.postgresPoolSize)),
             ("storage.postgres.connectTimeout", format(storage.postgresConnectTimeoutSeconds)),
+            ("storage.postgres.leaseTimeout", format(storage.postgresLeaseTimeoutSeconds)),
             ("storage.postgres.allowUnverifiedTLS", String(storage.postgresAllowUnverifiedTLS)),
             ("cluster.nodes", String(cluster.nodes)),
             ("data.directory", dataDirectory),

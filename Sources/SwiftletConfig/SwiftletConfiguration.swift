@@ -77,6 +77,9 @@ public struct SwiftletConfiguration: Sendable, Equatable {
         public var postgresURL: String?
         public var postgresPoolSize: Int = 10
         public var postgresConnectTimeoutSeconds: Double = 5
+        /// How long a request waits for a pooled connection before answering 503
+        /// `storage.unavailable` (the pool itself would wait a minute for a lost server).
+        public var postgresLeaseTimeoutSeconds: Double = 5
         /// Production only: accept a remote PostgreSQL host without `sslmode=verify-full`
         /// (logged as a warning at every start).
         public var postgresAllowUnverifiedTLS: Bool = false

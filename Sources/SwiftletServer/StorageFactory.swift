@@ -81,7 +81,8 @@ public enum StorageFactory {
             PostgresStorageConfiguration(
                 url: try PostgresURL(parsing: text),
                 maximumConnections: config.storage.postgresPoolSize,
-                connectTimeout: .milliseconds(Int64(config.storage.postgresConnectTimeoutSeconds * 1000))),
+                connectTimeout: .milliseconds(Int64(config.storage.postgresConnectTimeoutSeconds * 1000)),
+                leaseTimeout: .milliseconds(Int64(config.storage.postgresLeaseTimeoutSeconds * 1000))),
             clock: clock, logger: logger)
     }
 
