@@ -47,6 +47,14 @@ def stacks(work):
              env=dict(base_env, SWIFTLET_STORAGE_SQLITE_PATH=os.path.join(work, "swiftlet-data/swiftlet.sqlite")),
              extra=["/api/v1/me", "/api/v1/products"]),
     ]
+    if os.environ.get("BASELINE_BIN"):
+        # Another build of Swiftlet (bench/compare-builds.sh), measured in the same interleaved
+        # rounds so that a change's cost per request is read against the same machine state.
+        defs.append(dict(name="swiftlet-baseline", port=8112, cmd=[os.environ["BASELINE_BIN"], "serve", "--port", "8112"],
+                         ready="/health/ready",
+                         env=dict(base_env, SWIFTLET_DATA_DIRECTORY=os.path.join(work, "baseline-data"),
+                                  SWIFTLET_STORAGE_SQLITE_PATH=os.path.join(work, "baseline-data/swiftlet.sqlite")),
+                         extra=["/api/v1/me", "/api/v1/products"]))
     if os.environ.get("BENCH_POSTGRES_URL"):
         defs.append(dict(name="swiftlet-postgres", port=8111, cmd=[swiftlet, "serve", "--port", "8111"], ready="/health/ready",
                          env=dict(base_env, SWIFTLET_STORAGE_ENGINE="postgres", SWIFTLET_STORAGE_AUTO_MIGRATE="true",
