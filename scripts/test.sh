@@ -21,6 +21,10 @@ command -v redis-server >/dev/null 2>&1 || need_packages+=(redis-server)
 PG_BIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || true)
 { [ -n "$PG_BIN" ] && [ -x "$PG_BIN/initdb" ]; } || need_packages+=(postgresql)
 command -v psql >/dev/null 2>&1 || need_packages+=(postgresql-client)
+# TLS tests make certificates with openssl and try them with curl.
+command -v openssl >/dev/null 2>&1 || need_packages+=(openssl)
+command -v curl >/dev/null 2>&1 || need_packages+=(curl)
+python3 -m pip --version >/dev/null 2>&1 || need_packages+=(python3-pip)
 if [ ${#need_packages[@]} -gt 0 ]; then
   log "installing ${need_packages[*]} with apt-get"
   if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi
