@@ -7,7 +7,9 @@ import SwiftletCore
 /// A claim is one `UPDATE … WHERE id IN (due jobs) AND (unleased or lease expired)
 /// RETURNING`. On PostgreSQL a competing claim waits on the row lock and then re-checks
 /// the lease condition, so it skips jobs another node just took; on SQLite the single
-/// writer serialises claims. Either way a job has one holder at a time.
+/// writer serialises claims. Either way a job has one holder at a time. A lease is
+/// extended only by the worker it names (`WHERE locked_by = me`), so an extension and a
+/// competing claim of a lapsed lease are decided by the same row: exactly one wins.
 public struct SQLJobRepository: JobRepository {
     let executor: any SQLExecutor
 
@@ -46,6 +48,16 @@ public struct SQLJobRepository: JobRepository {
                     key: try row.decode(column: "job_key", as: String.self), payload: try row.decode(column: "payload", as: String.self),
                     attempt: try row.decode(column: "attempts", as: Int.self))
             }
+        }
+    }
+
+    public func extendLease(_ id: String, worker: String, until: Date, now: Date) async throws -> Bool {
+        try await executor.transaction { db in
+            try await db.raw("""
+                UPDATE jobs SET locked_until = \(bind: until.unixMilliseconds), updated_at = \(bind: now.unixMilliseconds)
+                WHERE id = \(bind: id) AND locked_by = \(bind: worker) AND status = 'pending'
+                RETURNING id
+                """).first() != nil
         }
     }
 

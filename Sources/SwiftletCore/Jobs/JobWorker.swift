@@ -14,7 +14,9 @@ public typealias JobHandler = @Sendable (ClaimedJob) async throws -> JobOutcome
 ///
 /// Jobs are leased, so several nodes can poll the same database and each job runs on
 /// one of them at a time; a node that dies mid-job loses its lease and the job becomes
-/// due again. Handlers must be idempotent (the order handlers are: they go through the
+/// due again. A handler that runs longer than the lease keeps it by a heartbeat; if the
+/// lease is lost all the same, its run is cancelled (see `JobWorker+Lease.swift`).
+/// Handlers must be idempotent (the order handlers are: they go through the
 /// state machine), because a job can run again after a crash between its effect and
 /// its completion.
 public struct JobWorker: Sendable {
@@ -67,23 +69,30 @@ public struct JobWorker: Sendable {
     @discardableResult
     public func runDueJobs() async throws -> Int {
         let now = clock.now
-        let claimed = try await jobs.claim(worker: workerID, now: now, leaseUntil: now.addingTimeInterval(policy.lease),
-                                           limit: policy.batchSize)
+        let leaseUntil = now.addingTimeInterval(policy.lease)
+        let claimed = try await jobs.claim(worker: workerID, now: now, leaseUntil: leaseUntil, limit: policy.batchSize)
         await withTaskGroup(of: Void.self) { group in
             for job in claimed {
-                group.addTask { await self.execute(job) }
+                group.addTask { await self.execute(job, leaseUntil: leaseUntil) }
             }
         }
         return claimed.count
     }
 
-    func execute(_ job: ClaimedJob) async {
+    func execute(_ job: ClaimedJob, leaseUntil: Date) async {
         guard let handler = handlers[job.kind] else {
             try? await jobs.fail(job.id, worker: workerID, error: "no handler for \(job.kind)")
             return
         }
+        guard case .finished(let result) = await runHoldingLease(job, leaseUntil: leaseUntil, handler) else {
+            // Another node may be running the job now; this run's outcome must not count.
+            logger.warning("job lease lost; its run was cancelled", metadata: [
+                "kind": .string(job.kind), "key": .string(job.key), "attempt": .stringConvertible(job.attempt),
+            ])
+            return
+        }
         do {
-            switch try await handler(job) {
+            switch try result.get() {
             case .done:
                 try await jobs.complete(job.id, worker: workerID)
             case .retry(let delay):

@@ -37,6 +37,10 @@ public protocol JobRepository: Sendable {
     /// Leases up to `limit` due jobs to `worker` until `leaseUntil`; a job whose lease
     /// expired (its worker died) is due again.
     func claim(worker: String, now: Date, leaseUntil: Date, limit: Int) async throws -> [ClaimedJob]
+    /// Moves the lease of a job `worker` still holds to `until`, in one conditional write;
+    /// false when the lease is no longer `worker`'s (another node claimed the job after it
+    /// lapsed, or it is finished), so the caller must stop working on it.
+    func extendLease(_ id: String, worker: String, until: Date, now: Date) async throws -> Bool
     func complete(_ id: String, worker: String) async throws
     /// Releases the job to run again at `at`. `failed` says whether this run counts as a
     /// failed attempt; "not finished yet" (a buyer still paying) does not.
