@@ -57,7 +57,7 @@ public struct JWTAccessTokenCodec: AccessTokenCodec {
     private let algorithmByKid: [String: String]
     private let publicKeys: [(kid: String, key: ES256PublicKey)]
     private let headerCache = HeaderCache()
-    private let verifiedTokens = VerifiedTokenCache()
+    private let verifiedTokens: VerifiedTokenCache
     public let issuer: String
     public let audience: String
     public let leeway: TimeInterval
@@ -65,8 +65,10 @@ public struct JWTAccessTokenCodec: AccessTokenCodec {
     /// - Parameters:
     ///   - signing: the key new tokens are signed with.
     ///   - retired: keys whose tokens are still accepted (rotation).
+    ///   - verifiedCacheMaxBytes: the byte budget of the verified-token cache (at most
+    ///     50,000 tokens as well).
     public init(signing: AccessTokenKey, retired: [AccessTokenKey] = [], issuer: String, audience: String,
-                leeway: TimeInterval = 30) async throws {
+                leeway: TimeInterval = 30, verifiedCacheMaxBytes: Int = 32 << 20) async throws {
         let keys = JWTKeyCollection()
         var algorithmByKid: [String: String] = [:]
         var publicKeys: [(String, ES256PublicKey)] = []
@@ -93,6 +95,7 @@ public struct JWTAccessTokenCodec: AccessTokenCodec {
             throw SwiftletError.invalid("config.public_key_cannot_sign", "The signing key must be a private key.")
         }
         self.keys = keys
+        self.verifiedTokens = VerifiedTokenCache(maxBytes: verifiedCacheMaxBytes)
         self.signingKid = signing.kid
         self.algorithmByKid = algorithmByKid
         self.publicKeys = publicKeys
@@ -137,9 +140,9 @@ public struct JWTAccessTokenCodec: AccessTokenCodec {
         guard payload.iss.value == issuer else { throw AuthErrors.wrongIssuer }
         guard payload.aud.value.contains(audience) else { throw AuthErrors.wrongAudience }
         verifiedTokens.entries.withLock { cache in
-            // Bounded: a flood of distinct valid tokens costs a cache reset, not memory.
-            if cache.count >= Self.verifiedCacheLimit { cache.removeAll(keepingCapacity: true) }
-            cache[token] = verified
+            // Bounded in entries and bytes: a flood of distinct valid tokens costs a cache
+            // reset, not memory.
+            cache.insert(verified, for: token, cost: verified.approximateByteCount + token.utf8.count)
         }
         return verified.claims
     }
@@ -151,7 +154,8 @@ public struct JWTAccessTokenCodec: AccessTokenCodec {
         return cached.claims
     }
 
-    static let verifiedCacheLimit = 50_000
+    /// Approximate bytes of the verified tokens held; never more than the budget.
+    public var verifiedTokenCacheByteCount: Int { verifiedTokens.entries.withLock { $0.byteCount } }
 
     private func checkTime(_ token: VerifiedToken, now: Date) throws {
         if now.timeIntervalSince(token.claims.expiresAt) > leeway { throw AuthErrors.tokenExpired }
@@ -197,9 +201,18 @@ final class HeaderCache: Sendable {
 struct VerifiedToken: Sendable {
     let claims: AccessTokenClaims
     let notBefore: Date?
+
+    var approximateByteCount: Int {
+        BoundedCache<String, VerifiedToken>.entryOverhead + claims.userID.rawValue.utf8.count
+            + claims.sessionID.rawValue.utf8.count + claims.tokenID.utf8.count
+    }
 }
 
 /// Tokens whose signature, issuer and audience passed, shared by copies of the codec.
 final class VerifiedTokenCache: Sendable {
-    let entries = Mutex<[String: VerifiedToken]>([:])
+    let entries: Mutex<BoundedCache<String, VerifiedToken>>
+
+    init(maxBytes: Int) {
+        entries = Mutex(BoundedCache(capacity: 50_000, maxBytes: maxBytes))
+    }
 }

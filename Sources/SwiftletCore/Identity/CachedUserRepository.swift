@@ -7,8 +7,9 @@ import Synchronization
 /// Writes made through this node drop the user's entry, so a user always sees their own
 /// changes here (the next read fetches the row again). Entries expire after `lifetime`, which bounds how
 /// long a change made on another node can take to show. A lifetime of zero turns the
-/// cache off. The cache holds at most `capacity` users; when full it is cleared, which is
-/// cheap and keeps memory bounded under any access pattern.
+/// cache off. The cache holds at most `capacity` users and `maxBytes` bytes of them
+/// (approximately: `User.approximateByteCount`); when full it is cleared, which is cheap
+/// and keeps memory bounded under any access pattern (see `BoundedCache`).
 ///
 /// Races are settled with a generation counter: a write drops the entry and bumps the
 /// counter both before and after it touches the database, and a read stores what it
@@ -22,7 +23,7 @@ import Synchronization
 /// after a write never receives a row fetched before it.
 public final class CachedUserRepository: UserRepository {
     private struct State {
-        var entries: [UserID: (user: User, expiresAt: Date)] = [:]
+        var entries: BoundedCache<UserID, (user: User, expiresAt: Date)>
         var generation: UInt64 = 0
         /// Fetches under way, with the generation each began in.
         var loading: [UserID: (generation: UInt64, task: Task<User?, any Error>)] = [:]
@@ -30,16 +31,23 @@ public final class CachedUserRepository: UserRepository {
 
     private let base: any UserRepository
     private let lifetime: TimeInterval
-    private let capacity: Int
     private let clock: SwiftletClock
-    private let state = Mutex(State())
+    private let state: Mutex<State>
 
-    public init(_ base: any UserRepository, lifetime: TimeInterval, capacity: Int = 10_000, clock: SwiftletClock) {
+    /// The default byte budget: 10,000 users of about 1.6 KB, the most a row can weigh
+    /// within the field limits.
+    public static let defaultMaxBytes = 16 << 20
+
+    public init(_ base: any UserRepository, lifetime: TimeInterval, capacity: Int = 10_000,
+                maxBytes: Int = CachedUserRepository.defaultMaxBytes, clock: SwiftletClock) {
         self.base = base
         self.lifetime = lifetime
-        self.capacity = capacity
         self.clock = clock
+        state = Mutex(State(entries: BoundedCache(capacity: capacity, maxBytes: maxBytes)))
     }
+
+    /// Approximate bytes of the users held; never more than the budget.
+    public var cachedByteCount: Int { state.withLock { $0.entries.byteCount } }
 
     public func find(id: UserID) async throws -> User? {
         guard lifetime > 0 else { return try await base.find(id: id) }
@@ -74,8 +82,7 @@ public final class CachedUserRepository: UserRepository {
             guard let load = state.loading[id], load.task == task else { return }
             state.loading.removeValue(forKey: id)
             guard case .success(let user?) = result, state.generation == load.generation else { return }
-            if state.entries.count >= capacity, state.entries[user.id] == nil { state.entries.removeAll(keepingCapacity: true) }
-            state.entries[user.id] = (user, now.addingTimeInterval(lifetime))
+            state.entries.insert((user, now.addingTimeInterval(lifetime)), for: user.id, cost: user.approximateByteCount)
         }
     }
 
@@ -117,7 +124,7 @@ public final class CachedUserRepository: UserRepository {
 
     private func invalidate(_ id: UserID) {
         state.withLock { state in
-            state.entries.removeValue(forKey: id)
+            state.entries.remove(id)
             state.generation &+= 1
         }
     }
