@@ -31,7 +31,7 @@ public enum OpenAPIDocument {
             "info": [
                 "title": "Swiftlet API",
                 "version": "1",
-                "description": "Backend for WeChat mini-programs. Money is integer fen; times are UTC RFC 3339. Every failure answers `{\"error\":{\"code\",\"message\",\"requestId\"}}`; `code` is stable and each operation lists the codes it can give (`x-error-codes` and the `enum` of each error answer). A database that is busy or unreachable answers 503 `storage.unavailable` with `Retry-After`.",
+                "description": "Backend for WeChat mini-programs. Money is integer fen; times are UTC RFC 3339. Every failure answers `{\"error\":{\"code\",\"message\",\"requestId\"}}`; `code` is stable and each operation lists the codes it can give (`x-error-codes` and the `enum` of each error answer). A database that is busy or unreachable answers 503 `storage.unavailable` with `Retry-After`. Any path also answers 404 `route.not_found` when no route matches it, 405 `route.method_not_allowed` (with `Allow`) when the path exists for other methods, and 413 `request.body_too_large` (with `Connection: close`) for a body over `http.maxBodySize`. With mTLS required for operator routes, `/admin/v1` answers 403 `admin.client_certificate_required` to a connection without a verified client certificate.",
             ],
             "paths": .object(paths),
             "components": [

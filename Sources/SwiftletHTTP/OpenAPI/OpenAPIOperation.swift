@@ -44,7 +44,9 @@ struct OpenAPIOperation {
         switch security {
         case .none: break
         case .bearer: add(401, ErrorCodes.bearer)
-        case .adminKey: add(401, ErrorCodes.adminKey)
+        case .adminKey:
+            add(401, ErrorCodes.adminKey)
+            add(403, ["admin.client_certificate_required"])
         }
         if body != nil {
             if !rawBody { add(400, ErrorCodes.jsonBody) }

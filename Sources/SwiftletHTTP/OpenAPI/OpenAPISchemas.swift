@@ -1,4 +1,5 @@
 import SwiftletCore
+import SwiftletTransport
 
 /// The request and response bodies of the API as JSON Schemas (`components.schemas`).
 ///
@@ -37,12 +38,24 @@ enum OpenAPISchemas {
     static let boolean: OpenAPIJSON = ["type": "boolean"]
     static let nullableBoolean: OpenAPIJSON = ["type": ["boolean", "null"]]
 
-    /// A closed object: exactly these properties, `required` among them.
+    /// An answer's object: exactly these properties, `required` among them.
     static func object(_ required: [String], _ properties: [(String, OpenAPIJSON)], description: String? = nil) -> OpenAPIJSON {
         var members: [OpenAPIJSON.Member] = [
             .init(key: "type", value: "object"),
             .init(key: "required", value: .array(required.map(OpenAPIJSON.string))),
             .init(key: "additionalProperties", value: false),
+            .init(key: "properties", value: .object(properties.map { .init(key: $0.0, value: $0.1) })),
+        ]
+        if let description { members.append(.init(key: "description", value: .string(description))) }
+        return .object(members)
+    }
+
+    /// A request body's object: these properties, `required` among them; the server
+    /// ignores any other field (so older servers accept newer clients).
+    static func input(_ required: [String], _ properties: [(String, OpenAPIJSON)], description: String? = nil) -> OpenAPIJSON {
+        var members: [OpenAPIJSON.Member] = [
+            .init(key: "type", value: "object"),
+            .init(key: "required", value: .array(required.map(OpenAPIJSON.string))),
             .init(key: "properties", value: .object(properties.map { .init(key: $0.0, value: $0.1) })),
         ]
         if let description { members.append(.init(key: "description", value: .string(description))) }
@@ -64,7 +77,15 @@ enum OpenAPISchemas {
     }
 
     static let titleMax = 120
-    static let printable = "printable characters (no control characters), trimmed"
+    static let printable = "printable characters (no control or format characters but the zero-width joiner), trimmed; length in user-perceived characters"
+    /// No C0 or C1 control characters (the server also refuses format characters).
+    static let noControlCharacters = "^[^\\u0000-\\u001F\\u007F-\\u009F]*$"
+    /// Control characters other than line breaks and tabs refused.
+    static let textWithLineBreaks = "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F]*$"
+    /// An http(s) URL with a host (the server trims surrounding whitespace first).
+    static let httpURL = "^\\s*[Hh][Tt][Tt][Pp][Ss]?://[^\\s/?#]+"
+    /// The same, or empty (meaning no image).
+    static let httpURLOrEmpty = "^$|^\\s*[Hh][Tt][Tt][Pp][Ss]?://[^\\s/?#]+"
 
     static var all: OpenAPIJSON {
         .object(definitions.map { .init(key: $0.0, value: $0.1) })
@@ -115,26 +136,31 @@ enum OpenAPISchemas {
             ("revoked", boolean),
         ])),
         ("AdminKeyList", object(["keys"], [("keys", array(ref("AdminKey")))])),
-        ("LoginRequest", object(["code"], [
+        ("LoginRequest", input(["code"], [
             ("code", string("The code from `wx.login()`: 1–256 bytes without whitespace.", minLength: 1, maxLength: 256, pattern: "^\\S+$")),
-            ("device", string("A label for this device's session: at most 128 \(printable); blank means none.", maxLength: 128, nullable: true)),
+            ("device", string("A label for this device's session: at most 128 \(printable); blank means none.", maxLength: 128, pattern: noControlCharacters, nullable: true)),
         ])),
-        ("RefreshRequest", object(["refreshToken"], [
+        ("RefreshRequest", input(["refreshToken"], [
             ("refreshToken", string(maxLength: 128, pattern: "^rt_")),
         ])),
-        ("PhoneRequest", object(["code"], [
+        ("PhoneRequest", input(["code"], [
             ("code", string("The code from a `getPhoneNumber` button: 1–256 bytes without whitespace.", minLength: 1, maxLength: 256, pattern: "^\\S+$")),
         ])),
-        ("ProfilePatch", object([], [
-            ("nickname", string("1–64 \(printable).", maxLength: 64, nullable: true)),
-            ("avatarUrl", string("An http(s) URL of at most 1024 bytes.", maxLength: 1024, nullable: true)),
-        ], description: "Send at least one of the fields.")),
+        ("ProfilePatch", input([], [
+            ("nickname", string("1–64 \(printable).", minLength: 1, maxLength: 64, pattern: noControlCharacters, nullable: true)),
+            ("avatarUrl", string("An http(s) URL of at most 1024 bytes.", maxLength: 1024, pattern: httpURL, nullable: true)),
+        ], description: "Send at least one of the fields.").merging([
+            "anyOf": [
+                ["required": ["nickname"], "properties": ["nickname": ["type": "string"]]],
+                ["required": ["avatarUrl"], "properties": ["avatarUrl": ["type": "string"]]],
+            ],
+        ])),
     ]
 
     // MARK: Commerce
 
     static let skuDraftProperties: [(String, OpenAPIJSON)] = [
-        ("title", string("1–\(titleMax) \(printable).", minLength: 1, maxLength: titleMax)),
+        ("title", string("1–\(titleMax) \(printable).", minLength: 1, maxLength: titleMax, pattern: noControlCharacters)),
         ("priceFen", integer("Integer fen.", minimum: 1, maximum: CommerceValidation.maxAmountFen)),
         ("stock", integer(minimum: 0, maximum: CommerceValidation.maxStock)),
     ]
@@ -217,42 +243,42 @@ enum OpenAPISchemas {
             ("paySign", string()),
         ], description: "Pass to `wx.requestPayment` as they are.")),
         ("Payment", object(["order", "payment"], [("order", ref("Order")), ("payment", ref("PaymentParameters"))])),
-        ("ProductCreateRequest", object(["title", "skus"], [
-            ("title", string("1–\(titleMax) \(printable).", minLength: 1, maxLength: titleMax)),
-            ("description", string("At most 4000 characters; no control characters but line breaks and tabs.", maxLength: 4000, nullable: true)),
-            ("imageUrl", string("An http(s) URL of at most 1024 bytes; empty means none.", maxLength: 1024, nullable: true)),
+        ("ProductCreateRequest", input(["title", "skus"], [
+            ("title", string("1–\(titleMax) \(printable).", minLength: 1, maxLength: titleMax, pattern: noControlCharacters)),
+            ("description", string("At most 4000 characters; no control characters but line breaks and tabs.", maxLength: 4000, pattern: textWithLineBreaks, nullable: true)),
+            ("imageUrl", string("An http(s) URL of at most 1024 bytes; empty means none.", maxLength: 1024, pattern: httpURLOrEmpty, nullable: true)),
             ("onShelf", ["type": ["boolean", "null"], "description": "Default true."]),
             ("skus", array(ref("SKUDraft"), minItems: 1, maxItems: 100)),
         ])),
-        ("SKUDraft", object(["title", "priceFen", "stock"], skuDraftProperties)),
-        ("ProductPatch", object([], [
-            ("title", string("1–\(titleMax) \(printable).", minLength: 1, maxLength: titleMax, nullable: true)),
-            ("description", string(maxLength: 4000, nullable: true)),
-            ("imageUrl", string("An http(s) URL; empty removes the image.", maxLength: 1024, nullable: true)),
+        ("SKUDraft", input(["title", "priceFen", "stock"], skuDraftProperties)),
+        ("ProductPatch", input([], [
+            ("title", string("1–\(titleMax) \(printable).", minLength: 1, maxLength: titleMax, pattern: noControlCharacters, nullable: true)),
+            ("description", string(maxLength: 4000, pattern: textWithLineBreaks, nullable: true)),
+            ("imageUrl", string("An http(s) URL; empty removes the image.", maxLength: 1024, pattern: httpURLOrEmpty, nullable: true)),
             ("onShelf", nullableBoolean),
         ], description: "Only the fields sent change.")),
-        ("SKUPatch", object([], [
-            ("title", string(minLength: 1, maxLength: titleMax, nullable: true)),
+        ("SKUPatch", input([], [
+            ("title", string("1–\(titleMax) \(printable).", minLength: 1, maxLength: titleMax, pattern: noControlCharacters, nullable: true)),
             ("priceFen", integer(minimum: 1, maximum: CommerceValidation.maxAmountFen, nullable: true)),
             ("stock", integer(minimum: 0, maximum: CommerceValidation.maxStock, nullable: true)),
         ], description: "Only the fields sent change.")),
-        ("StockAdjustment", object(["delta"], [
+        ("StockAdjustment", input(["delta"], [
             ("delta", ["type": "integer", "minimum": .integer(-CommerceValidation.maxStock), "maximum": .integer(CommerceValidation.maxStock),
                        "not": ["const": 0], "description": "Units to add (positive) or take away (negative); stock never goes below 0."]),
         ])),
-        ("OrderCreateRequest", object(["items"], [
+        ("OrderCreateRequest", input(["items"], [
             ("items", array(ref("OrderLine"), minItems: 1, maxItems: 50)),
         ], description: "Each SKU at most once.")),
-        ("OrderLine", object(["skuId", "quantity"], [
+        ("OrderLine", input(["skuId", "quantity"], [
             ("skuId", identifier),
             ("quantity", integer("At most `commerce.maxQuantityPerItem` (default 99).", minimum: 1)),
         ])),
-        ("ShipRequest", object([], [
-            ("trackingNumber", string("1–64 \(printable).", maxLength: 64, nullable: true)),
+        ("ShipRequest", input([], [
+            ("trackingNumber", string("1–64 \(printable).", minLength: 1, maxLength: 64, pattern: noControlCharacters, nullable: true)),
         ])),
-        ("RefundRequest", object([], [
+        ("RefundRequest", input([], [
             ("amountFen", integer("Omitted: everything still refundable.", minimum: 1, nullable: true)),
-            ("reason", string("At most 80 characters, no control characters, no emoji (WeChat Pay refuses them).", maxLength: 80, nullable: true)),
+            ("reason", string("At most 80 characters, no control or format characters, no emoji or other characters beyond U+FFFF (WeChat Pay refuses them).", maxLength: 80, pattern: noControlCharacters, nullable: true)),
         ])),
     ]
 
