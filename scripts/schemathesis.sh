@@ -178,8 +178,9 @@ parameters = { "path.id" = { dictionary = "users", probability = 0.6 } }
 EOF
 
 run() {
-  st --config-file "$WORK/schemathesis.toml" run "$BASE/openapi.json" --checks "$CHECKS" --max-examples "$MAX_EXAMPLES" \
-    --seed "$SEED" --workers 2 --no-color --suppress-health-check all --request-timeout 30 "$@"
+  # From the work directory, where schemathesis keeps its cache.
+  (cd "$WORK" && st --config-file "$WORK/schemathesis.toml" run "$BASE/openapi.json" --checks "$CHECKS" --max-examples "$MAX_EXAMPLES" \
+    --seed "$SEED" --workers 2 --no-color --suppress-health-check all --request-timeout 30 "$@")
 }
 
 status=0
