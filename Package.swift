@@ -76,7 +76,7 @@ let package = Package(
         .target(
             name: "SwiftletSandbox",
             dependencies: [
-                "SwiftletCore", "SwiftletHTTP",
+                "SwiftletCore", "SwiftletHTTP", "SwiftletTransport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -143,19 +143,33 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The request path: server channel, connection deadlines, backpressure, TLS, the inline
+        // lane, the request seam, request ids and the one error mapping.
         .target(
-            name: "SwiftletHTTP",
+            name: "SwiftletTransport",
             dependencies: [
                 "SwiftletCore",
                 .product(name: "Hummingbird", package: "hummingbird"),
-                .product(name: "NIOSSL", package: "swift-nio-ssl"),
-                .product(name: "NIOTLS", package: "swift-nio"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOTLS", package: "swift-nio"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
                 .product(name: "NIOHTTPTypesHTTP1", package: "swift-nio-extras"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // The API: routes, their DTOs, auth middleware and the OpenAPI document.
+        .target(
+            name: "SwiftletHTTP",
+            dependencies: [
+                "SwiftletCore", "SwiftletTransport",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
@@ -164,7 +178,7 @@ let package = Package(
         .target(
             name: "SwiftletServer",
             dependencies: [
-                "SwiftletCore", "SwiftletConfig", "SwiftletHTTP", "SwiftletSQLite", "SwiftletPostgres", "SwiftletPostgresURL",
+                "SwiftletCore", "SwiftletConfig", "SwiftletHTTP", "SwiftletTransport", "SwiftletSQLite", "SwiftletPostgres", "SwiftletPostgresURL",
                 "SwiftletSQLStorage", "SwiftletMigrations", "SwiftletWeChat", "SwiftletWeChatPay", "SwiftletTokens", "SwiftletSandbox",
                 .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -192,7 +206,7 @@ let package = Package(
         .testTarget(
             name: "SwiftletTests",
             dependencies: [
-                "SwiftletServer", "SwiftletCore", "SwiftletConfig", "SwiftletHTTP",
+                "SwiftletServer", "SwiftletCore", "SwiftletConfig", "SwiftletHTTP", "SwiftletTransport",
                 "SwiftletSQLite", "SwiftletPostgres", "SwiftletPostgresURL", "SwiftletSQLStorage", "SwiftletMigrations",
                 "SwiftletWeChat", "SwiftletWeChatPay", "SwiftletTokens", "SwiftletSandbox",
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),

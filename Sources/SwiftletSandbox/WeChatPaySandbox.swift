@@ -4,6 +4,7 @@ import HTTPTypes
 import Hummingbird
 import NIOCore
 import SwiftletHTTP
+import SwiftletTransport
 import Synchronization
 
 /// A faithful fake of the WeChat Pay API v3 server (direct merchant, JSAPI), mounted under

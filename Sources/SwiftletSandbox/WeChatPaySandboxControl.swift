@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import SwiftletCore
 import SwiftletHTTP
+import SwiftletTransport
 
 /// A refusal from the sandbox's own (non-WeChat) operations, such as paying an unknown prepay id.
 public struct WeChatPaySandboxError: Error, Sendable, Equatable {

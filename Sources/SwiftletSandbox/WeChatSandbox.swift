@@ -2,8 +2,9 @@ import Crypto
 import Foundation
 import Hummingbird
 import NIOCore
-import SwiftletHTTP
 import SwiftletCore
+import SwiftletHTTP
+import SwiftletTransport
 import Synchronization
 
 /// A faithful fake of the WeChat API server, mounted under `/sandbox/wechat`, so the real

@@ -6,6 +6,7 @@ import SwiftletConfig
 import SwiftletCore
 import SwiftletHTTP
 import SwiftletSandbox
+import SwiftletTransport
 
 /// Extension points for teams using Swiftlet as a library.
 public struct SwiftletCustomization: Sendable {

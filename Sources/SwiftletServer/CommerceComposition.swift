@@ -5,6 +5,7 @@ import SwiftletConfig
 import SwiftletCore
 import SwiftletHTTP
 import SwiftletSandbox
+import SwiftletTransport
 import SwiftletWeChatPay
 
 /// Parts of a running application that tests and embedding code may need to reach.

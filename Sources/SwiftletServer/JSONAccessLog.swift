@@ -8,6 +8,7 @@ import Darwin
 import HTTPTypes
 import SwiftletCore
 import SwiftletHTTP
+import SwiftletTransport
 
 /// The access log in the JSON log format, written straight to bytes.
 ///

@@ -5,6 +5,7 @@ import NIOCore
 import NIOHTTP1
 import ServiceLifecycle
 import SwiftletHTTP
+import SwiftletTransport
 
 /// The application `buildApplication` produces: Hummingbird's server running Swiftlet's
 /// responder, with its services.

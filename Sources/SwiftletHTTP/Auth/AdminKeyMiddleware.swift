@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import SwiftletCore
+import SwiftletTransport
 
 /// Guards `/admin/v1`: only an active admin key passes. User access tokens never match
 /// (they are not admin keys), so a user cannot reach admin routes whatever they hold.

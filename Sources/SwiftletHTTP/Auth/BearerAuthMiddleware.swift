@@ -1,6 +1,7 @@
 import HTTPTypes
 import Hummingbird
 import SwiftletCore
+import SwiftletTransport
 
 /// The one bearer-token check, shared by the router's middleware and the inline lane so
 /// both paths accept and refuse exactly the same tokens.

@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import SwiftletCore
+import SwiftletTransport
 
 /// Wire types for identity routes. Domain types never go on the wire directly, so
 /// internal fields (session keys, hashes) cannot leak by accident.

@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import SwiftletCore
+import SwiftletTransport
 
 /// Thin handlers for login, sessions and the user's own profile: decode, call one
 /// service method, encode.

@@ -1,6 +1,7 @@
 import HTTPTypes
 import Hummingbird
 import SwiftletCore
+import SwiftletTransport
 
 /// With mTLS on, operator routes (`/admin/…`) need a connection that presented a verified
 /// client certificate, in addition to their admin key: a stolen key alone is not enough.

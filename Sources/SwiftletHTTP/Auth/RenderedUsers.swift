@@ -1,5 +1,6 @@
-import Synchronization
 import SwiftletCore
+import SwiftletTransport
+import Synchronization
 
 /// The `/me` body of recently served users, reused while the user row is unchanged: a
 /// cached user is asked for far more often than it changes, and writing the JSON (two

@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import SwiftletCore
+import SwiftletTransport
 
 /// Public catalogue (`/api/v1/products`) and its admin side (`/admin/v1/products`).
 public struct CatalogRoutes: Sendable {

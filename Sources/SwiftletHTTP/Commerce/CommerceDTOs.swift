@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import SwiftletCore
+import SwiftletTransport
 
 /// Wire types for the catalogue and orders. Money is integer fen everywhere.
 struct SKUDTO: ResponseEncodable {

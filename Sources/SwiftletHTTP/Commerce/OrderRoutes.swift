@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import SwiftletCore
+import SwiftletTransport
 
 /// The buyer's orders under `/api/v1/orders` and the admin side under `/admin/v1/orders`.
 public struct OrderRoutes: Sendable {

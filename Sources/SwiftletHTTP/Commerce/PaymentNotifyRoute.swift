@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import Logging
 import SwiftletCore
+import SwiftletTransport
 
 /// `POST /api/v1/pay/wechat/notify`: WeChat Pay's payment and refund notifications.
 ///

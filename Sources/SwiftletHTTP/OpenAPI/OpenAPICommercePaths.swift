@@ -1,4 +1,5 @@
 import SwiftletCore
+import SwiftletTransport
 
 /// Operations of the catalogue, orders and WeChat Pay notifications
 /// (`CatalogRoutes`, `OrderRoutes`, `PaymentNotifyRoute`).

@@ -1,4 +1,5 @@
 import SwiftletCore
+import SwiftletTransport
 
 /// A JSON value written as Swift literals.
 ///

@@ -1,5 +1,6 @@
 import Hummingbird
 import NIOCore
+import SwiftletTransport
 
 /// Serves the API description at `GET /openapi.json`, for client generators, API
 /// explorers and contract fuzzers.

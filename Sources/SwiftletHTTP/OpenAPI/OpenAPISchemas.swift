@@ -3,10 +3,12 @@ import SwiftletTransport
 
 /// The request and response bodies of the API as JSON Schemas (`components.schemas`).
 ///
-/// Limits are the server's own (`Validation`, `CommerceValidation`): lengths are in
-/// characters as the server counts them after trimming, so a value inside `maxLength`
-/// can still be refused when it is blank or contains control characters; those answers
-/// are the documented 400s. Optional fields are left out of an answer, never `null`.
+/// Limits are the server's own (`Validation`, `CommerceValidation`). The server counts
+/// text in user-perceived characters and UTF-8 bytes (4 a character), which JSON Schema
+/// cannot; `maxLength` counts code points, so text within it always fits both. A value
+/// inside the schema can still be refused when it is blank after trimming or holds a
+/// format character; those answers are the documented 400s. Optional fields are left
+/// out of an answer, never `null`.
 enum OpenAPISchemas {
     static func ref(_ name: String) -> OpenAPIJSON {
         ["$ref": .string("#/components/schemas/\(name)")]
@@ -77,7 +79,7 @@ enum OpenAPISchemas {
     }
 
     static let titleMax = 120
-    static let printable = "printable characters (no control or format characters but the zero-width joiner), trimmed; length in user-perceived characters"
+    static let printable = "printable characters (no control or format characters but the zero-width joiner), trimmed; the server counts user-perceived characters and also allows at most 4 bytes of UTF-8 per character, so text within `maxLength` code points always fits"
     /// No C0 or C1 control characters (the server also refuses format characters).
     static let noControlCharacters = "^[^\\u0000-\\u001F\\u007F-\\u009F]*$"
     /// Control characters other than line breaks and tabs refused.

@@ -1,6 +1,7 @@
 import Hummingbird
 import NIOCore
 import SwiftletCore
+import SwiftletTransport
 
 /// The three endpoints every stack in `bench/` serves, mounted (with `bench.endpoints`)
 /// behind Swiftlet's full request path so the benchmark measures what production runs:

@@ -1,5 +1,6 @@
 import Hummingbird
 import SwiftletCore
+import SwiftletTransport
 
 /// Liveness and readiness for load balancers and orchestrators.
 ///

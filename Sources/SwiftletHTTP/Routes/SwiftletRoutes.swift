@@ -1,5 +1,6 @@
 import Hummingbird
 import SwiftletCore
+import SwiftletTransport
 
 /// Declares each route once, for both paths that may answer it: the router (always) and
 /// the inline lane (for GETs that can sometimes be answered from memory).

@@ -1,5 +1,6 @@
 import Hummingbird
 import SwiftletCore
+import SwiftletTransport
 
 /// Query-string paging parameters with 400s for bad values.
 enum PagingQuery {

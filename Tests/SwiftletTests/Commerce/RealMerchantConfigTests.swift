@@ -9,6 +9,7 @@ import SwiftletCore
 import SwiftletHTTP
 import SwiftletSandbox
 import SwiftletServer
+import SwiftletTransport
 import Testing
 
 /// Real-WeChat-Pay configuration (merchant keys from files, no embedded sandbox) pointed

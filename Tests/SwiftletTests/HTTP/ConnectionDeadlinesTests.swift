@@ -1,6 +1,6 @@
 import NIOCore
 import Testing
-@testable import SwiftletHTTP
+@testable import SwiftletTransport
 
 /// The slow-client rules, driven with explicit times: no sockets, no sleeping.
 @Suite("Connection deadlines")

@@ -6,6 +6,7 @@ import SwiftletConfig
 import SwiftletCore
 import SwiftletHTTP
 import SwiftletServer
+import SwiftletTransport
 import Testing
 
 /// The inline lane answers I/O-free GETs on the event loop; these tests pin down exactly

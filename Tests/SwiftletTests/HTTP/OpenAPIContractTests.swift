@@ -1,10 +1,11 @@
 import Foundation
 import Hummingbird
 import HummingbirdTesting
-import Synchronization
 import SwiftletCore
 import SwiftletHTTP
 import SwiftletServer
+import SwiftletTransport
+import Synchronization
 import Testing
 
 /// The OpenAPI document against the router: every route the application registers is

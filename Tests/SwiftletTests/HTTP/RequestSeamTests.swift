@@ -4,6 +4,7 @@ import NIOCore
 import SwiftletCore
 import SwiftletHTTP
 import SwiftletServer
+import SwiftletTransport
 import Synchronization
 import Testing
 

@@ -1,5 +1,6 @@
 import HTTPTypes
 import SwiftletHTTP
+import SwiftletTransport
 import Testing
 
 @Suite("Route method index")

@@ -1,7 +1,8 @@
 import Foundation
-@testable import SwiftletHTTP
 import SwiftletCore
+@testable import SwiftletHTTP
 import SwiftletTokens
+import SwiftletTransport
 import Testing
 
 @Suite("Per-node caches are bounded in bytes")

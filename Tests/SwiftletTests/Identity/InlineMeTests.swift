@@ -3,6 +3,7 @@ import HummingbirdTesting
 import SwiftletCore
 import SwiftletHTTP
 import SwiftletServer
+import SwiftletTransport
 import Synchronization
 import Testing
 

@@ -9,6 +9,7 @@ import NIOCore
 import NIOHTTP1
 import SwiftletHTTP
 import SwiftletSandbox
+import SwiftletTransport
 import Synchronization
 import Testing
 

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import SwiftletServer
+import SwiftletTransport
 import Testing
 
 @Suite("JSON log lines")

@@ -8,6 +8,7 @@ import SwiftletConfig
 import SwiftletCore
 import SwiftletHTTP
 import SwiftletServer
+import SwiftletTransport
 
 /// Routes only the tests add, through the same customization hook library users have.
 enum TestRoutes {

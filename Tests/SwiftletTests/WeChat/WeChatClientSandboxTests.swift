@@ -4,6 +4,7 @@ import HummingbirdTesting
 import SwiftletConfig
 import SwiftletHTTP
 import SwiftletSandbox
+import SwiftletTransport
 import SwiftletWeChat
 import Testing
 
