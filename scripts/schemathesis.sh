@@ -4,7 +4,9 @@
 # through the WeChat sandbox, creates an admin key, and runs every documented operation
 # (authenticated ones included) with generated valid and invalid input. Any 5xx, any
 # status the document does not list, any body, header or content type that does not
-# match it fails the run.
+# match it fails the run; so do a route that works without its credentials, a method the
+# document does not list that is not answered 405 with a correct Allow, and a deleted
+# resource that can still be read.
 #
 #   scripts/schemathesis.sh sqlite
 #   scripts/schemathesis.sh postgres postgres://user@127.0.0.1:5432/any_db?sslmode=disable
@@ -24,7 +26,12 @@ ENGINE=${1:-sqlite}
 BIN=${SWIFTLET_BIN:-.build/debug/swiftlet}
 MAX_EXAMPLES=${SCHEMATHESIS_MAX_EXAMPLES:-100}
 SEED=${SCHEMATHESIS_SEED:-20240601}
+# Every check that holds for this API. Left out: negative_data_rejection and
+# positive_data_acceptance, since the server also refuses input no schema can describe
+# (an unknown SKU, a used login code, a blank trimmed name), and object_level_authorization,
+# which needs a second user's data.
 CHECKS=not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance,response_headers_conformance
+CHECKS+=,unsupported_method,allow_header_conformance,missing_required_header,ignored_auth,use_after_free,ensure_resource_availability
 
 if ! command -v st >/dev/null 2>&1; then
   log "installing schemathesis with pip"
@@ -177,10 +184,12 @@ include-operation-id = "adminUser"
 parameters = { "path.id" = { dictionary = "users", probability = 0.6 } }
 EOF
 
+# One worker: generation, not the server, is the bottleneck, and schemathesis's coverage
+# phase can exhaust a worker thread's stack on the nested product schema.
 run() {
   # From the work directory, where schemathesis keeps its cache.
   (cd "$WORK" && st --config-file "$WORK/schemathesis.toml" run "$BASE/openapi.json" --checks "$CHECKS" --max-examples "$MAX_EXAMPLES" \
-    --seed "$SEED" --workers 2 --no-color --suppress-health-check all --request-timeout 30 "$@")
+    --seed "$SEED" --workers 1 --no-color --suppress-health-check all --request-timeout 30 "$@")
 }
 
 status=0
