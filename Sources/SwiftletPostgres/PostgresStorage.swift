@@ -81,8 +81,15 @@ public final class PostgresStorage: SQLStorageEngine {
         }
     }
 
+    /// Runs `body` in one transaction on a pooled connection. Shielded from the caller's
+    /// cancellation like the SQLite engine's: a transaction that has been asked for runs to
+    /// its end (commit or rollback) instead of being cut between statements.
     public func transaction<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
         try gate.ensureOpen()
+        return try await Task { try await self.runTransaction(body) }.value
+    }
+
+    private func runTransaction<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
         let faults = rollbackFaults, logger = logger
         return try await withConnection { connection in
             do {

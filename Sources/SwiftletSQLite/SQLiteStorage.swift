@@ -129,8 +129,20 @@ public final class SQLiteStorage: SQLStorageEngine {
         }
     }
 
+    /// Runs `body` in one write transaction on the only writer.
+    ///
+    /// Shielded from the caller's cancellation: SQLite work goes through a thread pool that
+    /// drops queued statements of a cancelled task, so a caller cancelled mid-transaction
+    /// (a job whose lease heartbeat is stopped, a client that went away) would leave the
+    /// writer inside an open transaction with its ROLLBACK — and its reopening — dropped
+    /// too, and every later write would fail. A transaction that has been asked for runs
+    /// to its end; cancellation is for whatever the caller does next.
     public func transaction<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
         try gate.ensureOpen()
+        return try await Task { try await self.writeTransaction(body) }.value
+    }
+
+    private func writeTransaction<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
         do {
             return try await writer.withReplaceableResource { connection in
                 if connection.isClosed, let fresh = await reopenWriter() {

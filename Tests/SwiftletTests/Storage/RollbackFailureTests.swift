@@ -39,6 +39,34 @@ struct RollbackFailureTests {
         }
     }
 
+    @Test("a caller cancelled mid-transaction does not cut it: it completes and the next write works",
+          arguments: EngineKind.available)
+    func cancelledCallerDoesNotCutTheTransaction(kind: EngineKind) async throws {
+        try await Self.withOneWriteConnection(kind) { executor, _ in
+            let (started, startedContinuation) = AsyncStream<Void>.makeStream()
+            let caller = Task {
+                try await executor.transaction { db in
+                    try await Self.insertUser(db, "u_first")
+                    startedContinuation.yield()
+                    // Cancelled here, the old code dropped the next statements — the ROLLBACK
+                    // and the writer's reopening included — and left SQLite's only writer
+                    // inside this transaction.
+                    try await Task.sleep(for: .milliseconds(200))
+                    try await Self.insertUser(db, "u_second")
+                }
+            }
+            var iterator = started.makeAsyncIterator()
+            _ = await iterator.next()
+            caller.cancel()
+            _ = try? await caller.value
+            try await executor.transaction { db in try await Self.insertUser(db, "u_next") }
+            let ids = try await executor.read { db in
+                try await db.raw("SELECT id FROM users ORDER BY id").all().map { try $0.decode(column: "id", as: String.self) }
+            }
+            #expect(ids == ["u_first", "u_next", "u_second"], "the transaction ran to its end")
+        }
+    }
+
     /// An engine with exactly one connection for writes (SQLite's writer; a PostgreSQL
     /// pool of one), so a connection left inside a transaction would be the next one used.
     static func withOneWriteConnection(
