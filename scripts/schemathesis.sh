@@ -119,6 +119,9 @@ PRODUCT_ID=$(json_field items.0.id <<<"$PRODUCTS")
 SKU_ID=$(json_field items.0.skus.0.id <<<"$PRODUCTS")
 SKU_IDS=$(python3 -c 'import json,sys; print(json.dumps([k["id"] for p in json.load(sys.stdin)["items"] for k in p["skus"]]))' <<<"$PRODUCTS")
 USER_ID=$(curl -fs "$BASE/api/v1/me" -H "Authorization: Bearer $USER_TOKEN" | json_field id)
+# The main session: revoked by the last runs, once nothing needs it any more.
+MAIN_SESSION=$(curl -fs "$BASE/api/v1/auth/sessions" -H "Authorization: Bearer $USER_TOKEN" \
+  | python3 -c 'import json,sys; print(next(s["id"] for s in json.load(sys.stdin)["sessions"] if s["current"]))')
 place_order() {
   curl -fs -X POST "$BASE/api/v1/orders" -H "Authorization: Bearer $USER_TOKEN" -H "Idempotency-Key: schemathesis-$1" \
     -d "{\"items\":[{\"skuId\":\"$SKU_ID\",\"quantity\":1}]}" | json_field id
@@ -156,6 +159,9 @@ values = ["$UNPAID_ORDER", "$PAID_ORDER"]
 [dictionaries.payable]
 values = ["$PAYABLE_ORDER"]
 
+[dictionaries.sessions]
+values = ["$MAIN_SESSION"]
+
 [dictionaries.users]
 values = ["$USER_ID"]
 
@@ -180,6 +186,10 @@ include-operation-id = "createOrder"
 parameters = { "body.items[*].skuId" = { dictionary = "skus", probability = 0.6 } }
 
 [[operations]]
+include-operation-id = "revokeSession"
+parameters = { "path.id" = { dictionary = "sessions", probability = 0.5 } }
+
+[[operations]]
 include-operation-id = "adminUser"
 parameters = { "path.id" = { dictionary = "users", probability = 0.6 } }
 EOF
@@ -193,6 +203,9 @@ run() {
 }
 
 status=0
+# Paying first, alone: later runs cancel every order they learn the id of.
+log "$ENGINE: payOrder"
+run --include-operation-id payOrder || status=1
 log "$ENGINE: every operation but those that end the session"
 run --exclude-operation-id logout --exclude-operation-id revokeSession || status=1
 # Ending sessions last, each with a token of its own, so the runs before stay signed in.
