@@ -20,11 +20,20 @@ public struct OperatorCertificateMiddleware: RouterMiddleware {
         _ request: Request, context: SwiftletRequestContext,
         next: (Request, SwiftletRequestContext) async throws -> Response
     ) async throws -> Response {
-        if request.uri.path.hasPrefix(prefix),
+        if Self.isOperatorPath(request.uri.path, prefix: prefix),
            request.headers[values: HTTPField.Name(ClientCertificateHeader.name)!].first != ClientCertificateHeader.verified {
             throw SwiftletError(.forbidden, code: "admin.client_certificate_required",
                                 message: "Operator routes need a verified client certificate (mTLS).")
         }
         return try await next(request, context)
+    }
+
+    /// Decided on path segments as the router matches them (empty segments skipped), so
+    /// `//admin/v1/keys`, which the router still routes to the admin handlers, is an
+    /// operator path too.
+    static func isOperatorPath(_ path: String, prefix: String) -> Bool {
+        let wanted = prefix.split(separator: "/", omittingEmptySubsequences: true)
+        let segments = path.split(separator: "/", omittingEmptySubsequences: true)
+        return segments.count >= wanted.count && zip(segments, wanted).allSatisfy { $0 == $1 }
     }
 }

@@ -50,6 +50,10 @@ struct ConnectionDeadlines: Equatable {
     private(set) var unanswered = 0
     /// The request being read was answered before its body ended (e.g. 413).
     private var answeredWhileReading = false
+    /// When a client that stopped reading must have drained its socket: a response
+    /// waiting for a reader has no other deadline (the handler is done, the request
+    /// counts as unanswered until its end is written).
+    private(set) var stallDeadline: NIODeadline?
 
     init(timeouts: ConnectionTimeouts) {
         self.timeouts = timeouts
@@ -97,7 +101,19 @@ struct ConnectionDeadlines: Equatable {
         return phase == .awaitingRequest ? settle(now) : .none
     }
 
+    /// The socket stopped taking our bytes (the client does not read): it has `idle` to
+    /// start reading again. A stall that goes on does not extend it.
+    mutating func writeStalled(now: NIODeadline) {
+        if stallDeadline == nil { stallDeadline = now + timeouts.idle }
+    }
+
+    /// The socket takes bytes again.
+    mutating func writeResumed() {
+        stallDeadline = nil
+    }
+
     func isExpired(now: NIODeadline) -> Bool {
+        if let stallDeadline, now >= stallDeadline { return true }
         guard let deadline else { return false }
         return now >= deadline
     }

@@ -20,8 +20,9 @@ import NIOTLS
 /// - **Backpressure.** While the socket cannot take more (the client is not reading),
 ///   reading stops: no further requests are parsed, answered inline or handed to the
 ///   router until the peer drains what was written. A client that pipelines without
-///   reading therefore holds at most one read's worth of requests and their answers
-///   (NIO's read buffer, at most 64 KiB of requests) above the channel's write watermark.
+///   reading therefore holds at most one read's worth of requests (one socket read per
+///   read event, at most 64 KiB) and their answers above the channel's write watermark,
+///   and is closed once it has not read for `idle`.
 ///
 /// One handler rather than two because each handler a request crosses costs a pipeline
 /// hop per event, and on the inline path those hops were most of the remaining cost.
@@ -211,10 +212,18 @@ final class ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler {
         }
     }
 
+    /// Unwritable also starts the stall deadline: a router response waiting for the
+    /// client to read has no other deadline, and a client that never reads would hold the
+    /// connection (and the handler's task) for ever.
     func channelWritabilityChanged(context: ChannelHandlerContext) {
-        if context.channel.isWritable, readHeldBack {
-            readHeldBack = false
-            context.read()
+        if context.channel.isWritable {
+            deadlines.writeResumed()
+            if readHeldBack {
+                readHeldBack = false
+                context.read()
+            }
+        } else {
+            deadlines.writeStalled(now: .now())
         }
         context.fireChannelWritabilityChanged()
     }
@@ -258,7 +267,7 @@ final class ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// Called by the sweeper on this channel's event loop.
     func check(now: NIODeadline, _ context: ChannelHandlerContext) {
         guard deadlines.isExpired(now: now) else { return }
-        logger.debug("closing connection: \(deadlines.phase) deadline passed")
+        logger.debug("closing connection: \(deadlines.stallDeadline.map { _ in "write stall" } ?? "\(deadlines.phase)") deadline passed")
         stop()
         context.close(promise: nil)
     }

@@ -39,6 +39,10 @@ struct SwiftletHTTP1Channel: ServerChildChannel, HTTPChannelHandler {
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
         channel.eventLoop.makeCompletedFuture {
             let pipeline = channel.pipeline.syncOperations
+            // One socket read per read event (NIO's default is four): what a client that
+            // pipelines without reading can make us parse and answer before backpressure
+            // stops us is then one read buffer's worth.
+            try channel.syncOptions?.setOption(ChannelOptions.maxMessagesPerRead, value: 1)
             if let tls { try pipeline.addHandler(tls.makeHandler()) }
             var limits = NIOHTTPDecoderLimitConfiguration()
             limits.maxHeaderFieldCount = 1000  // Hummingbird's default

@@ -58,6 +58,9 @@ public final class InlineLane: Sendable {
             case 14 where Self.equalsIgnoringCase(name, "content-length"):
                 if value != "0" { return nil }
             case 17 where Self.equalsIgnoringCase(name, "transfer-encoding"): return nil
+            // The server's own client-certificate mark: the router strips a forged one
+            // before anything reads it; the lane leaves such requests to it.
+            case 29 where Self.equalsIgnoringCase(name, "x-swiftlet-client-certificate"): return nil
             default: break
             }
         }
@@ -129,7 +132,7 @@ public final class InlineLane: Sendable {
             buffer.writeStaticString("\r\n")
         }
         for field in extra {
-            buffer.writeString(field.name.canonicalName)
+            buffer.writeString(field.name.rawName)
             buffer.writeStaticString(": ")
             buffer.writeString(field.value)
             buffer.writeStaticString("\r\n")

@@ -94,3 +94,36 @@ struct PipelinedDeadlinesTests {
         #expect(state.isExpired(now: at(32)))
     }
 }
+
+/// A client that stops reading our answers.
+@Suite("Connection deadlines, write stalls")
+struct WriteStallDeadlineTests {
+    let timeouts = ConnectionTimeouts(idle: .seconds(60), header: .seconds(10), body: .seconds(30))
+    let t0 = NIODeadline.uptimeNanoseconds(1_000_000_000)
+
+    func at(_ seconds: Int64) -> NIODeadline { t0 + .seconds(seconds) }
+
+    @Test func aResponseWaitingForAReaderIsBoundedByIdle() {
+        var state = ConnectionDeadlines(timeouts: timeouts)
+        _ = state.connectionOpened(now: t0)
+        _ = state.bytesReceived(now: at(0))
+        _ = state.headReceived(now: at(0))
+        _ = state.requestEnded(now: at(0))
+        #expect(!state.isExpired(now: at(10_000)), "a handler may work as long as it needs")
+        state.writeStalled(now: at(10_000))
+        state.writeStalled(now: at(10_030))
+        #expect(!state.isExpired(now: at(10_059)))
+        #expect(state.isExpired(now: at(10_060)), "a stall that goes on does not extend it")
+    }
+
+    @Test func readingAgainLiftsTheStallDeadline() {
+        var state = ConnectionDeadlines(timeouts: timeouts)
+        _ = state.connectionOpened(now: t0)
+        _ = state.bytesReceived(now: at(0))
+        _ = state.headReceived(now: at(0))
+        _ = state.requestEnded(now: at(0))
+        state.writeStalled(now: at(1))
+        state.writeResumed()
+        #expect(!state.isExpired(now: at(100)))
+    }
+}

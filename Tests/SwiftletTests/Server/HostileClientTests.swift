@@ -11,14 +11,14 @@ struct HostileClientTests {
     /// about 3 MiB with the limit, over 20 MiB in four seconds and rising without it).
     static let allowedGrowthKiB = 8 * 1024
 
-    @Test("a client pipelining 200,000 requests without reading costs bounded memory; others are served",
+    @Test("a client pipelining 200,000 requests without reading costs bounded memory, others are served, and it is closed once it has not read for the idle timeout",
           arguments: ["/health/live", "/health/ready"])  // the inline lane, the router
     func pipeliningNonReader(path: String) async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let server = try SwiftletProcess.start(
             ["serve", "--port", "0"], workingDirectory: directory.path,
-            environment: ["SWIFTLET_LOG_ACCESS_LOG": "false"])
+            environment: ["SWIFTLET_LOG_ACCESS_LOG": "false", "SWIFTLET_HTTP_IDLE_TIMEOUT": "3"])
         let port = try await server.waitForPort()
         #expect(try await SwiftletProcess.get("http://127.0.0.1:\(port)/health/live") == 200)
         let before = try Self.residentKiB(server.process.processIdentifier)
@@ -35,6 +35,10 @@ struct HostileClientTests {
 
         let after = try Self.residentKiB(server.process.processIdentifier)
         #expect(after - before < Self.allowedGrowthKiB, "grew from \(before) KiB to \(after) KiB")
+        // Once the server has answered what it read and the socket is full, the idle
+        // timeout (3 s) runs; a router response waiting for the reader has no other deadline.
+        let closedAfter = flood.waitUntilClosedByServer(limit: .seconds(45))
+        #expect(closedAfter != nil, "the server closed the stalled connection")
         flood.close()
         #expect(try await server.terminate() == 0)
     }
@@ -103,6 +107,21 @@ final class NonReadingClient {
             }
         }
         return sentBytes / request.count
+    }
+
+    /// How long until the server ended the connection (a send then fails), nil if not within `limit`.
+    func waitUntilClosedByServer(limit: Duration) -> Duration? {
+        let start = ContinuousClock.now
+        let deadline = start + limit
+        var probe: UInt8 = 0x0A
+        while ContinuousClock.now < deadline {
+            let sent = Glibc.send(descriptor, &probe, 1, Int32(MSG_NOSIGNAL))
+            if sent < 0, errno == EPIPE || errno == ECONNRESET { return ContinuousClock.now - start }
+            var status = pollfd(fd: descriptor, events: Int16(POLLOUT), revents: 0)
+            if poll(&status, 1, 50) > 0, status.revents & Int16(POLLERR | POLLHUP) != 0 { return ContinuousClock.now - start }
+            usleep(50_000)
+        }
+        return nil
     }
 
     func close() {
