@@ -45,7 +45,12 @@ enum PostgresConnectionLease {
         } catch {
             // Whatever stopped the lease (deadline, pool shut down, breaker open) means
             // the database is out of reach for now; errors from the body are its own.
-            if state.value.load(ordering: .acquiring) != 1 { throw NotLeased() }
+            // A caller that was cancelled (a stopped job, shutdown) is told so, not that the
+            // database is down.
+            if state.value.load(ordering: .acquiring) != 1 {
+                if Task.isCancelled { throw CancellationError() }
+                throw NotLeased()
+            }
             throw error
         }
     }

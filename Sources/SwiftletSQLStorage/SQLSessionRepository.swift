@@ -63,6 +63,15 @@ public struct SQLSessionRepository: SessionRepository {
                 guard let rotated = try await Self.presentedToken(db, rotation.presentedHash) else { return .unknownToken }
                 return try await Self.repeatOrReuse(db, rotated, rotation)
             }
+            // Only the token rotated just now keeps a sealed successor (the one a repeat
+            // within the grace window returns). Older rows lose theirs: their successors are
+            // no longer current, and a kept chain would let a database copy plus any one old
+            // token be unsealed, link by link, up to the session's current token.
+            try await db.raw("""
+                UPDATE refresh_tokens SET sealed_successor = NULL
+                WHERE session_id = \(bind: presented.session.id.rawValue) AND token_hash <> \(bind: rotation.presentedHash)
+                  AND sealed_successor IS NOT NULL
+                """).run()
             try await db.raw("""
                 INSERT INTO refresh_tokens (token_hash, session_id, status, created_at, expires_at)
                 VALUES (\(bind: rotation.successorHash), \(bind: presented.session.id.rawValue), 'active', \(bind: now),

@@ -21,6 +21,12 @@ enum SQLiteErrors {
         ((error as? StorageFailure)?.underlying ?? error) as? SQLiteError
     }
 
+    /// A ROLLBACK refused because no transaction is open: SQLite already rolled back.
+    static func isNoTransaction(_ error: any Error) -> Bool {
+        guard let error = unwrap(error) else { return false }
+        return error.message.contains("no transaction is active")
+    }
+
     static func isBusy(_ reason: SQLiteError.Reason) -> Bool {
         switch reason {
         case .busy, .busyTimeout, .busyInRecovery, .busyInSnapshot, .locked, .lockedBySharedCache: true

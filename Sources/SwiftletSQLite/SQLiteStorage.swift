@@ -145,7 +145,12 @@ public final class SQLiteStorage: SQLStorageEngine {
     private func writeTransaction<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
         do {
             return try await writer.withReplaceableResource { connection in
-                if connection.isClosed, let fresh = await reopenWriter() {
+                if connection.isClosed {
+                    // An earlier reopening failed: try again, and until a writer exists the
+                    // database is unavailable (503), not broken (500).
+                    guard let fresh = await reopenWriter() else {
+                        throw SwiftletError.storageUnavailable("The database cannot be written right now; retry shortly.")
+                    }
                     connection = fresh
                 }
                 do {
@@ -153,6 +158,10 @@ public final class SQLiteStorage: SQLStorageEngine {
                     // halfway on lock upgrade.
                     return try await SQLTransaction.run(
                         on: connection.sql(queryLogLevel: nil), begin: "BEGIN IMMEDIATE", faults: rollbackFaults, body)
+                } catch let abandoned as SQLTransaction.Abandoned where SQLiteErrors.isNoTransaction(abandoned.rollbackError) {
+                    // SQLite had already rolled the transaction back itself (a full disk, an
+                    // I/O error, an interrupted statement): the writer is clean.
+                    throw abandoned.original
                 } catch let abandoned as SQLTransaction.Abandoned {
                     // The only writer may still be inside that transaction: every later
                     // write would fail. Closing it ends the transaction (SQLite rolls back

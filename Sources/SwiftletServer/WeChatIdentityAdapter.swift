@@ -43,8 +43,25 @@ struct WeChatIdentityAdapter: WeChatIdentityProvider {
         case .timeout:
             return .unavailable("wechat.timeout", "WeChat did not answer in time; retry shortly.")
         case .transport, .badResponse, .api, .accessTokenInvalid, .accessTokenExpired, .invalidAppID, .decryptionFailed, .watermarkMismatch:
-            logger.error("wechat call failed", metadata: ["error": "\(error)"])
+            logger.error("wechat call failed", metadata: ["error": .string(Self.logSummary(error))])
             return .unavailable("wechat.unavailable", "WeChat could not be reached or answered unexpectedly.")
+        }
+    }
+
+    /// What of a WeChat failure may be logged: its kind and errcode. WeChat's own message
+    /// and a transport error's text are left out — the latter can quote the request URL,
+    /// whose query carries the app secret and the user's login code.
+    static func logSummary(_ error: WeChatError) -> String {
+        switch error {
+        case .api(let errcode, _): "api errcode=\(errcode)"
+        case .transport: "transport"
+        case .badResponse: "bad response"
+        case .accessTokenInvalid: "access token invalid (40001)"
+        case .accessTokenExpired: "access token expired (42001)"
+        case .invalidAppID: "invalid appid (40013)"
+        case .decryptionFailed: "decryption failed"
+        case .watermarkMismatch: "watermark mismatch"
+        default: String(describing: error)
         }
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import SwiftletCore
+import SwiftletSQLStorage
 import Testing
 
 /// Sessions, refresh rotation, revocations and admin keys: one contract, every engine.
@@ -39,6 +40,23 @@ struct SessionContractTests {
             #expect(try await storage.sessions.rotate(rotation("hash-2", to: "hash-4", at: later)) == .sessionRevoked)
             let revocations = try await storage.sessions.activeRevocations(now: later)
             #expect(revocations.contains(Revocation(kind: .session, value: session.id.rawValue, expiresAt: later.addingTimeInterval(1000))))
+        }
+    }
+
+    @Test("only the token rotated last keeps its sealed successor: no chain to unseal from a database copy",
+          arguments: EngineKind.available)
+    func sealedSuccessorsDoNotChain(kind: EngineKind) async throws {
+        try await TestStorage.withStorage(kind) { storage in
+            _ = try await makeSession(storage)
+            _ = try await storage.sessions.rotate(rotation("hash-1", to: "hash-2", at: now.addingTimeInterval(60)))
+            _ = try await storage.sessions.rotate(rotation("hash-2", to: "hash-3", at: now.addingTimeInterval(120)))
+            _ = try await storage.sessions.rotate(rotation("hash-3", to: "hash-4", at: now.addingTimeInterval(180)))
+            let executor = try #require(storage as? any SQLExecutor)
+            let sealed = try await executor.read { db in
+                try await db.raw("SELECT token_hash FROM refresh_tokens WHERE sealed_successor IS NOT NULL").all()
+                    .map { try $0.decode(column: "token_hash", as: String.self) }
+            }
+            #expect(sealed == ["hash-3"])
         }
     }
 
