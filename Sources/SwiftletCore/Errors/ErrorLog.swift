@@ -46,10 +46,10 @@ public enum ErrorLog {
                 result += identifiers.contains(quoted) ? quoted : "…"
                 result.append(character)
                 index = message.index(after: close)
-            } else if character.isASCII, character.isNumber {
-                let end = message[index...].firstIndex { !($0.isASCII && $0.isNumber) } ?? message.endIndex
-                let digits = message[index..<end]
-                result += digits.count >= 5 ? "#" : String(digits)
+            } else if let (end, digitCount) = numberRun(in: message, from: index) {
+                // Digits joined by single separators count as one number, so a phone
+                // number written "138-0013-8000" or "+86 138 0013 8000" is masked too.
+                result += digitCount >= 5 ? "#" : String(message[index..<end])
                 index = end
             } else {
                 result.append(character)
@@ -57,5 +57,26 @@ public enum ErrorLog {
             }
         }
         return result
+    }
+
+    /// A run of ASCII digits starting at `start` (or at a `+` before one), with single
+    /// `-`, space or `.` between digit groups: where it ends and how many digits it holds.
+    static func numberRun(in text: String, from start: String.Index) -> (end: String.Index, digits: Int)? {
+        func isDigit(_ index: String.Index) -> Bool { index < text.endIndex && text[index].isASCII && text[index].isNumber }
+        var index = start
+        if text[index] == "+", isDigit(text.index(after: index)) { index = text.index(after: index) }
+        guard isDigit(index) else { return nil }
+        var digits = 0
+        var end = index
+        while true {
+            while isDigit(index) {
+                digits += 1
+                index = text.index(after: index)
+            }
+            end = index
+            guard index < text.endIndex, "- .".contains(text[index]), isDigit(text.index(after: index)) else { break }
+            index = text.index(after: index)
+        }
+        return (end, digits)
     }
 }
