@@ -151,7 +151,10 @@ public final class LogOutput: Sendable {
         let intervalOver = timedOut || deadline.map { $0 <= .now() } ?? false
         if requested || intervalOver || !buffering.load(ordering: .acquiring) {
             writeHeld()
-            return nil
+            // Something is still held after a failed write (the drop notice, lines that
+            // came meanwhile): try again after the interval rather than waiting for a
+            // new line to ring, so the "at most 100 ms" promise holds.
+            return bufferedByteCount > 0 ? .now() + Self.bufferingInterval : nil
         }
         if bufferedByteCount == 0 { return nil }
         return deadline ?? .now() + Self.bufferingInterval
