@@ -49,7 +49,9 @@ public enum Validation {
     /// A character (what a reader sees as one) can carry any number of combining marks,
     /// so a limit in characters alone lets one nickname weigh a megabyte. Every text
     /// field is therefore also limited in UTF-8 bytes, to 4 per character: room for any
-    /// text of ordinary characters (CJK and emoji included). The bytes are counted first,
+    /// text of ordinary characters (CJK and single emoji included; a text made only of
+    /// composed emoji — families, flags, skin tones — meets the byte limit before the
+    /// character limit). The bytes are counted first,
     /// which is free, so an oversized text is refused before its characters are counted.
     public static func fits(_ text: String, characters: ClosedRange<Int>) -> Bool {
         text.utf8.count <= maxBytes(characters.upperBound) && characters.contains(text.count)

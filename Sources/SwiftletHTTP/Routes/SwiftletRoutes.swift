@@ -53,7 +53,7 @@ public struct SwiftletRoutes {
     public var routes: RouterGroup<SwiftletRequestContext> { group }
 
     /// A GET whose answer never needs I/O: the same closure on both paths. It may return
-    /// nil to refuse a request, which the router then answers with `otherwise`.
+    /// nil when the answer needs I/O (or is an error), and the router then answers with `otherwise`.
     public func get(
         _ path: String, answer: @escaping @Sendable (InlineRequest) -> InlineResponse?,
         otherwise: @escaping @Sendable (Request, SwiftletRequestContext) async throws -> Response

@@ -15,7 +15,9 @@ public struct RequestStart: Sendable {
     public let client: SocketAddress?
     public let requestID: String
     public let headers: RequestHeaders
-    /// When the request's head was complete.
+    /// When the request was taken up: on the lane when its head was parsed, on the router
+    /// when the responder received it (after any wait in the connection's queue), so the
+    /// two paths' durations measure the server's own work alike.
     public let started: NIODeadline
 
     /// The route label of requests no route matched.
@@ -53,7 +55,7 @@ public struct RequestOutcome: Sendable {
     public let status: HTTPResponse.Status
     /// Bytes of the response body (nil when streamed with unknown length).
     public let bodyBytes: Int?
-    /// From the complete head to the response being ready.
+    /// From `RequestStart.started` to the response being ready.
     public let durationNanoseconds: Int64
 
     public init(status: HTTPResponse.Status, bodyBytes: Int?, durationNanoseconds: Int64) {
