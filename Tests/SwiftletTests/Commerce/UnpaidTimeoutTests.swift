@@ -17,10 +17,11 @@ struct UnpaidTimeoutTests {
             let neverPrepaid = try await app.placeOrder(token, sku: sku, quantity: 2).decode(OrderBody.self)
             #expect(try await app.stock(of: productID) == 2)
 
+            // Cancelled here first, the stock released after WeChat confirmed the close.
             #expect(try await app.eventually {
                 let first = try await app.order(order.id).status
                 let second = try await app.order(neverPrepaid.id).status
-                return first == "cancelled" && second == "cancelled"
+                return try await first == "cancelled" && second == "cancelled" && app.stock(of: productID) == 5
             })
             let cancelled = try await app.order(order.id)
             #expect(cancelled.cancelReason == "timeout")

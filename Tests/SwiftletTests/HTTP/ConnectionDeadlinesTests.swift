@@ -4,11 +4,7 @@ import Testing
 
 /// The slow-client rules, driven with explicit times: no sockets, no sleeping.
 @Suite("Connection deadlines")
-struct ConnectionDeadlinesTests {
-    let timeouts = ConnectionTimeouts(idle: .seconds(60), header: .seconds(10), body: .seconds(30))
-    let t0 = NIODeadline.uptimeNanoseconds(1_000_000_000)
-
-    func at(_ seconds: Int64) -> NIODeadline { t0 + .seconds(seconds) }
+struct ConnectionDeadlinesTests: DeadlineFixture {
 
     @Test func newConnectionGetsTheIdleDeadline() {
         var state = ConnectionDeadlines(timeouts: timeouts)
@@ -61,11 +57,7 @@ struct ConnectionDeadlinesTests {
 
 /// Pipelined requests: each keeps its own deadlines.
 @Suite("Connection deadlines, pipelined")
-struct PipelinedDeadlinesTests {
-    let timeouts = ConnectionTimeouts(idle: .seconds(60), header: .seconds(10), body: .seconds(30))
-    let t0 = NIODeadline.uptimeNanoseconds(1_000_000_000)
-
-    func at(_ seconds: Int64) -> NIODeadline { t0 + .seconds(seconds) }
+struct PipelinedDeadlinesTests: DeadlineFixture {
 
     @Test func answeringTheFirstRequestDoesNotStartTheIdleClockOnTheSecond() {
         var state = ConnectionDeadlines(timeouts: timeouts)
@@ -97,11 +89,7 @@ struct PipelinedDeadlinesTests {
 
 /// A client that stops reading our answers.
 @Suite("Connection deadlines, write stalls")
-struct WriteStallDeadlineTests {
-    let timeouts = ConnectionTimeouts(idle: .seconds(60), header: .seconds(10), body: .seconds(30))
-    let t0 = NIODeadline.uptimeNanoseconds(1_000_000_000)
-
-    func at(_ seconds: Int64) -> NIODeadline { t0 + .seconds(seconds) }
+struct WriteStallDeadlineTests: DeadlineFixture {
 
     @Test func aResponseWaitingForAReaderIsBoundedByIdle() {
         var state = ConnectionDeadlines(timeouts: timeouts)
@@ -126,4 +114,14 @@ struct WriteStallDeadlineTests {
         state.writeResumed()
         #expect(!state.isExpired(now: at(100)))
     }
+}
+
+/// The timeouts and explicit instants the deadline suites share.
+protocol DeadlineFixture {}
+
+extension DeadlineFixture {
+    var timeouts: ConnectionTimeouts { ConnectionTimeouts(idle: .seconds(60), header: .seconds(10), body: .seconds(30)) }
+    var t0: NIODeadline { NIODeadline.uptimeNanoseconds(1_000_000_000) }
+
+    func at(_ seconds: Int64) -> NIODeadline { t0 + .seconds(seconds) }
 }

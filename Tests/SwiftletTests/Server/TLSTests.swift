@@ -154,7 +154,7 @@ enum Curl {
     static func run(_ arguments: [String]) throws -> Result {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
-        process.arguments = ["-sS", "--max-time", "5", "-w", "\n%{http_code}"] + arguments
+        process.arguments = ["-sS", "--max-time", "30", "-w", "\n%{http_code}"] + arguments
         let out = Pipe(), err = Pipe()
         process.standardOutput = out
         process.standardError = err
