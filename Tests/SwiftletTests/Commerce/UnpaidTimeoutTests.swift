@@ -21,7 +21,8 @@ struct UnpaidTimeoutTests {
             #expect(try await app.eventually {
                 let first = try await app.order(order.id).status
                 let second = try await app.order(neverPrepaid.id).status
-                return try await first == "cancelled" && second == "cancelled" && app.stock(of: productID) == 5
+                let stock = try await app.stock(of: productID)
+                return first == "cancelled" && second == "cancelled" && stock == 5
             })
             let cancelled = try await app.order(order.id)
             #expect(cancelled.cancelReason == "timeout")

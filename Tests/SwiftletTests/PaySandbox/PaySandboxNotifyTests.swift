@@ -91,7 +91,7 @@ struct PaySandboxNotifyTests {
     }
 
     @Test func aMerchantSlowerThanTheTimeoutGetsARetry() async throws {
-        try await PaySandboxHarness.run(notifyScript: [0, 204], notifyTimeout: .milliseconds(300)) { merchant, sandbox, inbox in
+        try await PaySandboxHarness.run(notifyScript: [0, 204], notifyTimeout: .seconds(1)) { merchant, sandbox, inbox in
             let prepayID = try await merchant.prepay("order_slow_1")
             try sandbox.pay(prepayID: prepayID)
             await sandbox.waitUntilIdle()

@@ -164,7 +164,7 @@ final class NotifyInbox: Sendable {
                 state.received.append(Received(headers: headers, body: body, verified: verified))
                 return state.script.isEmpty ? 204 : state.script.removeFirst()
             }
-            if status == 0 { try await Task.sleep(for: .seconds(1)) }
+            if status == 0 { try await Task.sleep(for: .seconds(3)) }
             let answer = verified ? (status == 0 ? 204 : status) : 401
             return Response(status: .init(code: answer), headers: [.contentType: "application/json"],
                             body: .init(byteBuffer: ByteBuffer(string: answer < 300 ? "" : #"{"code":"FAIL","message":"失败"}"#)))

@@ -82,7 +82,7 @@ struct StorageUnavailableTests {
 
     static func ordersAcrossCut(forwarder: TCPForwarder, url: PostgresURL, schema: String) async throws {
         let storage = try await PostgresStorage.connect(
-            PostgresStorageConfiguration(url: url, maximumConnections: 4, connectTimeout: .seconds(1), leaseTimeout: .seconds(1),
+            PostgresStorageConfiguration(url: url, maximumConnections: 4, connectTimeout: .seconds(3), leaseTimeout: .seconds(3),
                                          startupParameters: [("search_path", schema)]),
             logger: TestStorage.logger)
         try await storage.migrationRunner().migrate()
