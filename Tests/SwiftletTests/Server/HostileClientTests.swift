@@ -1,4 +1,6 @@
 import Foundation
+import SwiftletCore
+import SwiftletTokens
 import Testing
 
 /// Clients that try to make the server hold memory or cut off work, against the real
@@ -126,5 +128,54 @@ final class NonReadingClient {
 
     func close() {
         _ = Glibc.close(descriptor)
+    }
+}
+
+/// The acceptance check as a user would run it: curl against two real servers, one with
+/// the inline lane and one without (`http.inlineRoutes=false`), same secret.
+@Suite("Lane on and off, with curl", .serialized)
+struct LaneOnOffCurlTests {
+    @Test("an expired or forged token on /api/v1/me gets the same status, body and headers with the lane on and off")
+    func sameAnswerWithCurl() async throws {
+        let secret = String(repeating: "s", count: 40)
+        let on = try TemporaryDirectory(), off = try TemporaryDirectory()
+        defer { on.remove(); off.remove() }
+        let environment = ["SWIFTLET_AUTH_JWT_SECRET": secret, "SWIFTLET_LOG_ACCESS_LOG": "false"]
+        let laneOn = try SwiftletProcess.start(["serve", "--port", "0"], workingDirectory: on.path, environment: environment)
+        let laneOff = try SwiftletProcess.start(
+            ["serve", "--port", "0"], workingDirectory: off.path,
+            environment: environment.merging(["SWIFTLET_HTTP_INLINE_ROUTES": "false"]) { $1 })
+        let onPort = try await laneOn.waitForPort(), offPort = try await laneOff.waitForPort()
+
+        let codec = try await JWTAccessTokenCodec(
+            signing: .hs256(kid: "k1", secret: Array(secret.utf8)), issuer: "swiftlet", audience: "swiftlet-miniprogram")
+        let hourAgo = Date().addingTimeInterval(-3600)
+        let expired = try await codec.sign(AccessTokenClaims(
+            userID: UserID(rawValue: "u_" + RandomID.base32(byteCount: 8)), sessionID: .generate(), tokenID: "t1",
+            issuedAt: hourAgo.addingTimeInterval(-900), expiresAt: hourAgo))
+        for (token, code) in [(expired, "auth.token_expired"), (expired.dropLast(3) + "AAA", "auth.token_invalid")] {
+            let answers = try [onPort, offPort].map { port in
+                try Curl.run(["-i", "-H", "Authorization: Bearer \(token)", "-H", "X-Request-Id: curl-1",
+                              "http://127.0.0.1:\(port)/api/v1/me"])
+            }
+            let (onHead, onBody) = Self.split(answers[0].output), (offHead, offBody) = Self.split(answers[1].output)
+            #expect(answers[0].httpStatus == 401)
+            #expect(onBody.contains(code), "\(code)")
+            #expect(onBody == offBody)
+            #expect(onHead == offHead, "same status line and headers, Date aside")
+        }
+        #expect(try await laneOn.terminate() == 0)
+        #expect(try await laneOff.terminate() == 0)
+    }
+
+    /// The status line and headers (lower-cased names, without `Date`), and the body.
+    static func split(_ output: String) -> (head: [String], body: String) {
+        let parts = output.components(separatedBy: "\r\n\r\n")
+        let head = parts[0].components(separatedBy: "\r\n").filter { !$0.lowercased().hasPrefix("date:") }
+            .map { line in
+                guard let colon = line.firstIndex(of: ":") else { return line }
+                return line[..<colon].lowercased() + line[colon...]
+            }
+        return (head.sorted(), parts.dropFirst().joined(separator: "\r\n\r\n"))
     }
 }
