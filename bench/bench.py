@@ -65,6 +65,10 @@ def stacks(work):
         d.setdefault("env", {})
         d.setdefault("ready", "/plaintext")
         d.setdefault("endpoints", BASIC + d.get("extra", []))
+    only = os.environ.get("ENDPOINTS", "").split()  # e.g. ENDPOINTS="/json /api/v1/me"
+    for d in defs:
+        if only:
+            d["endpoints"] = [e for e in d["endpoints"] if e in only]
     return [d for d in defs if not wanted or d["name"] in wanted]
 
 

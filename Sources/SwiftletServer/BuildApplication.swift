@@ -118,7 +118,7 @@ public func buildApplication(
 
     let requestIDs = RequestIDs()
     let accessLogObservers: [any RequestObserver] = accessLog(config, logger: logger, customization: customization)
-        .map { [AccessLogObserver($0)] } ?? []
+        .map { [$0] } ?? []
     let seam = RequestSeam(observers: accessLogObservers + customization.observers)
     let responder = SwiftletResponder(
         inner: router.buildResponder(),

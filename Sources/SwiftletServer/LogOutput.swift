@@ -22,7 +22,7 @@ import Synchronization
 ///
 /// Writing each line with its own `write(2)` cost about a tenth of a cheap request's
 /// CPU at high request rates, so once `startBuffering()` is called (when the server
-/// runs) the writer waits until 32 KB are held, 100 ms have passed, a line at warning
+/// runs) the writer waits until 128 KB are held, 100 ms have passed, a line at warning
 /// level or above arrives, or `flush()` is called (at exit). What a `kill -9` can lose
 /// is at most the last 100 ms of info-level lines, never a warning or an error that the
 /// output accepted. Until then (start-up, one-shot commands) every line is handed to
@@ -36,7 +36,8 @@ public final class LogOutput: Sendable {
     private static let flushTimeout: TimeInterval = 2
 
     private let fileDescriptor: Int32
-    /// Held bytes that make the writer write at once while buffering: 32 KB, or half
+    /// Held bytes that make the writer write at once while buffering: 128 KB (one wake-up
+    /// of the writer thread per 128 KB keeps its context switches rare), or a quarter of
     /// the ring when that is smaller, so a small ring never fills while waiting.
     private let writeThreshold: Int
     private let ring: Mutex<LogRing>
@@ -54,7 +55,7 @@ public final class LogOutput: Sendable {
     ///   (at least 4 KiB); lines beyond it are dropped while the output is blocked.
     public init(fileDescriptor: Int32, capacity: Int = LogOutput.defaultCapacity) {
         self.fileDescriptor = fileDescriptor
-        writeThreshold = min(32 * 1024, capacity / 2)
+        writeThreshold = min(128 * 1024, capacity / 4)
         ring = Mutex(LogRing(capacity: capacity))
         startWriter()
     }

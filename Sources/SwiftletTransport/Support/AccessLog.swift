@@ -1,15 +1,24 @@
 import HTTPTypes
 import Logging
 
-/// Receives one record per request, after the response is ready (through
-/// `AccessLogObserver`, on the seam).
+/// Receives one record per request, after the response is ready (as an observer on the
+/// seam).
 ///
 /// A protocol rather than a `Logger` call because it runs on every request: the JSON
 /// implementation writes the line's bytes directly instead of building a metadata
 /// dictionary, sorting it and formatting it (which was most of the access log's cost).
-public protocol AccessLog: Sendable {
+public protocol AccessLog: RequestObserver {
     func record(method: HTTPRequest.Method, path: String, status: HTTPResponse.Status,
                 durationMicroseconds: Int64, requestID: String)
+}
+
+/// An access log is the seam's first observer: one line per request, router or inline.
+/// Its `end` is written here once, so the seam calls the log's `record` directly.
+extension AccessLog {
+    public func end(_ request: RequestStart, _ outcome: RequestOutcome) {
+        record(method: request.method, path: request.path, status: outcome.status,
+               durationMicroseconds: outcome.durationNanoseconds / 1000, requestID: request.requestID)
+    }
 }
 
 /// The access log through swift-log, for the text log format and for embedders.
@@ -29,19 +38,5 @@ public struct LoggerAccessLog: AccessLog {
             "durationMs": .stringConvertible(Double(durationMicroseconds) / 1000),
             "requestId": .string(requestID),
         ])
-    }
-}
-
-/// The access log as the seam's first observer: one line per request, router or inline.
-public struct AccessLogObserver: RequestObserver {
-    let log: any AccessLog
-
-    public init(_ log: any AccessLog) {
-        self.log = log
-    }
-
-    public func end(_ request: RequestStart, _ outcome: RequestOutcome) {
-        log.record(method: request.method, path: request.path, status: outcome.status,
-                   durationMicroseconds: outcome.durationNanoseconds / 1000, requestID: request.requestID)
     }
 }
