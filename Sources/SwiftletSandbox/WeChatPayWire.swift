@@ -119,7 +119,9 @@ enum WeChatPayWire {
         return Array(data)
     }
 
-    /// A signed response: `Request-ID` plus the four `Wechatpay-*` headers over the exact body.
+    /// A signed response: `Request-ID` plus the `Wechatpay-*` headers over the exact body,
+    /// `Wechatpay-Signature-Type` included, as WeChat Pay sends them (SDKs refuse answers
+    /// without it).
     static func signedResponse(
         status: HTTPResponse.Status, body: [UInt8], key: _RSA.Signing.PrivateKey, serial: String, requestIDSuffix: String = "0"
     ) -> Response {
@@ -131,6 +133,7 @@ enum WeChatPayWire {
         headers[HTTPField.Name("Wechatpay-Nonce")!] = nonce
         headers[HTTPField.Name("Wechatpay-Signature")!] = (try? sign(responseMessage(timestamp: timestamp, nonce: nonce, body: body), with: key)) ?? ""
         headers[HTTPField.Name("Wechatpay-Serial")!] = serial
+        headers[HTTPField.Name("Wechatpay-Signature-Type")!] = authorizationScheme
         if !body.isEmpty {
             headers[.contentType] = "application/json; charset=utf-8"
         }

@@ -30,7 +30,14 @@ public final class WeChatSandbox: Sendable {
         var token: (value: String, expiresAt: Date)?
         var previousToken: String?
         var stableTokenCalls = 0
+        /// `/cgi-bin/token`'s own tokens, isolated from `stable_token`'s as WeChat's are.
+        var classicToken: (value: String, expiresAt: Date)?
+        /// The classic token a new call replaced, valid for five more minutes.
+        var replacedClassicToken: (value: String, validUntil: Date)?
     }
+
+    /// How long a classic token stays valid after a new one replaced it (WeChat: ~5 minutes).
+    static let classicTokenOverlap: TimeInterval = 300
 
     /// How many `stable_token` requests arrived (tests check single-flight refresh with it).
     public var stableTokenCalls: Int { state.withLock { $0.stableTokenCalls } }
@@ -47,6 +54,9 @@ public final class WeChatSandbox: Sendable {
         let group = router.group(RouterPath(Self.pathPrefix))
         group.get("/sns/jscode2session") { request, _ in
             try await self.code2Session(request.uri.queryParameters)
+        }
+        group.get("/cgi-bin/token") { request, _ in
+            self.classicToken(request.uri.queryParameters)
         }
         group.post("/cgi-bin/stable_token") { request, _ in
             let body = try await Self.jsonObject(request)
@@ -100,10 +110,32 @@ public final class WeChatSandbox: Sendable {
         return Self.json(["access_token": value, "expires_in": max(1, Int(expiresAt.timeIntervalSince(now)))])
     }
 
+    /// `GET /cgi-bin/token`: every call issues a new token; the one it replaces stays valid
+    /// for five minutes, so instances switching over do not fail in between.
+    func classicToken(_ query: Parameters) -> Response {
+        guard query.get("grant_type") == "client_credential" else { return Self.error(40002) }
+        guard query.get("appid") == appID else { return Self.error(40013) }
+        guard query.get("secret") == appSecret else { return Self.error(40125) }
+        let now = Date()
+        let token = state.withLock { state in
+            if let current = state.classicToken, current.expiresAt > now {
+                state.replacedClassicToken = (current.value, min(current.expiresAt, now.addingTimeInterval(Self.classicTokenOverlap)))
+            }
+            let value = "sandbox_ct_" + RandomID.base32(byteCount: 24)
+            state.classicToken = (value, now.addingTimeInterval(tokenLifetime))
+            return value
+        }
+        return Self.json(["access_token": token, "expires_in": Int(tokenLifetime)])
+    }
+
     func phoneNumber(token: String?, body: [String: Any]) async throws -> Response {
         let valid = state.withLock { state in
-            guard let token, let current = state.token, current.expiresAt > Date() else { return false }
-            return token == current.value
+            guard let token else { return false }
+            let now = Date()
+            if let current = state.token, current.expiresAt > now, token == current.value { return true }
+            if let classic = state.classicToken, classic.expiresAt > now, token == classic.value { return true }
+            if let replaced = state.replacedClassicToken, replaced.validUntil > now, token == replaced.value { return true }
+            return false
         }
         guard valid else { return Self.error(40001) }
         guard let code = body["code"] as? String, !code.isEmpty else { return Self.error(40029) }
@@ -127,6 +159,8 @@ public final class WeChatSandbox: Sendable {
         state.withLock { state in
             state.previousToken = state.token?.value
             state.token = nil
+            state.classicToken = nil
+            state.replacedClassicToken = nil
         }
     }
 

@@ -17,6 +17,7 @@ struct PaySandboxAPITests {
             #expect(response.verifies(with: merchant.platformKey))
             #expect(response.headers["wechatpay-serial"] == merchant.credentials.publicKeyID)
             #expect(response.headers["request-id"]?.isEmpty == false)
+            #expect(response.headers["wechatpay-signature-type"] == "WECHATPAY2-SHA256-RSA2048", "as WeChat Pay sends it")
             #expect(sandbox.apiCalls.prepay == 1)
             #expect(sandbox.transaction(outTradeNo: "order_0001")?.tradeState == .notPaid)
         }
@@ -33,6 +34,7 @@ struct PaySandboxAPITests {
             #expect(response.code == "SIGN_ERROR")
             #expect(response.verifies(with: merchant.platformKey), "errors are signed too")
             #expect(response.headers["request-id"] != nil)
+            #expect(response.headers["wechatpay-signature-type"] == "WECHATPAY2-SHA256-RSA2048")
             #expect(sandbox.apiCalls.prepay == 0)
             #expect(sandbox.transaction(outTradeNo: "order_auth_1") == nil)
         }

@@ -79,6 +79,40 @@ struct WeChatClientSandboxTests {
         }
     }
 
+    @Test("GET /cgi-bin/token: a new token each call, the replaced one valid for five more minutes, bad credentials refused")
+    func classicToken() async throws {
+        let sandbox = WeChatSandbox(appID: Self.appID, appSecret: Self.secret)
+        let router = Router(context: SwiftletRequestContext.self)
+        sandbox.register(on: router)
+        let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)))
+        try await app.test(.live) { (client: any TestClientProtocol) async throws in
+            func token(_ query: String) async throws -> [String: Any] {
+                try await client.execute(uri: "/sandbox/wechat/cgi-bin/token?\(query)", method: .get) { response in
+                    try #require(try JSONSerialization.jsonObject(with: Data(buffer: response.body)) as? [String: Any])
+                }
+            }
+            func phone(_ accessToken: String, _ code: String) async throws -> [String: Any] {
+                try await client.execute(uri: "/sandbox/wechat/wxa/business/getuserphonenumber?access_token=\(accessToken)",
+                                         method: .post, body: ByteBuffer(string: #"{"code":"\#(code)"}"#)) { response in
+                    try #require(try JSONSerialization.jsonObject(with: Data(buffer: response.body)) as? [String: Any])
+                }
+            }
+            let query = "grant_type=client_credential&appid=\(Self.appID)&secret=\(Self.secret)"
+            let first = try await token(query)
+            let second = try await token(query)
+            let firstToken = try #require(first["access_token"] as? String)
+            let secondToken = try #require(second["access_token"] as? String)
+            #expect(firstToken != secondToken, "every call issues a new token")
+            #expect(second["expires_in"] as? Int == 7200)
+            #expect(try await phone(secondToken, "dora:1")["errcode"] as? Int == 0)
+            #expect(try await phone(firstToken, "dora:2")["errcode"] as? Int == 0, "the replaced token still works for a while")
+            #expect(try await phone("sandbox_ct_forged", "dora:3")["errcode"] as? Int == 40001)
+            #expect(try await token("grant_type=client_credential&appid=\(Self.appID)&secret=wrong")["errcode"] as? Int == 40125)
+            #expect(try await token("grant_type=client_credential&appid=wx0&secret=\(Self.secret)")["errcode"] as? Int == 40013)
+            #expect(try await token("grant_type=password&appid=\(Self.appID)&secret=\(Self.secret)")["errcode"] as? Int == 40002)
+        }
+    }
+
     @Test("a rejected access_token is refreshed once and the call retried")
     func staleTokenRetry() async throws {
         try await withSandbox { client, sandbox in
