@@ -195,7 +195,7 @@ let package = Package(
         .executableTarget(
             name: "SwiftletCLI",
             dependencies: [
-                "SwiftletServer", "SwiftletConfig", "SwiftletMigrations", "SwiftletCore", "SwiftletHTTP",
+                "SwiftletServer", "SwiftletConfig", "SwiftletMigrations", "SwiftletCore", "SwiftletHTTP", "SwiftletSandbox",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),

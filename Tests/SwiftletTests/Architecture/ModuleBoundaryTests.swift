@@ -25,7 +25,7 @@ struct ModuleBoundaryTests {
         "SwiftletServer": ["SwiftletCore", "SwiftletConfig", "SwiftletHTTP", "SwiftletTransport", "SwiftletSQLite", "SwiftletPostgres",
                            "SwiftletPostgresURL", "SwiftletSQLStorage", "SwiftletMigrations", "SwiftletWeChat",
                            "SwiftletWeChatPay", "SwiftletTokens", "SwiftletSandbox"],
-        "SwiftletCLI": ["SwiftletServer", "SwiftletConfig", "SwiftletCore", "SwiftletHTTP", "SwiftletMigrations"],
+        "SwiftletCLI": ["SwiftletServer", "SwiftletConfig", "SwiftletCore", "SwiftletHTTP", "SwiftletMigrations", "SwiftletSandbox"],
     ]
 
     /// Modules that need no declaration: the toolchain's own.

@@ -197,3 +197,45 @@ final class SwiftletProcess: @unchecked Sendable {
         return response.status.code
     }
 }
+
+/// `swiftlet sandbox credentials`: what a team needs to point its own SDK at the sandboxes.
+@Suite("swiftlet sandbox credentials", .serialized)
+struct SandboxCredentialsCommandTests {
+    @Test("prints the sandbox app, merchant, serials and APIv3 key, and writes the key files an SDK loads")
+    func printsCredentialsAndWritesFiles() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let environment = ["SWIFTLET_DATA_DIRECTORY": directory.path + "/data", "SWIFTLET_LOG_LEVEL": "warning"]
+        let result = try SwiftletProcess.run(["sandbox", "credentials"], environment: environment)
+        #expect(result.status == 0, "\(result.standardError)")
+        var values: [String: String] = [:]
+        for line in result.standardOutput.split(separator: "\n") {
+            guard let gap = line.range(of: "  ") else { continue }
+            values[String(line[..<gap.lowerBound])] = line[gap.upperBound...].trimmingCharacters(in: .whitespaces)
+        }
+        #expect(values["AppID"] == "wx00000000sandbox")
+        #expect(values["AppSecret"] == "sandbox-app-secret-not-for-production")
+        #expect(values["merchant id (mchid)"] == "1900000109")
+        #expect(values["APIv3 key"]?.count == 32)
+        #expect(values["WeChat Pay public key id"]?.hasPrefix("PUB_KEY_ID_") == true)
+        #expect(values["merchant certificate serial"]?.count == 40)
+        for name in ["merchant private key file", "merchant certificate file", "WeChat Pay public key file", "platform certificate file"] {
+            let path = try #require(values[name], "\(name)")
+            let text = try String(contentsOfFile: path, encoding: .utf8)
+            #expect(text.hasPrefix("-----BEGIN "), "\(name) is PEM")
+            let mode = try #require(try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int)
+            #expect(mode == 0o600, "\(name) readable by its owner only")
+        }
+        // The same merchant on the next call: the one `serve` uses.
+        let again = try SwiftletProcess.run(["sandbox", "credentials"], environment: environment)
+        #expect(again.standardOutput == result.standardOutput)
+
+        let realApp = try SwiftletProcess.run(["sandbox", "credentials"], environment: environment.merging([
+            "SWIFTLET_WECHAT_SANDBOX": "false", "SWIFTLET_WECHAT_APP_ID": "wx1234567890abcdef",
+            "SWIFTLET_WECHAT_APP_SECRET": "0123456789abcdef0123456789abcdef",
+        ]) { $1 })
+        #expect(realApp.status == 1, "\(realApp.standardError)")
+        #expect(realApp.standardError.contains("sandboxes are off"))
+        #expect(!realApp.standardOutput.contains("0123456789abcdef"), "a real secret is never printed")
+    }
+}
