@@ -7,7 +7,8 @@
 #   scripts/test.sh --filter NAME   # extra arguments go to `swift test`
 #
 # A full run then fuzzes the live API against its OpenAPI document on SQLite and on
-# PostgreSQL (scripts/schemathesis.sh).
+# PostgreSQL (scripts/schemathesis.sh), then runs the sandboxes against the real Python
+# WeChat SDKs (scripts/sdk-conformance.sh).
 #
 # Under CI=true a PostgreSQL or Redis that cannot be started fails the run.
 set -euo pipefail
@@ -25,6 +26,8 @@ command -v psql >/dev/null 2>&1 || need_packages+=(postgresql-client)
 command -v openssl >/dev/null 2>&1 || need_packages+=(openssl)
 command -v curl >/dev/null 2>&1 || need_packages+=(curl)
 python3 -m pip --version >/dev/null 2>&1 || need_packages+=(python3-pip)
+# The SDK conformance run installs the SDKs into a venv.
+python3 -c 'import ensurepip' >/dev/null 2>&1 || need_packages+=(python3-venv)
 if [ ${#need_packages[@]} -gt 0 ]; then
   log "installing ${need_packages[*]} with apt-get"
   if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi
@@ -86,5 +89,7 @@ if [ $# -eq 0 ]; then
   fuzz_status=0
   scripts/schemathesis.sh sqlite || fuzz_status=1
   scripts/schemathesis.sh postgres "$SWIFTLET_TEST_POSTGRES_URL" || fuzz_status=1
+  log "the sandboxes against the WeChat SDKs teams use (scripts/sdk-conformance.sh)"
+  scripts/sdk-conformance.sh || fuzz_status=1
   exit "$fuzz_status"
 fi
