@@ -30,11 +30,17 @@ struct StockConcurrencyTests {
     func neverOversells(_ kind: EngineKind) async throws {
         try await CommerceHarness.run(kind) { app in
             let (productID, sku) = try await app.product(stock: 50)
-            let tokens = try await withThrowingTaskGroup(of: String.self) { group in
-                for index in 0..<200 {
-                    group.addTask { try await app.client.login("buyer\(index):\(RandomID.base32(byteCount: 6))").accessToken }
+            // Buyers sign in 20 at a time: the race under test is the orders below, and 200
+            // simultaneous logins through the in-process WeChat sandbox only test how fast a
+            // loaded test machine answers them.
+            var tokens: [String] = []
+            for batch in stride(from: 0, to: 200, by: 20) {
+                tokens += try await withThrowingTaskGroup(of: String.self) { group in
+                    for index in batch..<batch + 20 {
+                        group.addTask { try await app.client.login("buyer\(index):\(RandomID.base32(byteCount: 6))").accessToken }
+                    }
+                    return try await group.reduce(into: [String]()) { $0.append($1) }
                 }
-                return try await group.reduce(into: [String]()) { $0.append($1) }
             }
             // Separate connections per buyer (AsyncHTTPClient's pool), all released at once.
             let statuses = try await withThrowingTaskGroup(of: UInt.self) { group in
