@@ -49,9 +49,7 @@ if ! command -v st >/dev/null 2>&1; then
 fi
 [ -x "$BIN" ] || { log "$BIN not found; run swift build first"; exit 1; }
 
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
-}
+. scripts/local-server.sh
 json_field() {
   python3 -c 'import json,sys; value=json.load(sys.stdin)
 for key in sys.argv[1].split("."): value=value[int(key)] if key.isdigit() else value[key]
@@ -61,16 +59,12 @@ print(value)' "$1"
 WORK=$(mktemp -d /tmp/swiftlet-schemathesis.XXXXXX)
 PORT=$(free_port)
 BASE="http://127.0.0.1:$PORT"
-SERVER_PID=
 PG_ADMIN_URL=
 DATABASE=
 
 cleanup() {
   set +e
-  if [ -n "$SERVER_PID" ]; then
-    kill "$SERVER_PID" 2>/dev/null
-    wait "$SERVER_PID" 2>/dev/null
-  fi
+  stop_server
   [ -n "$DATABASE" ] && psql "$PG_ADMIN_URL" -qc "DROP DATABASE IF EXISTS $DATABASE WITH (FORCE)" >/dev/null 2>&1
   rm -rf "$WORK"
 }
@@ -98,14 +92,7 @@ case "$ENGINE" in
 esac
 
 ADMIN_KEY=$("$BIN" admin create-key --name schemathesis "${STORAGE[@]}" 2>/dev/null)
-"$BIN" serve --port "$PORT" "${STORAGE[@]}" >"$WORK/server.log" 2>&1 &
-SERVER_PID=$!
-for _ in $(seq 150); do
-  curl -fs "$BASE/health/ready" >/dev/null 2>&1 && break
-  kill -0 "$SERVER_PID" 2>/dev/null || { cat "$WORK/server.log" >&2; exit 1; }
-  sleep 0.2
-done
-curl -fs "$BASE/health/ready" >/dev/null || { log "server did not become ready"; cat "$WORK/server.log" >&2; exit 1; }
+start_server "$PORT" "${STORAGE[@]}"
 
 # A sandbox login code is "<name>:<nonce>"; each is single use.
 login() {
@@ -215,10 +202,6 @@ for operation in revokeSession logout; do
   run --include-operation-id "$operation" || status=1
 done
 
-if grep -q '"level":"\(error\|critical\)"' "$WORK/server.log"; then
-  log "$ENGINE: the server logged errors:"
-  grep '"level":"\(error\|critical\)"' "$WORK/server.log" >&2
-  status=1
-fi
+server_log_clean || status=1
 [ "$status" -eq 0 ] && log "$ENGINE: no failures" || log "$ENGINE: FAILED"
 exit "$status"

@@ -33,20 +33,14 @@ if ! "$VENV/bin/python" -c 'import wechatpy, wechatpayv3' >/dev/null 2>&1; then
   fi
 fi
 
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
-}
+. scripts/local-server.sh
 
 WORK=$(mktemp -d /tmp/swiftlet-sdk.XXXXXX)
 PORT=$(free_port)
 BASE="http://127.0.0.1:$PORT"
-SERVER_PID=
 cleanup() {
   set +e
-  if [ -n "$SERVER_PID" ]; then
-    kill "$SERVER_PID" 2>/dev/null
-    wait "$SERVER_PID" 2>/dev/null
-  fi
+  stop_server
   rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -54,23 +48,12 @@ trap cleanup EXIT
 export SWIFTLET_DATA_DIRECTORY="$WORK/data"
 export SWIFTLET_LOG_LEVEL=warning
 OPTIONS=(--port "$PORT" --storage sqlite --sqlite-path "$WORK/data/swiftlet.sqlite")
-"$BIN" serve "${OPTIONS[@]}" >"$WORK/server.log" 2>&1 &
-SERVER_PID=$!
-for _ in $(seq 150); do
-  curl -fs "$BASE/health/ready" >/dev/null 2>&1 && break
-  kill -0 "$SERVER_PID" 2>/dev/null || { cat "$WORK/server.log" >&2; exit 1; }
-  sleep 0.2
-done
-curl -fs "$BASE/health/ready" >/dev/null || { log "server did not become ready"; cat "$WORK/server.log" >&2; exit 1; }
+start_server "$PORT" "${OPTIONS[@]:2}"
 
 "$BIN" sandbox credentials "${OPTIONS[@]}" >"$WORK/credentials.txt"
 
 status=0
 "$VENV/bin/python" scripts/sdk_conformance.py "$BASE" "$WORK/credentials.txt" || status=1
-if grep -q '"level":"\(error\|critical\)"' "$WORK/server.log"; then
-  log "the server logged errors:"
-  grep '"level":"\(error\|critical\)"' "$WORK/server.log" >&2
-  status=1
-fi
+server_log_clean || status=1
 [ "$status" -eq 0 ] && log "no failures" || log "FAILED"
 exit "$status"

@@ -36,9 +36,7 @@ if [ ${#need_packages[@]} -gt 0 ]; then
   PG_BIN=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
 fi
 
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
-}
+. scripts/local-server.sh  # free_port
 
 WORK=$(mktemp -d /tmp/swiftlet-test.XXXXXX)
 PG_PORT=$(free_port)
