@@ -10,9 +10,12 @@ public struct OpenAPIRoute: Sendable {
     public init() {}
 
     public func register(on router: Router<SwiftletRequestContext>) {
-        let body = ByteBuffer(string: OpenAPIDocument.json)
         router.get(RouterPath(Self.path)) { _, _ in
-            Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: body))
+            Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: Self.body))
         }
     }
+
+    /// Rendered on the first request for it, once: a static is initialised lazily, so the
+    /// document (hundreds of schemas) costs start-up nothing.
+    static let body = ByteBuffer(string: OpenAPIDocument.json)
 }
