@@ -6,7 +6,12 @@ import Testing
 
 @Suite("Unpaid-order timeout job")
 struct UnpaidTimeoutTests {
-    static let config = CommerceHarness.config { $0.commerce.unpaidTimeoutSeconds = 1 }
+    /// Long enough that a loaded machine places the orders and checks the reserved stock
+    /// before the timeout job may run; short enough to wait for.
+    static let timeoutSeconds = 3.0
+    static let config = CommerceHarness.config { $0.commerce.unpaidTimeoutSeconds = timeoutSeconds }
+    /// Until the orders placed at the start of a test are due.
+    static let untilDue = Duration.milliseconds(Int64(timeoutSeconds * 1000) + 100)
 
     @Test("unpaid: WeChat is asked, the order closed there, cancelled here, stock released", arguments: EngineKind.available)
     func unpaidOrdersAreClosed(_ kind: EngineKind) async throws {
@@ -56,7 +61,7 @@ struct UnpaidTimeoutTests {
         try await CommerceHarness.run(kind, config: Self.config, runsJobWorker: false) { app in
             let (productID, sku) = try await app.product(stock: 5)
             let (token, order, _) = try await app.orderAndPrepay(buyer: "rita", sku: sku)
-            try await Task.sleep(for: .milliseconds(1100))
+            try await Task.sleep(for: Self.untilDue)
             app.sandbox.failNext(.close)
             #expect(try await app.jobWorker.runDueJobs() == 1)
             #expect(try await app.order(order.id).status == "cancelled", "cancelled here first: no new payment can start")
@@ -77,7 +82,7 @@ struct UnpaidTimeoutTests {
         try await CommerceHarness.run(kind, config: Self.config, runsJobWorker: false) { app in
             let (_, sku) = try await app.product(stock: 5)
             let (_, order, _) = try await app.orderAndPrepay(buyer: "kate", sku: sku)
-            try await Task.sleep(for: .milliseconds(1100))
+            try await Task.sleep(for: Self.untilDue)
             app.sandbox.failNext(.query)
             #expect(try await app.jobWorker.runDueJobs() == 1)
             #expect(try await app.order(order.id).status == "pending_payment", "no answer from WeChat, no decision")
