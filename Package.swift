@@ -66,6 +66,24 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Leaf: a Redis client on SwiftNIO (RESP2/RESP3, pool, pipelining, pub/sub, Lua, TLS).
+        .target(
+            name: "SwiftletRedis",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // The core's ClusterState port on Redis, for deployments of several nodes.
+        .target(
+            name: "SwiftletClusterRedis",
+            dependencies: ["SwiftletCore", "SwiftletRedis", .product(name: "NIOCore", package: "swift-nio"), .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings
+        ),
         // Access tokens (JWT) implementing the core's AccessTokenCodec port.
         .target(
             name: "SwiftletTokens",
@@ -180,6 +198,7 @@ let package = Package(
             dependencies: [
                 "SwiftletCore", "SwiftletConfig", "SwiftletHTTP", "SwiftletTransport", "SwiftletSQLite", "SwiftletPostgres", "SwiftletPostgresURL",
                 "SwiftletSQLStorage", "SwiftletMigrations", "SwiftletWeChat", "SwiftletWeChatPay", "SwiftletTokens", "SwiftletSandbox",
+                "SwiftletRedis", "SwiftletClusterRedis",
                 .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -209,6 +228,8 @@ let package = Package(
                 "SwiftletServer", "SwiftletCore", "SwiftletConfig", "SwiftletHTTP", "SwiftletTransport",
                 "SwiftletSQLite", "SwiftletPostgres", "SwiftletPostgresURL", "SwiftletSQLStorage", "SwiftletMigrations",
                 "SwiftletWeChat", "SwiftletWeChatPay", "SwiftletTokens", "SwiftletSandbox",
+                "SwiftletRedis", "SwiftletClusterRedis",
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "JWTKit", package: "jwt-kit"),

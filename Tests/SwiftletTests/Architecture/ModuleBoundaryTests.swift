@@ -14,6 +14,8 @@ struct ModuleBoundaryTests {
         "SwiftletPostgresURL": [],
         "SwiftletWeChat": [],
         "SwiftletWeChatPay": [],
+        "SwiftletRedis": [],
+        "SwiftletClusterRedis": ["SwiftletCore", "SwiftletRedis"],
         "SwiftletConfig": ["SwiftletPostgresURL"],
         "SwiftletSQLStorage": ["SwiftletCore", "SwiftletMigrations"],
         "SwiftletSQLite": ["SwiftletCore", "SwiftletMigrations", "SwiftletSQLStorage"],
@@ -24,7 +26,8 @@ struct ModuleBoundaryTests {
         "SwiftletSandbox": ["SwiftletCore", "SwiftletHTTP", "SwiftletTransport"],
         "SwiftletServer": ["SwiftletCore", "SwiftletConfig", "SwiftletHTTP", "SwiftletTransport", "SwiftletSQLite", "SwiftletPostgres",
                            "SwiftletPostgresURL", "SwiftletSQLStorage", "SwiftletMigrations", "SwiftletWeChat",
-                           "SwiftletWeChatPay", "SwiftletTokens", "SwiftletSandbox"],
+                           "SwiftletWeChatPay", "SwiftletTokens", "SwiftletSandbox", "SwiftletRedis",
+                           "SwiftletClusterRedis"],
         "SwiftletCLI": ["SwiftletServer", "SwiftletConfig", "SwiftletCore", "SwiftletHTTP", "SwiftletMigrations", "SwiftletSandbox"],
     ]
 
