@@ -1,0 +1,2 @@
+import SwiftletCore
+import SwiftletRedis
