@@ -87,6 +87,15 @@ public enum ConfigKeys {
         .init(key: "storage.postgres.allowUnverifiedTLS", type: "boolean", defaultValue: "false",
               summary: "Production: accept a non-loopback PostgreSQL host whose certificate is not fully verified (sslmode other than verify-full; never disable). Logged as a warning at start.",
               isSecret: false),
+        .init(key: "redis.url", type: "redis://[user:password@]host[:port][/db] or rediss://… (TLS)", defaultValue: "(none: state stays in this process)",
+              summary: "Redis shared by the nodes: revocations, user cache invalidation, the WeChat access_token. Required in production when cluster.nodes > 1.",
+              isSecret: true),
+        .init(key: "redis.poolSize", type: "integer 1–256", defaultValue: "8",
+              summary: "Most command connections this node opens to Redis (bus subscriptions use their own).", isSecret: false),
+        .init(key: "redis.connectTimeout", type: "seconds > 0", defaultValue: "2",
+              summary: "How long to wait for a new Redis connection.", isSecret: false),
+        .init(key: "redis.commandTimeout", type: "seconds > 0", defaultValue: "1",
+              summary: "Upper bound for one Redis command; then the caller takes its documented fallback.", isSecret: false),
         .init(key: "data.directory", type: "directory path", defaultValue: "./data",
               summary: "Where development secrets are generated (outside production) and relative data lives.", isSecret: false),
         .init(key: "auth.accessTokenLifetime", type: "seconds 60–86400", defaultValue: "900", summary: "Access token (JWT) lifetime.", isSecret: false),
@@ -149,7 +158,7 @@ public enum ConfigKeys {
         .init(key: "bench.endpoints", type: "boolean", defaultValue: "false",
               summary: "Mount /plaintext, /json and /user/{id} (the benchmark endpoints) behind the full request path.", isSecret: false),
         .init(key: "cluster.nodes", type: "integer ≥ 1", defaultValue: "1",
-              summary: "Nodes serving this deployment. Production refuses SQLite when more than one.", isSecret: false),
+              summary: "Nodes serving this deployment. Production refuses SQLite, or no redis.url, when more than one.", isSecret: false),
     ]
 
     public static func info(_ key: String) -> ConfigKeyInfo? {

@@ -57,6 +57,7 @@ struct ConfigParser {
             "storage.postgres.leaseTimeout", default: config.storage.postgresLeaseTimeoutSeconds)
         config.storage.postgresAllowUnverifiedTLS = boolean(
             "storage.postgres.allowUnverifiedTLS", default: config.storage.postgresAllowUnverifiedTLS)
+        parseRedis(&config)
         config.cluster.nodes = integer("cluster.nodes", default: config.cluster.nodes, in: 1...10_000)
         config.dataDirectory = string("data.directory", default: config.dataDirectory)
         config.benchEndpoints = boolean("bench.endpoints", default: config.benchEndpoints)
@@ -76,6 +77,20 @@ struct ConfigParser {
             }
         }
         return config
+    }
+
+    mutating func parseRedis(_ config: inout SwiftletConfiguration) {
+        if let url = optional("redis.url") {
+            do throws(RedisURLShape.Problem) {
+                _ = try RedisURLShape(parsing: url)
+                config.redis.url = url
+            } catch {
+                problems.append(.init(key: "redis.url", message: error.description))
+            }
+        }
+        config.redis.poolSize = integer("redis.poolSize", default: config.redis.poolSize, in: 1...256)
+        config.redis.connectTimeoutSeconds = seconds("redis.connectTimeout", default: config.redis.connectTimeoutSeconds)
+        config.redis.commandTimeoutSeconds = seconds("redis.commandTimeout", default: config.redis.commandTimeoutSeconds)
     }
 
     mutating func parseWeChatPay(_ config: inout SwiftletConfiguration) {

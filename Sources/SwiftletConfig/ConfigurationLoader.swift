@@ -106,6 +106,11 @@ public enum ConfigurationLoader {
                     key: "storage.engine",
                     message: "sqlite cannot serve \(configuration.cluster.nodes) nodes (cluster.nodes); use postgres in production clusters"))
             }
+            if configuration.redis.url == nil, configuration.cluster.nodes > 1 {
+                problems.append(.init(
+                    key: "redis.url",
+                    message: "required when cluster.nodes is \(configuration.cluster.nodes): without Redis each node keeps its own revocations, user cache and WeChat access_token, so a logout on one node would not be seen by the others"))
+            }
             if case .refused(let reason) = configuration.postgresTLSPolicy {
                 problems.append(.init(key: "storage.postgres.url", message: reason))
             }

@@ -86,6 +86,22 @@ public struct SwiftletConfiguration: Sendable, Equatable {
         public init() {}
     }
 
+    /// The Redis the nodes share (see `RedisURLShape`); nil keeps shared state in this process.
+    public struct Redis: Sendable, Equatable {
+        /// Validated `redis://` or `rediss://` URL, password included: never print it, use `redactedURL`.
+        public var url: String?
+        public var poolSize: Int = 8
+        public var connectTimeoutSeconds: Double = 2
+        /// Each command's bound: past it the caller takes its fallback instead of waiting.
+        public var commandTimeoutSeconds: Double = 1
+        public init() {}
+
+        /// The URL with its password masked, for reports and logs.
+        public var redactedURL: String? {
+            url.map { (try? RedisURLShape(parsing: $0).redacted) ?? "****" }
+        }
+    }
+
     public struct Cluster: Sendable, Equatable {
         /// How many nodes will serve this deployment; more than one needs shared engines.
         public var nodes: Int = 1
@@ -200,6 +216,7 @@ public struct SwiftletConfiguration: Sendable, Equatable {
     public var http = HTTP()
     public var log = Log()
     public var storage = Storage()
+    public var redis = Redis()
     public var cluster = Cluster()
     public var commerce = Commerce()
     public var jobs = Jobs()

@@ -147,7 +147,9 @@ struct ConfigurationTests {
     }
 
     @Test func productionRefusesSQLiteForSeveralNodes() async {
-        let found = await problems(env: Self.production.merging(["SWIFTLET_CLUSTER_NODES": "3"]) { _, new in new })
+        let found = await problems(env: Self.production.merging([
+            "SWIFTLET_CLUSTER_NODES": "3", "SWIFTLET_REDIS_URL": "redis://redis.internal:6379",
+        ]) { _, new in new })
         #expect(found.map(\.key) == ["storage.engine"])
         #expect(await problems(env: ["SWIFTLET_PROFILE": "development", "SWIFTLET_CLUSTER_NODES": "3"]).isEmpty)
         #expect(await problems(env: Self.production).isEmpty)
