@@ -31,6 +31,10 @@ public struct SwiftletCustomization: Sendable {
     /// Where the process writes JSON log lines, when it logs through `JSONLogHandler`; the
     /// access log then writes its lines there directly. Nil: the access log uses `Logger`.
     public var logOutput: LogOutput?
+    /// What this node shares with the other nodes (bus, keys, counters). Nil: chosen from
+    /// configuration (`ClusterComposition`). Inject one to share it between applications
+    /// in one process or to use an implementation of your own.
+    public var clusterState: (any ClusterState)?
     /// Called once the application is wired, with the parts tests and embedders need.
     public var onComponents: @Sendable (SwiftletComponents) -> Void = { _ in }
 
@@ -68,15 +72,20 @@ public func buildApplication(
     let sandboxAddress = SandboxAddress()
     let codec = try await IdentityComposition.tokenCodec(config)
     let wechat = WeChatIdentityAdapter(client: IdentityComposition.wechatClient(config, sandboxAddress: sandboxAddress), logger: logger)
+    let cluster = try await ClusterComposition.clusterState(config, customization: customization, logger: logger)
     let revocations = RevocationList()
-    let users = CachedUserRepository(storage.users, lifetime: config.cache.userLifetimeSeconds, clock: clock)
+    let revocationFeed = RevocationFeed(cluster: cluster, sessions: storage.sessions, list: revocations, clock: clock, logger: logger)
+    let userFeed = UserCacheFeed(cluster: cluster, logger: logger)
+    let users = CachedUserRepository(
+        storage.users, lifetime: config.cache.userLifetimeSeconds, clock: clock, onWrite: { userFeed.announce($0) })
     let auth = AuthService(
         users: users, sessions: storage.sessions, wechat: wechat, tokens: codec, revocations: revocations,
         clock: clock,
         policy: AuthPolicy(
             accessTokenLifetime: TimeInterval(config.auth.accessTokenLifetimeSeconds),
             refreshTokenLifetime: TimeInterval(config.auth.refreshTokenLifetimeSeconds),
-            refreshReuseGrace: TimeInterval(config.auth.refreshReuseGraceSeconds)))
+            refreshReuseGrace: TimeInterval(config.auth.refreshReuseGraceSeconds)),
+        revocationFeed: revocationFeed)
     try await storage.sessions.pruneRevocations(before: clock.now)
     let loaded = try await auth.loadRevocations()
     logger.debug("revocations loaded", metadata: ["count": .stringConvertible(loaded)])
@@ -148,6 +157,7 @@ public func buildApplication(
         configuration: .init(address: .hostname(http.host, port: http.port), serverName: serverName, backlog: http.backlog),
         date: date,
         services: (customization.closesStorageOnShutdown ? [StorageLifecycleService(storage: storage)] : [])
+            + [ClusterFeedService(revocations: revocationFeed, users: userFeed, cache: users)]
             + (customization.runsJobWorker ? [JobWorkerService(worker: commerce.jobWorker)] : [])
             + (commerce.paySandbox.map { [PaySandboxLifecycleService(sandbox: $0)] } ?? []),
         onServerRunning: { channel in

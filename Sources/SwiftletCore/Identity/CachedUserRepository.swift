@@ -21,26 +21,38 @@ import Synchronization
 /// expires under load, a thousand waiting requests would otherwise become a thousand
 /// queries). A read joins only a fetch that began in the current generation, so a read
 /// after a write never receives a row fetched before it.
+///
+/// Across nodes (`UserCacheFeed`): every write through here is announced (`onWrite`, after
+/// the database has it), an announcement from another node drops that user's entry like a
+/// local write does, and while the bus is interrupted the cache is bypassed (every read
+/// goes to the database) and emptied when the bus is back. The hot reads (a cached
+/// `find`, `cachedUser`) stay one lock and a lookup: while bypassed the cache is simply
+/// empty.
 public final class CachedUserRepository: UserRepository {
     private struct State {
         var entries: BoundedCache<UserID, (user: User, expiresAt: Date)>
         var generation: UInt64 = 0
         /// Fetches under way, with the generation each began in.
         var loading: [UserID: (generation: UInt64, task: Task<User?, any Error>)] = [:]
+        /// Set while changes made on other nodes may go unheard: nothing is stored.
+        var bypassed = false
     }
 
     private let base: any UserRepository
     private let lifetime: TimeInterval
     private let clock: SwiftletClock
     private let state: Mutex<State>
+    private let onWrite: @Sendable (UserID) -> Void
 
     /// The default byte budget: 10,000 users of about 1.6 KB, the most a row can weigh
     /// within the field limits.
     public static let defaultMaxBytes = 16 << 20
 
     public init(_ base: any UserRepository, lifetime: TimeInterval, capacity: Int = 10_000,
-                maxBytes: Int = CachedUserRepository.defaultMaxBytes, clock: SwiftletClock) {
+                maxBytes: Int = CachedUserRepository.defaultMaxBytes, clock: SwiftletClock,
+                onWrite: @escaping @Sendable (UserID) -> Void = { _ in }) {
         self.base = base
+        self.onWrite = onWrite
         self.lifetime = lifetime
         self.clock = clock
         state = Mutex(State(entries: BoundedCache(capacity: capacity, maxBytes: maxBytes)))
@@ -57,7 +69,8 @@ public final class CachedUserRepository: UserRepository {
             case loading(Task<User?, any Error>)
         }
         let base = base
-        let lookup = state.withLock { state -> Lookup in
+        let lookup = state.withLock { state -> Lookup? in
+            if state.bypassed { return nil }
             if let cached = state.entries[id], cached.expiresAt > now { return .cached(cached.user) }
             if let load = state.loading[id], load.generation == state.generation { return .loading(load.task) }
             let generation = state.generation
@@ -66,6 +79,8 @@ public final class CachedUserRepository: UserRepository {
             return .loading(task)
         }
         switch lookup {
+        case nil:
+            return try await base.find(id: id)
         case .cached(let user):
             return user
         case .loading(let task):
@@ -81,7 +96,7 @@ public final class CachedUserRepository: UserRepository {
         state.withLock { state in
             guard let load = state.loading[id], load.task == task else { return }
             state.loading.removeValue(forKey: id)
-            guard case .success(let user?) = result, state.generation == load.generation else { return }
+            guard case .success(let user?) = result, state.generation == load.generation, !state.bypassed else { return }
             state.entries.insert((user, now.addingTimeInterval(lifetime)), for: user.id, cost: user.approximateByteCount)
         }
     }
@@ -97,6 +112,7 @@ public final class CachedUserRepository: UserRepository {
         // May fill in a unionid: a write as far as the cache is concerned.
         let result = try await base.findOrCreate(openid: openid, unionid: unionid)
         invalidate(result.user.id)
+        onWrite(result.user.id)
         return result
     }
 
@@ -118,9 +134,41 @@ public final class CachedUserRepository: UserRepository {
 
     private func write(_ id: UserID, _ body: () async throws -> User?) async throws -> User? {
         invalidate(id)
-        defer { invalidate(id) }
+        defer {
+            invalidate(id)
+            // Also after a failure: the write may have committed before the error.
+            onWrite(id)
+        }
         return try await body()
     }
+
+    /// Another node changed this user: forget the entry, as after a local write.
+    public func invalidateRemote(_ id: UserID) {
+        invalidate(id)
+    }
+
+    /// The bus is interrupted: changes on other nodes may go unheard, so read through to
+    /// the database until it is back. Fetches under way will not store what they read.
+    public func bypass() {
+        state.withLock { state in
+            state.bypassed = true
+            state.entries.removeAll()
+            state.generation &+= 1
+        }
+    }
+
+    /// The bus is (again) subscribed: start from an empty cache, since invalidations may
+    /// have been missed, and cache again.
+    public func resume() {
+        state.withLock { state in
+            state.bypassed = false
+            state.entries.removeAll()
+            state.generation &+= 1
+        }
+    }
+
+    /// True while reads go straight to the database.
+    public var isBypassed: Bool { state.withLock { $0.bypassed } }
 
     private func invalidate(_ id: UserID) {
         state.withLock { state in

@@ -36,9 +36,14 @@ public struct AuthService: Sendable {
     let revocations: RevocationList
     let clock: SwiftletClock
     let policy: AuthPolicy
+    /// Tells the other nodes about this node's revocations; nil on a node that shares
+    /// nothing (a test of the service alone).
+    let revocationFeed: RevocationFeed?
 
     public init(users: any UserRepository, sessions: any SessionRepository, wechat: any WeChatIdentityProvider,
-                tokens: any AccessTokenCodec, revocations: RevocationList, clock: SwiftletClock, policy: AuthPolicy) {
+                tokens: any AccessTokenCodec, revocations: RevocationList, clock: SwiftletClock, policy: AuthPolicy,
+                revocationFeed: RevocationFeed? = nil) {
+        self.revocationFeed = revocationFeed
         self.users = users
         self.sessions = sessions
         self.wechat = wechat
@@ -93,7 +98,7 @@ public struct AuthService: Sendable {
         case .sessionRevoked:
             throw AuthErrors.sessionRevoked
         case .reuseDetected(let sessionID):
-            revocations.add(Revocation(kind: .session, value: sessionID.rawValue, expiresAt: revocationHorizon(now)))
+            revoked(Revocation(kind: .session, value: sessionID.rawValue, expiresAt: revocationHorizon(now)))
             throw AuthErrors.refreshReused
         }
     }
@@ -125,7 +130,7 @@ public struct AuthService: Sendable {
         try await endSession(principal.sessionID, of: principal.userID, reason: .logout)
         let revocation = Revocation(kind: .token, value: principal.tokenID, expiresAt: principal.expiresAt)
         try await sessions.recordRevocation(revocation)
-        revocations.add(revocation)
+        revoked(revocation)
     }
 
     public func activeSessions(of principal: Principal) async throws -> [Session] {
@@ -150,7 +155,14 @@ public struct AuthService: Sendable {
         guard try await sessions.revoke(id, of: userID, reason: reason, now: now, revocationExpiresAt: horizon) else {
             throw SwiftletError.notFound("auth.session_not_found", "No such session.")
         }
-        revocations.add(Revocation(kind: .session, value: id.rawValue, expiresAt: horizon))
+        revoked(Revocation(kind: .session, value: id.rawValue, expiresAt: horizon))
+    }
+
+    /// A revocation already stored in the database takes effect here at once and is
+    /// announced to the other nodes.
+    private func revoked(_ revocation: Revocation) {
+        revocations.add(revocation)
+        revocationFeed?.announce(revocation)
     }
 
     /// A session revoked now can have access tokens alive until at most this instant.

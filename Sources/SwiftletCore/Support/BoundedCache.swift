@@ -42,6 +42,11 @@ public struct BoundedCache<Key: Hashable, Value> {
         if let old = entries.removeValue(forKey: key) { byteCount -= old.cost }
     }
 
+    public mutating func removeAll() {
+        entries.removeAll()
+        byteCount = 0
+    }
+
     /// What an entry's fixed parts (dictionary slot, key and value headers, dates,
     /// counters) cost, roughly, on top of its strings' bytes.
     public static var entryOverhead: Int { 128 }
