@@ -1,0 +1,131 @@
+import NIOCore
+import NIOPosix
+import NIOSSL
+
+/// One connection to Redis. Commands from many tasks may be in flight on it at once;
+/// replies are matched in order by `RedisChannelHandler`.
+public final class RedisConnection: Sendable {
+    let channel: any Channel
+    let commandTimeout: TimeAmount
+    /// The protocol the server agreed to (3 after a successful `HELLO 3`).
+    public let protocolVersion: Int
+
+    private init(channel: any Channel, commandTimeout: TimeAmount, protocolVersion: Int) {
+        self.channel = channel
+        self.commandTimeout = commandTimeout
+        self.protocolVersion = protocolVersion
+    }
+
+    public var isActive: Bool { channel.isActive }
+
+    /// Connects, authenticates and selects the database.
+    ///
+    /// `onPush` receives out-of-band values: RESP3 pushes, and everything the server
+    /// sends once the connection has subscribed (`subscribe(_:)`).
+    public static func connect(
+        _ configuration: RedisConfiguration, tls: NIOSSLContext? = nil, on eventLoop: any EventLoop,
+        onPush: (@Sendable (RESPValue) -> Void)? = nil
+    ) async throws -> RedisConnection {
+        let parser = RESPParser()
+        let serverName = configuration.host
+        let bootstrap = ClientBootstrap(group: eventLoop)
+            .connectTimeout(configuration.connectTimeout)
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelOption(.socketOption(.so_keepalive), value: 1)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    let sync = channel.pipeline.syncOperations
+                    if let tls {
+                        let isAddress = (try? SocketAddress(ipAddress: serverName, port: 0)) != nil
+                        try sync.addHandler(NIOSSLClientHandler(context: tls, serverHostname: isAddress ? nil : serverName))
+                    }
+                    try sync.addHandler(ByteToMessageHandler(RESPDecoder(parser: parser)))
+                    try sync.addHandler(RedisChannelHandler(onPush: onPush))
+                }
+            }
+        let channel: any Channel
+        do {
+            channel = try await bootstrap.connect(host: configuration.host, port: configuration.port).get()
+        } catch {
+            throw RedisError(.connectionClosed, "cannot connect to Redis at \(configuration.host):\(configuration.port): \(error)")
+        }
+        do {
+            let version = try await handshake(channel, configuration)
+            return RedisConnection(channel: channel, commandTimeout: configuration.commandTimeout, protocolVersion: version)
+        } catch {
+            try? await channel.close()
+            throw error
+        }
+    }
+
+    /// `HELLO 3` (with `AUTH` in it; a server without RESP3 falls back to `AUTH`), or
+    /// `AUTH` on RESP2, then `SELECT`.
+    private static func handshake(_ channel: any Channel, _ configuration: RedisConfiguration) async throws -> Int {
+        let probe = RedisConnection(channel: channel, commandTimeout: configuration.commandTimeout, protocolVersion: 2)
+        var version = 2
+        var authenticated = configuration.password == nil
+        if configuration.protocolVersion >= 3 {
+            var words = ["3"]
+            if let password = configuration.password {
+                words += ["AUTH", configuration.username ?? "default", password]
+            }
+            do {
+                try await probe.send(RedisCommand("HELLO", words))
+                version = 3
+                authenticated = true
+            } catch let error as RedisError where error.serverKind == "NOPROTO" || error.message.contains("unknown command") {
+                version = 2
+            }
+        }
+        if !authenticated, let password = configuration.password {
+            let words = configuration.username.map { [$0, password] } ?? [password]
+            try await probe.send(RedisCommand("AUTH", words))
+        }
+        if configuration.database != 0 {
+            try await probe.send(RedisCommand("SELECT", [String(configuration.database)]))
+        }
+        return version
+    }
+
+    /// Sends one command; a server error reply is thrown as `RedisError`.
+    @discardableResult
+    public func send(_ command: RedisCommand) async throws -> RESPValue {
+        let replies = try await write([command], replyCount: 1)
+        if case .error(let error) = replies[0] { throw error }
+        return replies[0]
+    }
+
+    /// Sends the commands together (one write, one flush) and returns one reply per
+    /// command in order; server error replies are returned as `.error` values, so one
+    /// failed command does not hide the others' replies.
+    public func pipeline(_ commands: [RedisCommand]) async throws -> [RESPValue] {
+        guard !commands.isEmpty else { return [] }
+        return try await write(commands, replyCount: commands.count)
+    }
+
+    /// Sends `SUBSCRIBE`/`PSUBSCRIBE`: from then on everything the server sends on this
+    /// connection (confirmations and messages, as RESP2 arrays or RESP3 pushes) goes to
+    /// `onPush`, and it takes no more ordinary commands.
+    func subscribe(_ command: RedisCommand) async throws {
+        _ = try await write([command], replyCount: 0, entersSubscriberMode: true)
+    }
+
+    private func write(_ commands: [RedisCommand], replyCount: Int, entersSubscriberMode: Bool = false) async throws -> [RESPValue] {
+        var bytes = channel.allocator.buffer(capacity: commands.reduce(0) { $0 + $1.encodedByteCount })
+        for command in commands { command.encode(into: &bytes) }
+        let promise = channel.eventLoop.makePromise(of: [RESPValue].self)
+        let request = RedisRequest(bytes: bytes, replyCount: replyCount, promise: promise, timeout: commandTimeout,
+                                   entersSubscriberMode: entersSubscriberMode)
+        channel.writeAndFlush(request).whenFailure { error in
+            promise.fail(error as? RedisError ?? RedisError(.connectionClosed, "write failed: \(error)"))
+        }
+        return try await promise.futureResult.get()
+    }
+
+    public func close() async {
+        try? await channel.close()
+    }
+
+    /// Completes when the connection closes, for whatever reason.
+    public var closeFuture: EventLoopFuture<Void> { channel.closeFuture }
+}
