@@ -17,7 +17,20 @@ import Synchronization
 /// - `slow:<milliseconds>:<name>`: succeeds as `<name>` after a delay (timeout tests).
 ///
 /// Like WeChat, it answers errors with HTTP 200 and `{"errcode":…,"errmsg":…}`, checks
-/// appid and secret, and serves access tokens through `stable_token` in normal mode.
+/// appid and secret, and serves access tokens through `stable_token` (normal mode returns
+/// the current token while it is valid; `force_refresh: true` replaces it).
+///
+/// For tests, including ones driving several server processes that share one sandbox
+/// (each node's `wechat.apiBaseUrl` set to `http://HOST:PORT/sandbox/wechat` of the node
+/// serving it, with the sandbox AppID and AppSecret, which are the same on every node):
+/// - `GET /sandbox/wechat/stats` answers `{"stableTokenCalls":N,"forcedStableTokenCalls":M}`,
+///   the `stable_token` requests received (all, and those with `force_refresh: true`);
+/// - `POST /sandbox/wechat/control/rotate-token` replaces the current token, as another
+///   party's forced refresh would: APIs answer 40001 to the old one and normal mode
+///   returns a new one;
+/// - `POST /sandbox/wechat/control/reject-token` makes APIs answer 40001 to the current
+///   token while normal mode keeps returning it, so only a forced refresh gets a working
+///   token (a leaked token revoked by WeChat).
 public final class WeChatSandbox: Sendable {
     public let appID: String
     private let appSecret: String
@@ -29,7 +42,10 @@ public final class WeChatSandbox: Sendable {
         var usedPhoneCodes: Set<String> = []
         var token: (value: String, expiresAt: Date)?
         var previousToken: String?
+        /// The current `stable_token` token is refused by APIs until a forced refresh.
+        var tokenRejected = false
         var stableTokenCalls = 0
+        var forcedStableTokenCalls = 0
         /// `/cgi-bin/token`'s own tokens, isolated from `stable_token`'s as WeChat's are.
         var classicToken: (value: String, expiresAt: Date)?
         /// The classic token a new call replaced, valid for five more minutes.
@@ -41,6 +57,9 @@ public final class WeChatSandbox: Sendable {
 
     /// How many `stable_token` requests arrived (tests check single-flight refresh with it).
     public var stableTokenCalls: Int { state.withLock { $0.stableTokenCalls } }
+
+    /// How many of them asked for `force_refresh`.
+    public var forcedStableTokenCalls: Int { state.withLock { $0.forcedStableTokenCalls } }
 
     public init(appID: String, appSecret: String, tokenLifetime: TimeInterval = 7200) {
         self.appID = appID
@@ -69,6 +88,14 @@ public final class WeChatSandbox: Sendable {
         group.post("/control/rotate-token") { _, _ in
             self.rotateToken()
             return Self.json(["errcode": 0, "errmsg": "ok"])
+        }
+        group.post("/control/reject-token") { _, _ in
+            self.rejectToken()
+            return Self.json(["errcode": 0, "errmsg": "ok"])
+        }
+        group.get("/stats") { _, _ in
+            let (calls, forced) = self.state.withLock { ($0.stableTokenCalls, $0.forcedStableTokenCalls) }
+            return Self.json(["stableTokenCalls": calls, "forcedStableTokenCalls": forced])
         }
     }
 
@@ -99,10 +126,12 @@ public final class WeChatSandbox: Sendable {
         let now = Date()
         let (value, expiresAt) = state.withLock { state in
             state.stableTokenCalls += 1
+            if force { state.forcedStableTokenCalls += 1 }
             if !force, let token = state.token, token.expiresAt > now {
                 return token
             }
             state.previousToken = state.token?.value
+            state.tokenRejected = false
             let token = ("sandbox_at_" + RandomID.base32(byteCount: 24), now.addingTimeInterval(tokenLifetime))
             state.token = token
             return token
@@ -132,7 +161,7 @@ public final class WeChatSandbox: Sendable {
         let valid = state.withLock { state in
             guard let token else { return false }
             let now = Date()
-            if let current = state.token, current.expiresAt > now, token == current.value { return true }
+            if let current = state.token, current.expiresAt > now, token == current.value { return !state.tokenRejected }
             if let classic = state.classicToken, classic.expiresAt > now, token == classic.value { return true }
             if let replaced = state.replacedClassicToken, replaced.validUntil > now, token == replaced.value { return true }
             return false
@@ -162,6 +191,12 @@ public final class WeChatSandbox: Sendable {
             state.classicToken = nil
             state.replacedClassicToken = nil
         }
+    }
+
+    /// Makes APIs refuse the current token (40001) while `stable_token` in normal mode
+    /// keeps returning it; a forced refresh issues a working one.
+    public func rejectToken() {
+        state.withLock { $0.tokenRejected = $0.token != nil }
     }
 
     // MARK: - Code scripts

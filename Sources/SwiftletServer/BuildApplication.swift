@@ -71,8 +71,10 @@ public func buildApplication(
     let clock = customization.clock
     let sandboxAddress = SandboxAddress()
     let codec = try await IdentityComposition.tokenCodec(config)
-    let wechat = WeChatIdentityAdapter(client: IdentityComposition.wechatClient(config, sandboxAddress: sandboxAddress), logger: logger)
     let cluster = try await ClusterComposition.clusterState(config, customization: customization, logger: logger)
+    let wechat = WeChatIdentityAdapter(
+        client: IdentityComposition.wechatClient(config, sandboxAddress: sandboxAddress, cluster: cluster, clock: clock, logger: logger),
+        logger: logger)
     let revocations = RevocationList()
     let revocationFeed = RevocationFeed(cluster: cluster, sessions: storage.sessions, list: revocations, clock: clock, logger: logger)
     let userFeed = UserCacheFeed(cluster: cluster, logger: logger)
@@ -157,6 +159,8 @@ public func buildApplication(
         configuration: .init(address: .hostname(http.host, port: http.port), serverName: serverName, backlog: http.backlog),
         date: date,
         services: (customization.closesStorageOnShutdown ? [StorageLifecycleService(storage: storage)] : [])
+            // Services stop in reverse order: the Redis client closes after the feeds using it.
+            + ClusterComposition.lifecycleServices(cluster)
             + [ClusterFeedService(revocations: revocationFeed, users: userFeed, cache: users)]
             + (customization.runsJobWorker ? [JobWorkerService(worker: commerce.jobWorker)] : [])
             + (commerce.paySandbox.map { [PaySandboxLifecycleService(sandbox: $0)] } ?? []),

@@ -43,7 +43,10 @@ enum IdentityComposition {
             leeway: TimeInterval(auth.clockLeewaySeconds))
     }
 
-    static func wechatClient(_ config: SwiftletConfiguration, sandboxAddress: SandboxAddress) -> WeChatClient {
+    /// The WeChat client, sharing its access_token with the other nodes through `cluster`.
+    static func wechatClient(
+        _ config: SwiftletConfiguration, sandboxAddress: SandboxAddress, cluster: any ClusterState, clock: SwiftletClock, logger: Logger
+    ) -> WeChatClient {
         let wechat = config.wechat
         let baseURL: @Sendable () -> String
         if let configured = wechat.apiBaseURL {
@@ -55,6 +58,7 @@ enum IdentityComposition {
         }
         return WeChatClient(configuration: WeChatConfiguration(
             appID: wechat.appID, appSecret: wechat.effectiveAppSecret ?? "", baseURL: baseURL,
-            timeout: .milliseconds(Int64(wechat.timeoutSeconds * 1000))))
+            timeout: .milliseconds(Int64(wechat.timeoutSeconds * 1000))),
+            sharing: .cluster(cluster, clock: clock, logger: logger))
     }
 }

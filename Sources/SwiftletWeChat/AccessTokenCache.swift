@@ -1,13 +1,19 @@
 /// Runs `AccessTokenState` for concurrent callers: one fetch at a time, waiters resumed
 /// with its outcome.
+///
+/// The fetch is told which token WeChat rejected last, if that is why the cache is
+/// empty, so a fetch from a store shared by several nodes can drop exactly that token
+/// and decide whether a forced refresh is due.
 actor AccessTokenCache {
+    typealias Fetch = @Sendable (_ rejected: String?) async throws -> CachedAccessToken
+
     private var state = AccessTokenState()
     private var waiters: [CheckedContinuation<String, any Error>] = []
-    private let margin: Duration
-    private let fetch: @Sendable () async throws -> (token: String, expiresIn: Duration)
+    /// The token WeChat rejected while it was the cached one, until the next fetch.
+    private var rejected: String?
+    private let fetch: Fetch
 
-    init(margin: Duration, fetch: @escaping @Sendable () async throws -> (token: String, expiresIn: Duration)) {
-        self.margin = margin
+    init(fetch: @escaping Fetch) {
         self.fetch = fetch
     }
 
@@ -18,11 +24,13 @@ actor AccessTokenCache {
         case .wait:
             return try await withCheckedThrowingContinuation { waiters.append($0) }
         case .refresh:
+            let rejected = self.rejected
+            self.rejected = nil
             do {
-                let fetched = try await fetch()
-                state.refreshFinished(value: fetched.token, expiresIn: fetched.expiresIn, margin: margin, now: .now)
-                resumeWaiters(with: .success(fetched.token))
-                return fetched.token
+                let fetched = try await fetch(rejected)
+                state.refreshFinished(value: fetched.value, refreshAt: fetched.refreshAt)
+                resumeWaiters(with: .success(fetched.value))
+                return fetched.value
             } catch {
                 state.refreshFailed()
                 resumeWaiters(with: .failure(error))
@@ -32,7 +40,7 @@ actor AccessTokenCache {
     }
 
     func invalidate(_ value: String) {
-        state.invalidate(value)
+        if state.invalidate(value) { rejected = value }
     }
 
     private func resumeWaiters(with result: Result<String, any Error>) {

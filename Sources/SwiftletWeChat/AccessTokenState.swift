@@ -37,18 +37,32 @@ public struct AccessTokenState: Sendable, Equatable {
     public mutating func refreshFinished(
         value: String, expiresIn: Duration, margin: Duration, now: ContinuousClock.Instant
     ) {
-        // Never keep a token past half its life when the margin would exceed it.
-        let lead = min(margin, expiresIn / 2)
-        token = Token(value: value, refreshAt: now + expiresIn - lead)
+        refreshFinished(value: value, refreshAt: now + expiresIn - Self.refreshLead(margin: margin, expiresIn: expiresIn))
+    }
+
+    /// A refresh ended with a token to use until `refreshAt` (a token read from the store
+    /// shared by several nodes comes with its refresh point).
+    public mutating func refreshFinished(value: String, refreshAt: ContinuousClock.Instant) {
+        token = Token(value: value, refreshAt: refreshAt)
         refreshing = false
+    }
+
+    /// How long before its expiry a token is refreshed: the margin, but never past half
+    /// the token's life when the margin would exceed it.
+    public static func refreshLead(margin: Duration, expiresIn: Duration) -> Duration {
+        min(margin, expiresIn / 2)
     }
 
     public mutating func refreshFailed() {
         refreshing = false
     }
 
-    /// WeChat rejected `value` (40001/42001).
-    public mutating func invalidate(_ value: String) {
-        if token?.value == value { token = nil }
+    /// WeChat rejected `value` (40001/42001). True if it was the cached token (then the
+    /// next request refreshes); false for a late rejection of an older one.
+    @discardableResult
+    public mutating func invalidate(_ value: String) -> Bool {
+        guard token?.value == value else { return false }
+        token = nil
+        return true
     }
 }

@@ -8,17 +8,28 @@ import NIOHTTP1
 /// Every call has a timeout; every WeChat errcode becomes a `WeChatError`; calls that
 /// need an access_token get it from a single-flight cache (`stable_token`) and retry
 /// exactly once after a 40001/42001.
+///
+/// With `sharing`, the nodes of a deployment share one token through a store (one
+/// refresher at a time, at most one forced refresh after a rejection); the single-flight
+/// cache stays in front, so one node never sends two fetches at once.
 public struct WeChatClient: Sendable {
     public let configuration: WeChatConfiguration
     private let http: HTTPClient
     private let tokens: AccessTokenCache
 
-    public init(configuration: WeChatConfiguration, httpClient: HTTPClient = .shared) {
+    public init(configuration: WeChatConfiguration, httpClient: HTTPClient = .shared, sharing: AccessTokenSharing? = nil) {
         self.configuration = configuration
         self.http = httpClient
-        let fetcher = TokenFetcher(configuration: configuration, http: httpClient)
-        self.tokens = AccessTokenCache(margin: configuration.tokenRefreshMargin) {
-            try await fetcher.fetch()
+        let fetcher = StableTokenFetcher(configuration: configuration, http: httpClient)
+        let margin = configuration.tokenRefreshMargin
+        if let sharing {
+            let source = SharedAccessTokenSource(sharing: sharing, fetcher: fetcher, margin: margin)
+            self.tokens = AccessTokenCache { rejected in try await source.token(rejected: rejected) }
+        } else {
+            self.tokens = AccessTokenCache { _ in
+                let fetched = try await fetcher.fetch()
+                return CachedAccessToken(value: fetched.token, expiresIn: fetched.expiresIn, margin: margin)
+            }
         }
     }
 
@@ -70,28 +81,6 @@ public struct WeChatClient: Sendable {
             await tokens.invalidate(token)
             return try await call(try await tokens.token())
         }
-    }
-}
-
-/// Fetches tokens through `/cgi-bin/stable_token` in normal mode: repeated calls return
-/// the same token while it is valid, so even several Swiftlet nodes never invalidate
-/// each other's tokens.
-private struct TokenFetcher: Sendable {
-    let configuration: WeChatConfiguration
-    let http: HTTPClient
-
-    func fetch() async throws -> (token: String, expiresIn: Duration) {
-        let payload: [String: Any] = [
-            "grant_type": "client_credential", "appid": configuration.appID,
-            "secret": configuration.appSecret, "force_refresh": false,
-        ]
-        let body = try JSONSerialization.data(withJSONObject: payload, options: [.sortedKeys])
-        let data = try await WeChatHTTP.send(http, configuration: configuration, method: .POST, path: "/cgi-bin/stable_token", query: [], body: body)
-        let decoded = try WeChatHTTP.decode(StableTokenBody.self, from: data)
-        guard let token = decoded.access_token, !token.isEmpty, let expiresIn = decoded.expires_in, expiresIn > 0 else {
-            throw WeChatError.badResponse("stable_token answer without access_token or expires_in")
-        }
-        return (token, .seconds(expiresIn))
     }
 }
 
