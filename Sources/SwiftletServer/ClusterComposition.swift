@@ -1,20 +1,39 @@
 import Logging
+import NIOCore
 import ServiceLifecycle
+import SwiftletClusterRedis
 import SwiftletConfig
 import SwiftletCore
+import SwiftletRedis
 
 /// Picks what the nodes of this deployment share (`ClusterState`).
 enum ClusterComposition {
     /// The cluster state this application uses: the one an embedder or a test injected
-    /// (`SwiftletCustomization.clusterState`), else the in-process one, which keeps a
-    /// single node zero-setup.
+    /// (`SwiftletCustomization.clusterState`), else Redis when `redis.url` is set, else
+    /// the in-process one, which keeps a single node zero-setup.
     static func clusterState(
         _ config: SwiftletConfiguration, customization: SwiftletCustomization, logger: Logger
     ) async throws -> any ClusterState {
         if let injected = customization.clusterState {
             return injected
         }
+        if let url = config.redis.url {
+            var redis = try RedisConfiguration(url: url)
+            redis.poolSize = config.redis.poolSize
+            redis.connectTimeout = .milliseconds(Int64(config.redis.connectTimeoutSeconds * 1000))
+            redis.commandTimeout = .milliseconds(Int64(config.redis.commandTimeoutSeconds * 1000))
+            redis.poolWaitTimeout = redis.commandTimeout
+            logger.notice("cluster state on Redis", metadata: ["redis": .string(config.redis.redactedURL ?? "")])
+            return RedisClusterState(client: try RedisClient(configuration: redis))
+        }
         return InProcessClusterState(clock: customization.clock)
+    }
+
+    /// What must run with the application for this cluster state: closing the Redis
+    /// client's connections at shutdown.
+    static func lifecycleServices(_ cluster: any ClusterState) -> [any Service] {
+        guard let redis = cluster as? RedisClusterState else { return [] }
+        return [RedisClientService(client: redis.client)]
     }
 }
 
@@ -34,5 +53,15 @@ struct ClusterFeedService: Service {
                 group.addTask { await users.run(applyingTo: cache) }
             }
         }
+    }
+}
+
+/// Closes the Redis client's pooled connections once the application stops.
+struct RedisClientService: Service {
+    let client: RedisClient
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        await client.shutdown()
     }
 }
