@@ -198,6 +198,35 @@ struct RedisClientTests {
         }
     }
 
+    @Test("rediss:// speaks TLS and verifies the server's certificate")
+    func tls() async throws {
+        let certificates = try TestCertificates.make()
+        let port = try TestRedisServer.freePort()
+        let server = try TestRedisServer(port: port, arguments: [
+            "--port", "0", "--tls-port", String(port), "--tls-cert-file", certificates.path("server.pem"),
+            "--tls-key-file", certificates.path("server.key"), "--tls-ca-cert-file", certificates.path("ca.pem"),
+            "--tls-auth-clients", "no",
+        ])
+        try await server.start()
+        defer { server.stop() }
+        for host in ["localhost", "127.0.0.1"] {
+            var trusted = try RedisConfiguration(url: "rediss://\(host):\(port)")
+            trusted.tlsCAFile = certificates.path("ca.pem")
+            let redis = try RedisClient(configuration: trusted)
+            try await redis.set("over-tls", to: "yes")
+            #expect(try await redis.get("over-tls") == "yes")
+            await redis.shutdown()
+        }
+        var untrusted = try RedisConfiguration(url: "rediss://localhost:\(port)")
+        untrusted.tlsCAFile = certificates.path("rogue-ca.pem")
+        let refused = try RedisClient(configuration: untrusted)
+        await #expect(throws: RedisError.self, "a certificate from an unknown CA is refused") { try await refused.send("PING") }
+        await refused.shutdown()
+        let plain = try RedisClient(configuration: try RedisConfiguration(url: "redis://127.0.0.1:\(port)"))
+        await #expect(throws: RedisError.self, "plain text to a TLS port fails cleanly") { try await plain.send("PING") }
+        await plain.shutdown()
+    }
+
     @Test("redis URLs parse; bad ones are refused")
     func urls() throws {
         let full = try RedisConfiguration(url: "rediss://app:p%40ss@cache.internal:6380/2")
