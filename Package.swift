@@ -12,6 +12,7 @@ let package = Package(
         .executable(name: "swiftlet", targets: ["SwiftletCLI"]),
         .library(name: "SwiftletServer", targets: ["SwiftletServer"]),
         .library(name: "SwiftletCore", targets: ["SwiftletCore"]),
+        .executable(name: "swiftlet-redis-bench", targets: ["SwiftletRedisBench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
@@ -209,6 +210,12 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
             ],
+            swiftSettings: swiftSettings
+        ),
+        // bench/cluster.sh: the Redis client measured beside redis-benchmark.
+        .executableTarget(
+            name: "SwiftletRedisBench",
+            dependencies: ["SwiftletRedis"],
             swiftSettings: swiftSettings
         ),
         .executableTarget(

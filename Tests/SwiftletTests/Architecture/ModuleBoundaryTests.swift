@@ -16,6 +16,7 @@ struct ModuleBoundaryTests {
         "SwiftletWeChatPay": [],
         "SwiftletRedis": [],
         "SwiftletClusterRedis": ["SwiftletCore", "SwiftletRedis"],
+        "SwiftletRedisBench": ["SwiftletRedis"],
         "SwiftletConfig": ["SwiftletPostgresURL"],
         "SwiftletSQLStorage": ["SwiftletCore", "SwiftletMigrations"],
         "SwiftletSQLite": ["SwiftletCore", "SwiftletMigrations", "SwiftletSQLStorage"],
