@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The one test command: installs what the tests need (PostgreSQL, Redis) when missing,
+# The one test command: installs what the tests need (PostgreSQL, Redis, nginx) when missing,
 # starts throwaway instances on loopback with their own data directory and ports, runs
 # the whole suite against them, and stops them again.
 #
@@ -10,7 +10,8 @@
 # PostgreSQL (scripts/schemathesis.sh), then runs the sandboxes against the real Python
 # WeChat SDKs (scripts/sdk-conformance.sh).
 #
-# Under CI=true a PostgreSQL or Redis that cannot be started fails the run.
+# Under CI=true a PostgreSQL or Redis that cannot be started fails the run, and so does a
+# missing nginx or PyYAML (the tests that need them fail rather than skip).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export SWIFT_DETERMINISTIC_HASHING=1
@@ -28,6 +29,11 @@ command -v curl >/dev/null 2>&1 || need_packages+=(curl)
 python3 -m pip --version >/dev/null 2>&1 || need_packages+=(python3-pip)
 # The SDK conformance run installs the SDKs into a venv.
 python3 -c 'import ensurepip' >/dev/null 2>&1 || need_packages+=(python3-venv)
+# The cluster tests put nginx in front of the nodes (deploy/nginx/swiftlet-upstream.conf);
+# the deployment test reads the Kubernetes manifests with PyYAML (python3 on PATH or the
+# system one).
+{ command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ]; } || need_packages+=(nginx)
+{ python3 -c 'import yaml' >/dev/null 2>&1 || /usr/bin/python3 -c 'import yaml' >/dev/null 2>&1; } || need_packages+=(python3-yaml)
 if [ ${#need_packages[@]} -gt 0 ]; then
   log "installing ${need_packages[*]} with apt-get"
   if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi
