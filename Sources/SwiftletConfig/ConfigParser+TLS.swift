@@ -21,7 +21,7 @@ extension ConfigParser {
         config.http.tls = tls
     }
 
-    private mutating func readableFile(_ key: String) -> String? {
+    mutating func readableFile(_ key: String) -> String? {
         guard let path = optional(key), !path.isEmpty else { return nil }
         guard FileManager.default.isReadableFile(atPath: path) else {
             problems.append(.init(key: key, message: "\(path) is not a readable file"))

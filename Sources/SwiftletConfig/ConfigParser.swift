@@ -91,6 +91,11 @@ struct ConfigParser {
         config.redis.poolSize = integer("redis.poolSize", default: config.redis.poolSize, in: 1...256)
         config.redis.connectTimeoutSeconds = seconds("redis.connectTimeout", default: config.redis.connectTimeoutSeconds)
         config.redis.commandTimeoutSeconds = seconds("redis.commandTimeout", default: config.redis.commandTimeoutSeconds)
+        config.redis.tlsCAFile = readableFile("redis.tlsCaFile")
+        config.redis.allowPlaintext = boolean("redis.allowPlaintext", default: false)
+        if config.redis.tlsCAFile != nil, let url = config.redis.url, (try? RedisURLShape(parsing: url))?.usesTLS == false {
+            problems.append(.init(key: "redis.tlsCaFile", message: "a CA file needs TLS: use a rediss:// URL"))
+        }
     }
 
     mutating func parseWeChatPay(_ config: inout SwiftletConfiguration) {

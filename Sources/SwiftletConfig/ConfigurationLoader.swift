@@ -111,6 +111,12 @@ public enum ConfigurationLoader {
                     key: "redis.url",
                     message: "required when cluster.nodes is \(configuration.cluster.nodes): without Redis each node keeps its own revocations, user cache and WeChat access_token, so a logout on one node would not be seen by the others"))
             }
+            if let url = configuration.redis.url, let shape = try? RedisURLShape(parsing: url), !shape.usesTLS,
+               !shape.isLoopbackHost, !configuration.redis.allowPlaintext {
+                problems.append(.init(
+                    key: "redis.url",
+                    message: "production needs rediss:// (TLS) for a Redis host other than loopback: the WeChat access_token and revocations would cross the network in clear; set redis.allowPlaintext=true to accept it knowingly"))
+            }
             if case .refused(let reason) = configuration.postgresTLSPolicy {
                 problems.append(.init(key: "storage.postgres.url", message: reason))
             }

@@ -40,6 +40,8 @@ extension SwiftletConfiguration {
             ("redis.poolSize", String(redis.poolSize)),
             ("redis.connectTimeout", format(redis.connectTimeoutSeconds)),
             ("redis.commandTimeout", format(redis.commandTimeoutSeconds)),
+            ("redis.tlsCaFile", redis.tlsCAFile ?? "(system trust roots)"),
+            ("redis.allowPlaintext", String(redis.allowPlaintext)),
             ("cluster.nodes", String(cluster.nodes)),
             ("data.directory", dataDirectory),
             ("bench.endpoints", String(benchEndpoints)),

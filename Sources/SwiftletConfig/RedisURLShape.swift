@@ -37,6 +37,12 @@ public struct RedisURLShape: Sendable, Equatable {
     public let percentEncodedUser: String?
     public let hasPassword: Bool
 
+    /// True for `localhost` and loopback addresses, where TLS protects nothing.
+    public var isLoopbackHost: Bool {
+        let name = host.lowercased().trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
+        return name == "localhost" || name.hasPrefix("127.") || name == "::1"
+    }
+
     public init(parsing text: String) throws(Problem) {
         guard let components = URLComponents(string: text),
               let scheme = components.scheme?.lowercased(), scheme == "redis" || scheme == "rediss"

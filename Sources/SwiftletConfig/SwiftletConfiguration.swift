@@ -94,6 +94,10 @@ public struct SwiftletConfiguration: Sendable, Equatable {
         public var connectTimeoutSeconds: Double = 2
         /// Each command's bound: past it the caller takes its fallback instead of waiting.
         public var commandTimeoutSeconds: Double = 1
+        /// PEM CA certificates for `rediss://` (a private CA) instead of the system's.
+        public var tlsCAFile: String?
+        /// Production: accept `redis://` (no TLS) to a host other than loopback.
+        public var allowPlaintext: Bool = false
         public init() {}
 
         /// The URL with its password masked, for reports and logs.

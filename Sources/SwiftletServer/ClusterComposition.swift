@@ -23,7 +23,11 @@ enum ClusterComposition {
             redis.connectTimeout = .milliseconds(Int64(config.redis.connectTimeoutSeconds * 1000))
             redis.commandTimeout = .milliseconds(Int64(config.redis.commandTimeoutSeconds * 1000))
             redis.poolWaitTimeout = redis.commandTimeout
+            redis.tlsCAFile = config.redis.tlsCAFile
             logger.notice("cluster state on Redis", metadata: ["redis": .string(config.redis.redactedURL ?? "")])
+            if !redis.useTLS, let shape = try? RedisURLShape(parsing: url), !shape.isLoopbackHost {
+                logger.warning("Redis is reached without TLS: the WeChat access_token and revocations cross the network in clear (use rediss://)")
+            }
             return RedisClusterState(client: try RedisClient(configuration: redis))
         }
         return InProcessClusterState(clock: customization.clock)

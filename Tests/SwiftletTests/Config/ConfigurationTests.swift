@@ -148,7 +148,7 @@ struct ConfigurationTests {
 
     @Test func productionRefusesSQLiteForSeveralNodes() async {
         let found = await problems(env: Self.production.merging([
-            "SWIFTLET_CLUSTER_NODES": "3", "SWIFTLET_REDIS_URL": "redis://redis.internal:6379",
+            "SWIFTLET_CLUSTER_NODES": "3", "SWIFTLET_REDIS_URL": "rediss://redis.internal:6379",
         ]) { _, new in new })
         #expect(found.map(\.key) == ["storage.engine"])
         #expect(await problems(env: ["SWIFTLET_PROFILE": "development", "SWIFTLET_CLUSTER_NODES": "3"]).isEmpty)

@@ -112,4 +112,27 @@ struct RedisConfigurationTests {
         let development = ["SWIFTLET_CLUSTER_NODES": "3"]
         #expect(await problems(env: development).isEmpty)
     }
+
+    @Test func productionRefusesPlaintextRedisToAnotherHost() async throws {
+        let plain = Self.productionCluster.merging(["SWIFTLET_REDIS_URL": "redis://:pw@redis.internal"]) { _, new in new }
+        let found = await problems(env: plain)
+        #expect(found.map(\.key) == ["redis.url"])
+        #expect(found.first?.description.contains("rediss://") == true)
+        let accepted = plain.merging(["SWIFTLET_REDIS_ALLOW_PLAINTEXT": "true"]) { _, new in new }
+        #expect(await problems(env: accepted).isEmpty)
+        let loopback = Self.productionCluster.merging(["SWIFTLET_REDIS_URL": "redis://127.0.0.1:6379"]) { _, new in new }
+        #expect(await problems(env: loopback).isEmpty, "TLS protects nothing on loopback")
+        #expect(await problems(env: ["SWIFTLET_REDIS_URL": "redis://redis.internal"]).isEmpty, "development accepts it")
+    }
+
+    @Test func aCAFileNeedsTLSAndAReadableFile() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let ca = directory.path + "/ca.pem"
+        try "-----BEGIN CERTIFICATE-----\n".write(toFile: ca, atomically: true, encoding: .utf8)
+        let config = try await load(env: ["SWIFTLET_REDIS_URL": "rediss://cache", "SWIFTLET_REDIS_TLS_CA_FILE": ca])
+        #expect(config.redis.tlsCAFile == ca)
+        #expect(await problems(env: ["SWIFTLET_REDIS_URL": "redis://cache", "SWIFTLET_REDIS_TLS_CA_FILE": ca]).map(\.key) == ["redis.tlsCaFile"])
+        #expect(await problems(env: ["SWIFTLET_REDIS_URL": "rediss://cache", "SWIFTLET_REDIS_TLS_CA_FILE": ca + ".missing"]).map(\.key) == ["redis.tlsCaFile"])
+    }
 }
