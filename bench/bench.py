@@ -55,6 +55,14 @@ def stacks(work):
                          env=dict(base_env, SWIFTLET_DATA_DIRECTORY=os.path.join(work, "baseline-data"),
                                   SWIFTLET_STORAGE_SQLITE_PATH=os.path.join(work, "baseline-data/swiftlet.sqlite")),
                          extra=["/api/v1/me", "/api/v1/products"]))
+    if os.environ.get("BENCH_REDIS_URL"):
+        # The same node with its cluster state on Redis (bench/cluster.sh): the hot path
+        # still reads local state; Redis only carries changes.
+        defs.append(dict(name="swiftlet-redis", port=8113, cmd=[swiftlet, "serve", "--port", "8113"], ready="/health/ready",
+                         env=dict(base_env, SWIFTLET_DATA_DIRECTORY=os.path.join(work, "redis-data"),
+                                  SWIFTLET_STORAGE_SQLITE_PATH=os.path.join(work, "redis-data/swiftlet.sqlite"),
+                                  SWIFTLET_REDIS_URL=os.environ["BENCH_REDIS_URL"]),
+                         endpoints=["/api/v1/me"]))
     if os.environ.get("BENCH_POSTGRES_URL"):
         defs.append(dict(name="swiftlet-postgres", port=8111, cmd=[swiftlet, "serve", "--port", "8111"], ready="/health/ready",
                          env=dict(base_env, SWIFTLET_STORAGE_ENGINE="postgres", SWIFTLET_STORAGE_AUTO_MIGRATE="true",

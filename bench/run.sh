@@ -48,19 +48,9 @@ log "building peers"
 (cd "$HERE/peers/swift-vapor" && swift build -c release) || fail "vapor peer build failed"
 
 ulimit -n 65536 || true
-WORK=$(mktemp -d /tmp/swiftlet-bench-pg.XXXXXX)
-cleanup() {
-  [ -d "$WORK/pg" ] && runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$WORK/pg" -m fast stop >/dev/null 2>&1
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-PG_BIN=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
-PG_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-chmod 755 "$WORK"; mkdir "$WORK/pg"; chown postgres "$WORK" "$WORK/pg"
-runuser -u postgres -- "$PG_BIN/initdb" -D "$WORK/pg" -U swiftlet --auth=trust >/dev/null
-runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$WORK/pg" -o "-p $PG_PORT -k $WORK -c listen_addresses=127.0.0.1" -l "$WORK/pg.log" -w start >/dev/null
-psql -h 127.0.0.1 -p "$PG_PORT" -U swiftlet -d postgres -qc "CREATE DATABASE swiftlet_bench" >/dev/null
-export BENCH_POSTGRES_URL="postgres://swiftlet@127.0.0.1:$PG_PORT/swiftlet_bench?sslmode=disable"
+source "$HERE/throwaway-services.sh"
+start_work_directory swiftlet-bench
+start_postgres
 
 OUT="$HERE/results/$(date -u +%Y%m%dT%H%M%SZ)"
 export OUT
