@@ -112,7 +112,9 @@ public final class CachedUserRepository: UserRepository {
         // May fill in a unionid: a write as far as the cache is concerned.
         let result = try await base.findOrCreate(openid: openid, unionid: unionid)
         invalidate(result.user.id)
-        onWrite(result.user.id)
+        // Only an existing row given a unionid can have changed; announcing every login
+        // would make every node's cache discard its fills in progress (generation).
+        if !result.created, unionid != nil { onWrite(result.user.id) }
         return result
     }
 

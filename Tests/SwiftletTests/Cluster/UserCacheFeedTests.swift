@@ -58,7 +58,13 @@ struct UserCacheFeedTests {
             #expect(await heard.next() == .subscribed)
             let node = Node(cluster: cluster, users: storage.users)
 
+            // A new user, or a login without a unionid, changes no row another node holds.
             let user = try await node.cache.findOrCreate(openid: "o-announce", unionid: nil).user
+            _ = try await node.cache.findOrCreate(openid: "o-announce", unionid: nil)
+            try await cluster.publish("sentinel", on: UserCacheFeed.channel)
+            #expect(await heard.next() == .message(channel: UserCacheFeed.channel, payload: "sentinel"), "nothing announced before")
+            // A login with a unionid may fill it in: announced.
+            _ = try await node.cache.findOrCreate(openid: "o-announce", unionid: "un-announce")
             #expect(await heard.next() == .message(channel: UserCacheFeed.channel, payload: user.id.rawValue))
             _ = try await node.cache.updateProfile(id: user.id, ProfileUpdate(nickname: "N"))
             #expect(await heard.next() == .message(channel: UserCacheFeed.channel, payload: user.id.rawValue))
