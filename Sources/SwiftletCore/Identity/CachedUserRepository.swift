@@ -5,9 +5,10 @@ import Synchronization
 /// the API: every authenticated `GET /me` needs the caller's row.
 ///
 /// Writes made through this node drop the user's entry, so a user always sees their own
-/// changes here (the next read fetches the row again). Entries expire after `lifetime`, which bounds how
-/// long a change made on another node can take to show. A lifetime of zero turns the
-/// cache off. The cache holds at most `capacity` users and `maxBytes` bytes of them
+/// changes here (the next read fetches the row again); writes made on other nodes drop it
+/// when their announcement arrives (below). Entries expire after `lifetime` all the same,
+/// a backstop for a change made behind Swiftlet's back (directly in the database). A
+/// lifetime of zero turns the cache off. The cache holds at most `capacity` users and `maxBytes` bytes of them
 /// (approximately: `User.approximateByteCount`); when full it is cleared, which is cheap
 /// and keeps memory bounded under any access pattern (see `BoundedCache`).
 ///

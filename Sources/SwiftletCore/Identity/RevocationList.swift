@@ -4,8 +4,9 @@ import Synchronization
 /// Revoked token and session ids held in memory, so checking a token costs a hash
 /// lookup instead of a database round trip.
 ///
-/// Filled from storage at start and on every local revocation. `add` is the single
-/// entry point, so a later cross-node feed (Redis pub/sub) only has to call it.
+/// Filled from storage at start, on every local revocation, and by `RevocationFeed` with
+/// the other nodes' revocations and its re-syncs from storage; `add` is the single entry
+/// point for all of them.
 /// Entries are dropped once every access token they could match has expired.
 public final class RevocationList: Sendable {
     private struct State {
