@@ -1,5 +1,6 @@
 import Foundation
 import HummingbirdTesting
+import SwiftletConfig
 import SwiftletCore
 import SwiftletServer
 import Testing
@@ -24,13 +25,18 @@ struct TwoNodeTests {
         }
     }
 
-    /// Starts A and B on `kind`'s database, A on `busA`, B on `busB`, with a user cache
-    /// long enough (10 minutes) that only an invalidation can explain a fresh row.
+    /// Starts A and B on `kind`'s database, A on `busA`, B on `busB` (nil: what the
+    /// configuration picks), with a user cache long enough (10 minutes) that only an
+    /// invalidation can explain a fresh row.
     static func withTwoNodes(
-        _ kind: EngineKind, busA: any ClusterState, busB: any ClusterState,
+        _ kind: EngineKind, busA: (any ClusterState)?, busB: (any ClusterState)?,
+        configure: (inout SwiftletConfiguration) -> Void = { _ in },
         _ body: @escaping @Sendable (Nodes) async throws -> Void
     ) async throws {
-        let config = TestApp.config { $0.cache.userLifetimeSeconds = 600 }
+        let config = TestApp.config {
+            $0.cache.userLifetimeSeconds = 600
+            configure(&$0)
+        }
         let laneB = InlineMeTests.LaneBox()
         var customizationA = TestRoutes.customization
         customizationA.clusterState = busA
