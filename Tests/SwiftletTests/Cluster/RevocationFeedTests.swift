@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import SwiftletCore
+import Synchronization
 import Testing
 
 /// One node's revocation list kept in step with the others: over the bus while it is up,
@@ -125,6 +126,46 @@ struct RevocationFeedTests {
             try await storage.sessions.recordRevocation(second)
             try await ticker.advance()
             #expect(node.has(second), "and so does every later one")
+            await node.stop()
+        }
+    }
+
+    /// Sessions whose `activeRevocations` fails while `failing` is set (a database away).
+    final class FlakySessions: SessionRepository {
+        let base: any SessionRepository
+        let failing = Atomic<Bool>(true)
+        init(_ base: any SessionRepository) { self.base = base }
+        func create(_ session: Session, refreshTokenHash: String) async throws { try await base.create(session, refreshTokenHash: refreshTokenHash) }
+        func rotate(_ rotation: RefreshRotation) async throws -> RefreshOutcome { try await base.rotate(rotation) }
+        func revoke(_ id: SessionID, of userID: UserID, reason: SessionRevocationReason, now: Date, revocationExpiresAt: Date) async throws -> Bool {
+            try await base.revoke(id, of: userID, reason: reason, now: now, revocationExpiresAt: revocationExpiresAt)
+        }
+        func find(_ id: SessionID) async throws -> Session? { try await base.find(id) }
+        func activeSessions(of userID: UserID, now: Date) async throws -> [Session] { try await base.activeSessions(of: userID, now: now) }
+        func recordRevocation(_ revocation: Revocation) async throws { try await base.recordRevocation(revocation) }
+        func activeRevocations(now: Date) async throws -> [Revocation] {
+            if failing.load(ordering: .relaxed) { throw SwiftletError.storageUnavailable("test: database away") }
+            return try await base.activeRevocations(now: now)
+        }
+        func pruneRevocations(before now: Date) async throws -> Int { try await base.pruneRevocations(before: now) }
+    }
+
+    @Test("a re-sync that failed is retried every interval, even with the bus up")
+    func failedResyncIsRetried() async throws {
+        try await TestStorage.withStorage(.sqlite) { storage in
+            let sessions = FlakySessions(storage.sessions)
+            let ticker = ManualTicker()
+            let node = Node(cluster: InProcessClusterState(), sessions: sessions, ticker: ticker)
+            try await ticker.waitForWaiters(1)
+            let missed = Self.revocation()
+            try await storage.sessions.recordRevocation(missed)
+            try await ticker.advance()
+            #expect(!node.feed.isLive && !node.has(missed), "subscribed, but the re-sync keeps failing")
+
+            sessions.failing.store(false, ordering: .relaxed)
+            try await ticker.advance()
+            #expect(node.has(missed))
+            #expect(node.feed.isLive, "no more polling once a re-sync succeeded")
             await node.stop()
         }
     }
