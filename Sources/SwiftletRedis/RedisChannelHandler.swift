@@ -18,21 +18,25 @@ struct RedisRequest: Sendable {
 ///
 /// A request not answered within its timeout fails, and the connection is closed with
 /// every other request on it: its reply may still come, and it would then be taken as
-/// the answer to the next command. Out-of-band values (RESP3 pushes, and everything on a
-/// subscriber connection, where RESP2 sends messages as plain arrays) go to `onPush`.
+/// the answer to the next command. One timer serves all requests (it is set for the
+/// oldest request's deadline and moved on when it fires), so a request costs no timer
+/// of its own. Out-of-band values (RESP3 pushes, and everything on a subscriber
+/// connection, where RESP2 sends messages as plain arrays) go to `onPush`.
 final class RedisChannelHandler: ChannelDuplexHandler {
     typealias InboundIn = RESPValue
     typealias OutboundIn = RedisRequest
     typealias OutboundOut = ByteBuffer
 
     private struct Waiting {
-        var remaining: Int
-        var replies: [RESPValue]
+        let replyCount: Int
         let promise: EventLoopPromise<[RESPValue]>
-        var timer: Scheduled<Void>?
+        let deadline: NIODeadline?
     }
 
     private var waiting = CircularBuffer<Waiting>(initialCapacity: 16)
+    /// Replies gathered so far for the oldest waiting request.
+    private var replies: [RESPValue] = []
+    private var timer: Scheduled<Void>?
     private let onPush: (@Sendable (RESPValue) -> Void)?
     private var subscriberMode = false
     private var closed = false
@@ -51,17 +55,17 @@ final class RedisChannelHandler: ChannelDuplexHandler {
             onPush?(value)
             return
         }
-        guard !waiting.isEmpty else {
+        guard let head = waiting.first else {
             failAll(RedisError(.protocolViolation, "a reply arrived with no command waiting for it"), context: context)
             return
         }
-        let index = waiting.startIndex
-        waiting[index].replies.append(value)
-        waiting[index].remaining -= 1
-        if waiting[index].remaining == 0 {
-            let done = waiting.removeFirst()
-            done.timer?.cancel()
-            done.promise.succeed(done.replies)
+        if replies.isEmpty { replies.reserveCapacity(head.replyCount) }
+        replies.append(value)
+        if replies.count == head.replyCount {
+            waiting.removeFirst()
+            let done = replies
+            replies = []
+            head.promise.succeed(done)
         }
     }
 
@@ -77,24 +81,32 @@ final class RedisChannelHandler: ChannelDuplexHandler {
             if request.replyCount == 0 {
                 replyPromise.succeed([])
             } else {
-                var entry = Waiting(remaining: request.replyCount, replies: [], promise: replyPromise, timer: nil)
-                entry.replies.reserveCapacity(request.replyCount)
-                if let timeout = request.timeout {
-                    let loop = context.eventLoop.assumeIsolated()
-                    entry.timer = loop.scheduleTask(in: timeout) { [weak self] in
-                        self?.timedOut(replyPromise, context: context)
-                    }
-                }
-                waiting.append(entry)
+                let deadline = request.timeout.map { NIODeadline.now() + $0 }
+                waiting.append(Waiting(replyCount: request.replyCount, promise: replyPromise, deadline: deadline))
+                if let deadline, timer == nil { armTimer(at: deadline, context: context) }
             }
         }
         context.write(wrapOutboundOut(request.bytes), promise: promise)
     }
 
-    private func timedOut(_ promise: EventLoopPromise<[RESPValue]>, context: ChannelHandlerContext) {
-        guard waiting.contains(where: { $0.promise.futureResult === promise.futureResult }) else { return }
-        promise.fail(RedisError(.timeout, "no reply within the command timeout"))
-        failAll(RedisError(.connectionClosed, "the connection was closed after another command timed out"), context: context)
+    private func armTimer(at deadline: NIODeadline, context: ChannelHandlerContext) {
+        timer = context.eventLoop.assumeIsolated().scheduleTask(deadline: deadline) { [weak self] in
+            self?.timerFired(context: context)
+        }
+    }
+
+    /// Fails the connection if the oldest request is overdue; otherwise waits for the
+    /// oldest request's deadline (requests are answered in order, so only it matters).
+    private func timerFired(context: ChannelHandlerContext) {
+        timer = nil
+        guard let head = waiting.first(where: { $0.deadline != nil }), let deadline = head.deadline else { return }
+        if deadline <= .now() {
+            waiting.removeFirst()
+            head.promise.fail(RedisError(.timeout, "no reply within the command timeout"))
+            failAll(RedisError(.connectionClosed, "the connection was closed after another command timed out"), context: context)
+        } else {
+            armTimer(at: deadline, context: context)
+        }
     }
 
     func channelInactive(context: ChannelHandlerContext) {
@@ -115,8 +127,10 @@ final class RedisChannelHandler: ChannelDuplexHandler {
     }
 
     private func failPending(_ error: RedisError) {
+        timer?.cancel()
+        timer = nil
+        replies = []
         while let entry = waiting.popFirst() {
-            entry.timer?.cancel()
             entry.promise.fail(error)
         }
     }

@@ -10,8 +10,12 @@ public final class RedisConnection: Sendable {
     /// The protocol the server agreed to (3 after a successful `HELLO 3`).
     public let protocolVersion: Int
 
+    /// Runs tasks on this connection's event loop (see `EventLoopTaskExecutor`).
+    let taskExecutor: EventLoopTaskExecutor
+
     private init(channel: any Channel, commandTimeout: TimeAmount, protocolVersion: Int) {
         self.channel = channel
+        taskExecutor = EventLoopTaskExecutor(channel.eventLoop)
         self.commandTimeout = commandTimeout
         self.protocolVersion = protocolVersion
     }
@@ -111,8 +115,13 @@ public final class RedisConnection: Sendable {
     }
 
     private func write(_ commands: [RedisCommand], replyCount: Int, entersSubscriberMode: Bool = false) async throws -> [RESPValue] {
-        var bytes = channel.allocator.buffer(capacity: commands.reduce(0) { $0 + $1.encodedByteCount })
-        for command in commands { command.encode(into: &bytes) }
+        var bytes: ByteBuffer
+        if commands.count == 1 {
+            bytes = commands[0].encoded
+        } else {
+            bytes = channel.allocator.buffer(capacity: commands.reduce(0) { $0 + $1.encodedByteCount })
+            for command in commands { command.encode(into: &bytes) }
+        }
         let promise = channel.eventLoop.makePromise(of: [RESPValue].self)
         let request = RedisRequest(bytes: bytes, replyCount: replyCount, promise: promise, timeout: commandTimeout,
                                    entersSubscriberMode: entersSubscriberMode)

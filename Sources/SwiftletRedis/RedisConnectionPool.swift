@@ -36,7 +36,8 @@ final class RedisConnectionPool: Sendable {
     func withConnection<T: Sendable>(_ body: (RedisConnection) async throws -> T) async throws -> T {
         let (id, connection) = try await lease()
         do {
-            let result = try await body(connection)
+            let executor = connection.taskExecutor
+            let result = try await withTaskExecutorPreference(executor) { try await body(connection) }
             release(id, connection)
             return result
         } catch {

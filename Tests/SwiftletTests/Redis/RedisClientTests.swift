@@ -120,18 +120,24 @@ struct RedisClientTests {
     @Test("a command without a reply times out; the pool's wait is bounded; the client carries on")
     func timeouts() async throws {
         try await withServer { server in
-            let redis = try client(server) { $0.commandTimeout = .milliseconds(200); $0.poolSize = 1; $0.poolWaitTimeout = .milliseconds(100) }
-            defer { Task { await redis.shutdown() } }
+            let redis = try client(server) { $0.commandTimeout = .milliseconds(200); $0.poolSize = 1 }
             let started = ContinuousClock.now
             // BLPOP blocks on the server for 5 s; the client gives up after 200 ms.
             await #expect { try await redis.send("BLPOP", "nothing", "5") } throws: { ($0 as? RedisError)?.code == .timeout }
             #expect(ContinuousClock.now - started < .seconds(2))
             #expect(try await redis.send("PING") == .simpleString("PONG"), "a new connection replaces the timed-out one")
+            await redis.shutdown()
 
-            let blocker = Task { try await redis.send("BLPOP", "nothing", "1") }
-            try await Task.sleep(for: .milliseconds(20))
-            await #expect { try await redis.send("PING") } throws: { ($0 as? RedisError)?.code == .poolExhausted }
+            // One connection, held by a blocked command: the next caller waits 100 ms, then fails.
+            let busy = try client(server) { $0.commandTimeout = .seconds(5); $0.poolSize = 1; $0.poolWaitTimeout = .milliseconds(100) }
+            let blocker = Task { try await busy.send("BLPOP", "nothing", "2") }
+            try await Task.sleep(for: .milliseconds(300))
+            let waited = ContinuousClock.now
+            await #expect { try await busy.send("PING") } throws: { ($0 as? RedisError)?.code == .poolExhausted }
+            #expect(ContinuousClock.now - waited < .seconds(1))
             _ = await blocker.result
+            #expect(try await busy.send("PING") == .simpleString("PONG"))
+            await busy.shutdown()
         }
     }
 
