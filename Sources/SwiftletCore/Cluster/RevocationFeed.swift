@@ -15,7 +15,11 @@ import Synchronization
 ///   missed;
 /// - while the subscription is interrupted, or a re-sync failed, the database is polled
 ///   every `pollInterval` (1 s), so a token revoked anywhere is refused here within about
-///   that long even with the bus down.
+///   that long even with the bus down;
+/// - even while the bus is live the list is re-read every `liveResyncIntervals` poll
+///   intervals (15 s): a node that alone lost the bus cannot publish, and the others,
+///   whose subscriptions are fine, would otherwise not hear of its revocations until it
+///   is back. This bounds that case too.
 ///
 /// Payload: `kind:value:expiresAtUnixMs` (`jti:…` or `sid:…`).
 public final class RevocationFeed: Sendable {
@@ -40,14 +44,17 @@ public final class RevocationFeed: Sendable {
     private let pause: @Sendable () async throws -> Void
     private let logger: Logger
     private let outbox: ClusterOutbox
+    private let liveResyncIntervals: Int
     private let state = Mutex(State())
 
     /// - Parameter pause: waits one poll interval; injected by tests to drive polling by
     ///   hand. Defaults to sleeping `pollInterval`.
     public init(
         cluster: any ClusterState, sessions: any SessionRepository, list: RevocationList, clock: SwiftletClock,
-        logger: Logger, pollInterval: Duration = .seconds(1), pause: (@Sendable () async throws -> Void)? = nil
+        logger: Logger, pollInterval: Duration = .seconds(1), liveResyncIntervals: Int = 15,
+        pause: (@Sendable () async throws -> Void)? = nil
     ) {
+        self.liveResyncIntervals = max(1, liveResyncIntervals)
         self.cluster = cluster
         self.sessions = sessions
         self.list = list
@@ -108,11 +115,14 @@ public final class RevocationFeed: Sendable {
         }
     }
 
-    /// Re-reads the database every interval while the bus cannot be trusted.
+    /// Re-reads the database every interval while the bus cannot be trusted, and every
+    /// `liveResyncIntervals` intervals while it can.
     private func poll() async {
+        var intervals = 0
         while true {
             do { try await pause() } catch { return }
-            let due = state.withLock { !$0.subscribed || $0.needsResync }
+            intervals += 1
+            let due = state.withLock { !$0.subscribed || $0.needsResync } || intervals % liveResyncIntervals == 0
             if due { await resync() }
         }
     }

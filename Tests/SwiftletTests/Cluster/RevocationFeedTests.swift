@@ -130,6 +130,24 @@ struct RevocationFeedTests {
         }
     }
 
+    @Test("while the bus is live the database is still read every 15 intervals (a node that alone lost the bus)")
+    func liveResyncBoundsAPartitionedPublisher() async throws {
+        try await TestStorage.withStorage(.sqlite) { storage in
+            let ticker = ManualTicker()
+            let node = Node(cluster: InProcessClusterState(), sessions: storage.sessions, ticker: ticker)
+            try await waitUntil("live") { node.feed.isLive }
+            try await ticker.waitForWaiters(1)
+            // Written by a node whose publish never arrived.
+            let unheard = Self.revocation()
+            try await storage.sessions.recordRevocation(unheard)
+            for _ in 0..<14 { try await ticker.advance() }
+            #expect(!node.has(unheard), "no database read in the first 14 live intervals")
+            try await ticker.advance()
+            #expect(node.has(unheard), "the 15th interval re-read the database")
+            await node.stop()
+        }
+    }
+
     /// Sessions whose `activeRevocations` fails while `failing` is set (a database away).
     final class FlakySessions: SessionRepository {
         let base: any SessionRepository
