@@ -132,10 +132,33 @@ public struct RESPParser: Sendable {
         return text
     }
 
+    /// A length line (`-1` or a non-negative decimal), read from the bytes directly: it
+    /// precedes every bulk string and aggregate, so it makes no String.
     private func length(_ buffer: inout ByteBuffer) throws(RedisError) -> Int? {
-        guard let text = try line(&buffer) else { return nil }
-        guard let value = Int(text), value >= -1 else { throw violation("length \(text.prefix(32))") }
-        return value
+        let view = buffer.readableBytesView
+        var index = view.startIndex
+        var negative = false
+        if index < view.endIndex, view[index] == UInt8(ascii: "-") {
+            negative = true
+            index += 1
+        }
+        var value = 0
+        var digits = 0
+        while index < view.endIndex {
+            let byte = view[index]
+            if byte == UInt8(ascii: "\r") { break }
+            guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9"), digits < 18 else { throw violation("length line") }
+            value = value * 10 + Int(byte - UInt8(ascii: "0"))
+            digits += 1
+            index += 1
+        }
+        guard index + 1 < view.endIndex else {
+            if index - view.startIndex > maxLineLength { throw violation("line longer than \(maxLineLength) bytes") }
+            return nil
+        }
+        guard view[index + 1] == UInt8(ascii: "\n"), digits > 0, !negative || value == 1 else { throw violation("length line") }
+        buffer.moveReaderIndex(to: index + 2)
+        return negative ? -1 : value
     }
 
     private func bulk(_ buffer: inout ByteBuffer, length: Int) throws(RedisError) -> ByteBuffer? {
@@ -148,19 +171,5 @@ public struct RESPParser: Sendable {
 
     private func violation(_ detail: String) -> RedisError {
         RedisError(.protocolViolation, "unexpected bytes from the server: \(detail)")
-    }
-}
-
-/// The parser as a NIO decoder: one `RESPValue` per complete reply.
-struct RESPDecoder: NIOSingleStepByteToMessageDecoder {
-    typealias InboundOut = RESPValue
-    let parser: RESPParser
-
-    mutating func decode(buffer: inout ByteBuffer) throws -> RESPValue? {
-        try parser.parse(&buffer)
-    }
-
-    mutating func decodeLast(buffer: inout ByteBuffer, seenEOF: Bool) throws -> RESPValue? {
-        try decode(buffer: &buffer)
     }
 }

@@ -22,8 +22,11 @@ struct RedisRequest: Sendable {
 /// oldest request's deadline and moved on when it fires), so a request costs no timer
 /// of its own. Out-of-band values (RESP3 pushes, and everything on a subscriber
 /// connection, where RESP2 sends messages as plain arrays) go to `onPush`.
+///
+/// It also decodes: bytes in, `RESPParser` values out, handed straight to the matching
+/// request (a separate decoder in the pipeline would box every reply to pass it on).
 final class RedisChannelHandler: ChannelDuplexHandler {
-    typealias InboundIn = RESPValue
+    typealias InboundIn = ByteBuffer
     typealias OutboundIn = RedisRequest
     typealias OutboundOut = ByteBuffer
 
@@ -41,12 +44,36 @@ final class RedisChannelHandler: ChannelDuplexHandler {
     private var subscriberMode = false
     private var closed = false
 
-    init(onPush: (@Sendable (RESPValue) -> Void)?) {
+    private let parser: RESPParser
+    /// Bytes of a reply that has not fully arrived.
+    private var partial: ByteBuffer?
+
+    init(parser: RESPParser = RESPParser(), onPush: (@Sendable (RESPValue) -> Void)?) {
+        self.parser = parser
         self.onPush = onPush
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        let value = unwrapInboundIn(data)
+        var bytes = unwrapInboundIn(data)
+        if var earlier = partial.take() {
+            earlier.writeBuffer(&bytes)
+            bytes = earlier
+        }
+        do {
+            while !closed, let value = try parser.parse(&bytes) {
+                received(value, context: context)
+            }
+        } catch {
+            failAll(error, context: context)
+            return
+        }
+        if bytes.readableBytes > 0, !closed {
+            bytes.discardReadBytes()
+            partial = bytes
+        }
+    }
+
+    private func received(_ value: RESPValue, context: ChannelHandlerContext) {
         if subscriberMode {
             onPush?(value)
             return
@@ -130,6 +157,7 @@ final class RedisChannelHandler: ChannelDuplexHandler {
         timer?.cancel()
         timer = nil
         replies = []
+        partial = nil
         while let entry = waiting.popFirst() {
             entry.promise.fail(error)
         }

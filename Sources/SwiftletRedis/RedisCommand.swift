@@ -3,15 +3,29 @@ import NIOCore
 /// One command, encoded once when it is made: a RESP array of bulk strings (binary-safe,
 /// so values may hold any bytes). Sending it, alone or in a pipeline, only copies bytes.
 public struct RedisCommand: Sendable {
-    /// The command's name in upper case (for logs and errors; never its arguments, which
-    /// may be secrets or personal data).
-    public let name: String
     /// The command as it goes on the wire.
     public let encoded: ByteBuffer
 
+    /// The command's name in upper case (for logs and errors; never its arguments, which
+    /// may be secrets or personal data). Read back from the encoded bytes: it is rarely
+    /// needed, so making a command does not pay for it.
+    public var name: String {
+        var buffer = encoded
+        guard let array = Self.readLine(&buffer), array.hasPrefix("*"), let header = Self.readLine(&buffer),
+              header.hasPrefix("$"), let length = Int(header.dropFirst()), let word = buffer.readString(length: length)
+        else { return "" }
+        return word.uppercased()
+    }
+
+    private static func readLine(_ buffer: inout ByteBuffer) -> String? {
+        guard let end = buffer.readableBytesView.firstIndex(of: UInt8(ascii: "\r")) else { return nil }
+        let line = buffer.readString(length: end - buffer.readerIndex)
+        buffer.moveReaderIndex(forwardBy: 2)
+        return line
+    }
+
     /// A command whose words are bytes (the first is its name).
     public init(_ words: [ByteBuffer]) {
-        name = words.first.map { String(buffer: $0).uppercased() } ?? ""
         var buffer = ByteBuffer()
         buffer.reserveCapacity(words.reduce(16) { $0 + $1.readableBytes + 16 })
         Self.writeHeader(UInt8(ascii: "*"), words.count, into: &buffer)
@@ -24,7 +38,6 @@ public struct RedisCommand: Sendable {
     }
 
     public init(_ name: String, _ arguments: [String] = []) {
-        self.name = name.uppercased()
         var buffer = ByteBuffer()
         buffer.reserveCapacity(arguments.reduce(name.utf8.count + 32) { $0 + $1.utf8.count + 16 })
         Self.writeHeader(UInt8(ascii: "*"), arguments.count + 1, into: &buffer)

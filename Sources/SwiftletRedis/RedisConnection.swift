@@ -30,7 +30,6 @@ public final class RedisConnection: Sendable {
         _ configuration: RedisConfiguration, tls: NIOSSLContext? = nil, on eventLoop: any EventLoop,
         onPush: (@Sendable (RESPValue) -> Void)? = nil
     ) async throws -> RedisConnection {
-        let parser = RESPParser()
         let serverName = configuration.host
         let bootstrap = ClientBootstrap(group: eventLoop)
             .connectTimeout(configuration.connectTimeout)
@@ -43,7 +42,6 @@ public final class RedisConnection: Sendable {
                         let isAddress = (try? SocketAddress(ipAddress: serverName, port: 0)) != nil
                         try sync.addHandler(NIOSSLClientHandler(context: tls, serverHostname: isAddress ? nil : serverName))
                     }
-                    try sync.addHandler(ByteToMessageHandler(RESPDecoder(parser: parser)))
                     try sync.addHandler(RedisChannelHandler(onPush: onPush))
                 }
             }

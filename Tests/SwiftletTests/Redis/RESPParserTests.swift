@@ -96,5 +96,11 @@ struct RESPParserTests {
         var buffer = ByteBuffer()
         RedisCommand("SET", "k", "v\r\n").encode(into: &buffer)
         #expect(String(buffer: buffer) == "*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$3\r\nv\r\n\r\n")
+        #expect(RedisCommand("set", "k", "v").name == "SET")
+        #expect(RedisCommand([ByteBuffer(string: "hget"), ByteBuffer(bytes: [0, 255])]).name == "HGET")
+        var long = ByteBuffer()
+        let words = (0..<12).map { String(repeating: "x", count: $0 * 10) }
+        RedisCommand("RPUSH", words).encode(into: &long)
+        #expect(String(buffer: long).hasPrefix("*13\r\n$5\r\nRPUSH\r\n$0\r\n\r\n$10\r\n"), "counts of two digits")
     }
 }
