@@ -64,7 +64,9 @@ final class RedisConnectionPool: Sendable {
                 case .fail(let error):
                     continuation.resume(throwing: error)
                 case .connect:
-                    scheduleWaitTimeout(waiter)
+                    // This caller waits for a connection being opened: the connect timeout
+                    // bounds that, on top of the usual wait.
+                    scheduleWaitTimeout(waiter, plus: configuration.connectTimeout)
                     openConnection()
                 case .wait:
                     scheduleWaitTimeout(waiter)
@@ -100,8 +102,8 @@ final class RedisConnectionPool: Sendable {
         }
     }
 
-    private func scheduleWaitTimeout(_ waiter: Int) {
-        group.any().scheduleTask(in: configuration.poolWaitTimeout) { [self] in
+    private func scheduleWaitTimeout(_ waiter: Int, plus extra: TimeAmount = .zero) {
+        group.any().scheduleTask(in: configuration.poolWaitTimeout + extra) { [self] in
             let continuation = state.withLock { state -> CheckedContinuation<Leased, any Error>? in
                 guard state.machine.waitTimedOut(waiter) else { return nil }
                 return state.waiting.removeValue(forKey: waiter)

@@ -14,8 +14,21 @@ struct RedisClientTests {
 
     func client(_ server: TestRedisServer, _ change: (inout RedisConfiguration) -> Void = { _ in }) throws -> RedisClient {
         var configuration = try RedisConfiguration(url: server.url)
+        // Generous bounds: the whole suite shares two cores. Tests of the bounds set their own.
+        configuration.commandTimeout = .seconds(10)
+        configuration.poolWaitTimeout = .seconds(10)
+        configuration.connectTimeout = .seconds(10)
         change(&configuration)
         return try RedisClient(configuration: configuration)
+    }
+
+    /// A configuration with generous bounds, for tests that do not test the bounds.
+    static func patient(_ url: String) throws -> RedisConfiguration {
+        var configuration = try RedisConfiguration(url: url)
+        configuration.commandTimeout = .seconds(10)
+        configuration.poolWaitTimeout = .seconds(10)
+        configuration.connectTimeout = .seconds(10)
+        return configuration
     }
 
     @Test("replies of every kind the server sends, on RESP3 and RESP2", arguments: [3, 2])
@@ -148,10 +161,10 @@ struct RedisClientTests {
             await #expect { try await denied.send("PING") } throws: { ($0 as? RedisError)?.serverKind == "NOAUTH" }
             await denied.shutdown()
 
-            let admin = try RedisClient(configuration: try RedisConfiguration(url: "redis://:root-secret@127.0.0.1:\(server.port)"))
+            let admin = try RedisClient(configuration: try Self.patient("redis://:root-secret@127.0.0.1:\(server.port)"))
             try await admin.send("ACL", "SETUSER", "app", "on", ">app-secret", "~*", "&*", "+@all")
             for version in [3, 2] {
-                var configuration = try RedisConfiguration(url: "redis://app:app-secret@127.0.0.1:\(server.port)/3")
+                var configuration = try Self.patient("redis://app:app-secret@127.0.0.1:\(server.port)/3")
                 configuration.protocolVersion = version
                 let app = try RedisClient(configuration: configuration)
                 #expect(try await app.send("ACL", "WHOAMI").string == "app")
@@ -160,7 +173,7 @@ struct RedisClientTests {
             }
             #expect(try await admin.get("only-in-3") == nil, "the app wrote to database 3, not 0")
             #expect(try await admin.send("SELECT", "3") == .simpleString("OK"))
-            var wrong = try RedisConfiguration(url: "redis://app:wrong@127.0.0.1:\(server.port)")
+            var wrong = try Self.patient("redis://app:wrong@127.0.0.1:\(server.port)")
             wrong.backoffBase = .milliseconds(1)
             let intruder = try RedisClient(configuration: wrong)
             await #expect { try await intruder.send("PING") } throws: { ($0 as? RedisError)?.serverKind == "WRONGPASS" }
@@ -216,19 +229,19 @@ struct RedisClientTests {
         try await server.start()
         defer { server.stop() }
         for host in ["localhost", "127.0.0.1"] {
-            var trusted = try RedisConfiguration(url: "rediss://\(host):\(port)")
+            var trusted = try Self.patient("rediss://\(host):\(port)")
             trusted.tlsCAFile = certificates.path("ca.pem")
             let redis = try RedisClient(configuration: trusted)
             try await redis.set("over-tls", to: "yes")
             #expect(try await redis.get("over-tls") == "yes")
             await redis.shutdown()
         }
-        var untrusted = try RedisConfiguration(url: "rediss://localhost:\(port)")
+        var untrusted = try Self.patient("rediss://localhost:\(port)")
         untrusted.tlsCAFile = certificates.path("rogue-ca.pem")
         let refused = try RedisClient(configuration: untrusted)
         await #expect(throws: RedisError.self, "a certificate from an unknown CA is refused") { try await refused.send("PING") }
         await refused.shutdown()
-        let plain = try RedisClient(configuration: try RedisConfiguration(url: "redis://127.0.0.1:\(port)"))
+        let plain = try RedisClient(configuration: try Self.patient("redis://127.0.0.1:\(port)"))
         await #expect(throws: RedisError.self, "plain text to a TLS port fails cleanly") { try await plain.send("PING") }
         await plain.shutdown()
     }

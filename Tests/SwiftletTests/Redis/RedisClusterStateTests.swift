@@ -10,7 +10,7 @@ import Testing
 struct RedisClusterStateTests {
     func withState<T>(_ body: (RedisClusterState, TestRedisServer) async throws -> T) async throws -> T {
         let server = try await TestRedisServer.start()
-        var configuration = try RedisConfiguration(url: server.url)
+        var configuration = try RedisClientTests.patient(server.url)
         configuration.backoffBase = .milliseconds(20)
         configuration.backoffCap = .milliseconds(200)
         let state = RedisClusterState(client: try RedisClient(configuration: configuration))
@@ -61,7 +61,7 @@ struct RedisClusterStateTests {
     @Test("the bus delivers between nodes, and reports an outage and the re-subscription after it")
     func busAcrossRestart() async throws {
         try await withState { state, server in
-            var configuration = try RedisConfiguration(url: server.url)
+            var configuration = try RedisClientTests.patient(server.url)
             configuration.backoffBase = .milliseconds(20)
             configuration.backoffCap = .milliseconds(200)
             let otherNode = RedisClusterState(client: try RedisClient(configuration: configuration))
@@ -89,7 +89,7 @@ struct RedisClusterStateTests {
     @Test("a bus that cannot reach Redis at all says so at once")
     func busDownAtStart() async throws {
         let port = try TestRedisServer.freePort()
-        var configuration = try RedisConfiguration(url: "redis://127.0.0.1:\(port)")
+        var configuration = try RedisClientTests.patient("redis://127.0.0.1:\(port)")
         configuration.backoffBase = .milliseconds(20)
         let state = RedisClusterState(client: try RedisClient(configuration: configuration))
         var events = state.subscribe(to: ["swiftlet:test"]).makeAsyncIterator()
