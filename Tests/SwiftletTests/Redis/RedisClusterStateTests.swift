@@ -51,10 +51,10 @@ struct RedisClusterStateTests {
             #expect(try await state.value(at: "lock:job") == owner)
             #expect(try await state.delete("lock:job", ifValue: owner))
             #expect(try await state.value(at: "lock:job") == nil)
-            try await state.set("token", to: "t1", expiresIn: 0.05)
+            try await state.set("token", to: "t1", expiresIn: 30.0005)
             #expect(try await state.value(at: "token") == "t1")
             let ttl = try await state.client.send("PTTL", "token").int ?? -1
-            #expect(ttl > 0 && ttl <= 50)
+            #expect(ttl > 25_000 && ttl <= 30_001, "expiry in whole milliseconds, rounded up")
         }
     }
 
