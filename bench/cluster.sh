@@ -105,11 +105,10 @@ PY
 
 ratio() { python3 -c "print(f'{float($1) / float($2):.2f}×')"; }
 {
-  echo "# Several nodes: measured $(date -u +%Y-%m-%dT%H:%MZ)"
+  echo "Measured with \`bench/cluster.sh\` on $(date -u +%Y-%m-%d) ($(nproc) cores shared by the servers, Redis and"
+  echo "the load generators; medians of $ROUNDS rounds)."
   echo
-  echo "Machine: $(nproc) cores; server, Redis and the load generator share them. Medians of $ROUNDS rounds."
-  echo
-  echo "## Redis client beside redis-benchmark (one connection)"
+  echo "### Redis client beside redis-benchmark (one connection)"
   echo
   echo "| test | redis-benchmark req/s | swiftlet-redis-bench req/s | ratio |"
   echo "|---|---|---|---|"
@@ -121,14 +120,14 @@ ratio() { python3 -c "print(f'{float($1) / float($2):.2f}×')"; }
   echo "Single GET latency (-P 1): redis-benchmark p50 $(redis_row server-GET-P1 3) µs, p99 $(redis_row server-GET-P1 4) µs;" \
        "Swiftlet client p50 $(redis_row client-GET-P1 3) µs, p99 $(redis_row client-GET-P1 4) µs."
   echo
-  echo "## Logout on node A → token refused on node B"
+  echo "### Logout on node A → token refused on node B"
   echo
   echo "| Redis | trials | p50 ms | p90 ms | p99 ms | max ms |"
   echo "|---|---|---|---|---|---|"
   echo "| up | ${WITH_REDIS//,/ | } |"
   echo "| stopped (database polling) | ${REDIS_DOWN//,/ | } |"
   echo
-  echo "## GET /api/v1/me on one node: Redis-backed cluster state vs in-process"
+  echo "### GET /api/v1/me on one node: Redis-backed cluster state vs in-process"
   echo
   echo "$ME_TABLE"
 } > "$OUT"

@@ -101,6 +101,11 @@ def main(results):
                          f"{median([int(r['peak_rss_kb']) for r in rows]) / 1024:.1f} |")
     lines += ["", "Swiftlet's start-up is measured to a ready `/health/ready` (database answering), the others' to",
               "their first `/plaintext`.", "", "![requests/s at c=256](benchmarks.png)", ""]
+    cluster = sorted(glob.glob(os.path.join(HERE, "results", "cluster-*.md")))
+    if cluster:
+        lines += ["## Several nodes", "", open(cluster[-1]).read(),
+                  "How the nodes share state, and what happens when Redis is down: "
+                  "[operations.md, Running several nodes](operations.md#running-several-nodes).", ""]
     commerce = sorted(glob.glob(os.path.join(HERE, "results", "commerce-*.md")))
     if commerce:
         lines += ["## Orders and payment notifications (`bench/commerce.sh`)", "", open(commerce[-1]).read(),
