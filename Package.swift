@@ -79,6 +79,12 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Leaf: resilience primitives, pure and clock-injected (GCRA rate limiting, adaptive
+        // client-side throttling, retry budget, adaptive concurrency limit).
+        .target(
+            name: "SwiftletResilience",
+            swiftSettings: swiftSettings
+        ),
         // The core's ClusterState port on Redis, for deployments of several nodes.
         .target(
             name: "SwiftletClusterRedis",
@@ -235,7 +241,7 @@ let package = Package(
                 "SwiftletServer", "SwiftletCore", "SwiftletConfig", "SwiftletHTTP", "SwiftletTransport",
                 "SwiftletSQLite", "SwiftletPostgres", "SwiftletPostgresURL", "SwiftletSQLStorage", "SwiftletMigrations",
                 "SwiftletWeChat", "SwiftletWeChatPay", "SwiftletTokens", "SwiftletSandbox",
-                "SwiftletRedis", "SwiftletClusterRedis",
+                "SwiftletRedis", "SwiftletClusterRedis", "SwiftletResilience",
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),

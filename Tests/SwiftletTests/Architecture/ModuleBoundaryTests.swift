@@ -17,6 +17,7 @@ struct ModuleBoundaryTests {
         "SwiftletRedis": [],
         "SwiftletClusterRedis": ["SwiftletCore", "SwiftletRedis"],
         "SwiftletRedisBench": ["SwiftletRedis"],
+        "SwiftletResilience": [],
         "SwiftletConfig": ["SwiftletPostgresURL"],
         "SwiftletSQLStorage": ["SwiftletCore", "SwiftletMigrations"],
         "SwiftletSQLite": ["SwiftletCore", "SwiftletMigrations", "SwiftletSQLStorage"],
