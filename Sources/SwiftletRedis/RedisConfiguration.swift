@@ -53,8 +53,8 @@ public struct RedisConfiguration: Sendable, Equatable {
     public init(url: String) throws(RedisError) {
         guard let components = URLComponents(string: url), let scheme = components.scheme?.lowercased(),
               scheme == "redis" || scheme == "rediss"
-        else { throw RedisError(.protocolViolation, "a Redis URL starts with redis:// or rediss://") }
-        guard let host = components.host, !host.isEmpty else { throw RedisError(.protocolViolation, "the Redis URL has no host") }
+        else { throw RedisError(.invalidConfiguration, "a Redis URL starts with redis:// or rediss://") }
+        guard let host = components.host, !host.isEmpty else { throw RedisError(.invalidConfiguration, "the Redis URL has no host") }
         self.init()
         self.host = host
         self.port = components.port ?? 6379
@@ -63,9 +63,9 @@ public struct RedisConfiguration: Sendable, Equatable {
         if let secret = components.percentEncodedPassword, !secret.isEmpty { password = secret.removingPercentEncoding }
         let path = components.path.trimmingCharacters(in: CharacterSet(charactersIn: "/"))
         if !path.isEmpty {
-            guard let number = Int(path), number >= 0 else { throw RedisError(.protocolViolation, "the Redis URL's database is not a number") }
+            guard let number = Int(path), number >= 0 else { throw RedisError(.invalidConfiguration, "the Redis URL's database is not a number") }
             database = number
         }
-        guard (1...65535).contains(port) else { throw RedisError(.protocolViolation, "the Redis URL's port is out of range") }
+        guard (1...65535).contains(port) else { throw RedisError(.invalidConfiguration, "the Redis URL's port is out of range") }
     }
 }

@@ -20,6 +20,8 @@ public struct RedisError: Error, Sendable, Equatable, CustomStringConvertible {
         case protocolViolation
         /// The client was shut down.
         case shutDown
+        /// The configuration cannot work (a malformed URL).
+        case invalidConfiguration
     }
 
     public let code: Code

@@ -86,6 +86,14 @@ struct RedisClusterStateTests {
         }
     }
 
+    @Test("Redis failures are logged by what failed, with quoted text masked")
+    func loggedFailures() {
+        #expect(ErrorLog.describe(RedisError(.timeout, "no reply")) == "redis timeout")
+        #expect(ErrorLog.describe(RedisError(serverReply: "WRONGTYPE Operation against 'user:13800138000'"))
+            == "redis WRONGTYPE: WRONGTYPE Operation against '…'")
+        #expect(ErrorLog.describe(RedisError(.unavailable, "x")) == "redis unavailable (reconnecting)")
+    }
+
     @Test("a bus that cannot reach Redis at all says so at once")
     func busDownAtStart() async throws {
         let port = try TestRedisServer.freePort()
