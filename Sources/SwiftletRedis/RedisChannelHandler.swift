@@ -1,20 +1,12 @@
 import NIOCore
 
-/// What the connection asks its handler to write: encoded commands and how many replies
-/// complete them.
-struct RedisRequest: Sendable {
-    let bytes: ByteBuffer
-    /// Replies that answer this request (a pipeline of n commands waits for n).
-    let replyCount: Int
-    let promise: EventLoopPromise<[RESPValue]>?
-    let timeout: TimeAmount?
-    /// After this request every inbound value goes to `onPush` (SUBSCRIBE).
-    var entersSubscriberMode = false
-}
-
 /// Matches replies to requests in order: Redis answers the commands of one connection
 /// in the order it received them, so the oldest request waiting is always the one a
 /// reply belongs to. Many requests can be in flight at once (pipelining).
+///
+/// The connection calls `send` on the event loop directly (not through the pipeline, so
+/// a request is not boxed to travel it), and each request's caller waits on a
+/// continuation resumed here.
 ///
 /// A request not answered within its timeout fails, and the connection is closed with
 /// every other request on it: its reply may still come, and it would then be taken as
@@ -24,15 +16,14 @@ struct RedisRequest: Sendable {
 /// connection, where RESP2 sends messages as plain arrays) go to `onPush`.
 ///
 /// It also decodes: bytes in, `RESPParser` values out, handed straight to the matching
-/// request (a separate decoder in the pipeline would box every reply to pass it on).
-final class RedisChannelHandler: ChannelDuplexHandler {
+/// request.
+final class RedisChannelHandler: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
-    typealias OutboundIn = RedisRequest
-    typealias OutboundOut = ByteBuffer
+    typealias Reply = CheckedContinuation<[RESPValue], any Error>
 
     private struct Waiting {
         let replyCount: Int
-        let promise: EventLoopPromise<[RESPValue]>
+        let reply: Reply
         let deadline: NIODeadline?
     }
 
@@ -43,7 +34,7 @@ final class RedisChannelHandler: ChannelDuplexHandler {
     private let onPush: (@Sendable (RESPValue) -> Void)?
     private var subscriberMode = false
     private var closed = false
-
+    private var context: ChannelHandlerContext?
     private let parser: RESPParser
     /// Bytes of a reply that has not fully arrived.
     private var partial: ByteBuffer?
@@ -51,6 +42,34 @@ final class RedisChannelHandler: ChannelDuplexHandler {
     init(parser: RESPParser = RESPParser(), onPush: (@Sendable (RESPValue) -> Void)?) {
         self.parser = parser
         self.onPush = onPush
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil
+        closed = true
+        failPending(RedisError(.connectionClosed, "the connection closed before the reply arrived"))
+    }
+
+    /// Writes encoded commands; `reply` is resumed with `replyCount` replies (at once with
+    /// none for 0). `entersSubscriberMode`: from then on every value goes to `onPush`.
+    func send(_ bytes: ByteBuffer, replyCount: Int, timeout: TimeAmount?, entersSubscriberMode: Bool, reply: Reply) {
+        guard !closed, let context else {
+            reply.resume(throwing: RedisError(.connectionClosed, "the connection is closed"))
+            return
+        }
+        if entersSubscriberMode { subscriberMode = true }
+        if replyCount == 0 {
+            reply.resume(returning: [])
+        } else {
+            let deadline = timeout.map { NIODeadline.now() + $0 }
+            waiting.append(Waiting(replyCount: replyCount, reply: reply, deadline: deadline))
+            if let deadline, timer == nil { armTimer(at: deadline, context: context) }
+        }
+        context.writeAndFlush(NIOAny(bytes), promise: nil)
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -92,28 +111,8 @@ final class RedisChannelHandler: ChannelDuplexHandler {
             waiting.removeFirst()
             let done = replies
             replies = []
-            head.promise.succeed(done)
+            head.reply.resume(returning: done)
         }
-    }
-
-    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        let request = unwrapOutboundIn(data)
-        if closed {
-            request.promise?.fail(RedisError(.connectionClosed, "the connection is closed"))
-            promise?.fail(RedisError(.connectionClosed, "the connection is closed"))
-            return
-        }
-        if request.entersSubscriberMode { subscriberMode = true }
-        if let replyPromise = request.promise {
-            if request.replyCount == 0 {
-                replyPromise.succeed([])
-            } else {
-                let deadline = request.timeout.map { NIODeadline.now() + $0 }
-                waiting.append(Waiting(replyCount: request.replyCount, promise: replyPromise, deadline: deadline))
-                if let deadline, timer == nil { armTimer(at: deadline, context: context) }
-            }
-        }
-        context.write(wrapOutboundOut(request.bytes), promise: promise)
     }
 
     private func armTimer(at deadline: NIODeadline, context: ChannelHandlerContext) {
@@ -129,7 +128,8 @@ final class RedisChannelHandler: ChannelDuplexHandler {
         guard let head = waiting.first(where: { $0.deadline != nil }), let deadline = head.deadline else { return }
         if deadline <= .now() {
             waiting.removeFirst()
-            head.promise.fail(RedisError(.timeout, "no reply within the command timeout"))
+            replies = []
+            head.reply.resume(throwing: RedisError(.timeout, "no reply within the command timeout"))
             failAll(RedisError(.connectionClosed, "the connection was closed after another command timed out"), context: context)
         } else {
             armTimer(at: deadline, context: context)
@@ -159,7 +159,7 @@ final class RedisChannelHandler: ChannelDuplexHandler {
         replies = []
         partial = nil
         while let entry = waiting.popFirst() {
-            entry.promise.fail(error)
+            entry.reply.resume(throwing: error)
         }
     }
 }

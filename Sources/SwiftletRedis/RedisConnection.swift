@@ -1,6 +1,7 @@
 import NIOCore
 import NIOPosix
 import NIOSSL
+import Synchronization
 
 /// One connection to Redis. Commands from many tasks may be in flight on it at once;
 /// replies are matched in order by `RedisChannelHandler`.
@@ -12,9 +13,12 @@ public final class RedisConnection: Sendable {
 
     /// Runs tasks on this connection's event loop (see `EventLoopTaskExecutor`).
     let taskExecutor: EventLoopTaskExecutor
+    /// The handler, called directly on the event loop.
+    private let handler: NIOLoopBound<RedisChannelHandler>
 
-    private init(channel: any Channel, commandTimeout: TimeAmount, protocolVersion: Int) {
+    private init(channel: any Channel, handler: NIOLoopBound<RedisChannelHandler>, commandTimeout: TimeAmount, protocolVersion: Int) {
         self.channel = channel
+        self.handler = handler
         taskExecutor = EventLoopTaskExecutor(channel.eventLoop)
         self.commandTimeout = commandTimeout
         self.protocolVersion = protocolVersion
@@ -31,6 +35,7 @@ public final class RedisConnection: Sendable {
         onPush: (@Sendable (RESPValue) -> Void)? = nil
     ) async throws -> RedisConnection {
         let serverName = configuration.host
+        let installed = HandlerSlot()
         let bootstrap = ClientBootstrap(group: eventLoop)
             .connectTimeout(configuration.connectTimeout)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
@@ -42,7 +47,9 @@ public final class RedisConnection: Sendable {
                         let isAddress = (try? SocketAddress(ipAddress: serverName, port: 0)) != nil
                         try sync.addHandler(NIOSSLClientHandler(context: tls, serverHostname: isAddress ? nil : serverName))
                     }
-                    try sync.addHandler(RedisChannelHandler(onPush: onPush))
+                    let handler = RedisChannelHandler(onPush: onPush)
+                    try sync.addHandler(handler)
+                    installed.set(NIOLoopBound(handler, eventLoop: channel.eventLoop))
                 }
             }
         let channel: any Channel
@@ -51,9 +58,14 @@ public final class RedisConnection: Sendable {
         } catch {
             throw RedisError(.connectionClosed, "cannot connect to Redis at \(configuration.host):\(configuration.port): \(error)")
         }
+        guard let handler = installed.value else {
+            try? await channel.close()
+            throw RedisError(.connectionClosed, "the connection was set up without its handler")
+        }
         do {
-            let version = try await handshake(channel, configuration)
-            return RedisConnection(channel: channel, commandTimeout: configuration.commandTimeout, protocolVersion: version)
+            let probe = RedisConnection(channel: channel, handler: handler, commandTimeout: configuration.commandTimeout, protocolVersion: 2)
+            let version = try await handshake(probe, configuration)
+            return RedisConnection(channel: channel, handler: handler, commandTimeout: configuration.commandTimeout, protocolVersion: version)
         } catch {
             try? await channel.close()
             throw error
@@ -62,8 +74,7 @@ public final class RedisConnection: Sendable {
 
     /// `HELLO 3` (with `AUTH` in it; a server without RESP3 falls back to `AUTH`), or
     /// `AUTH` on RESP2, then `SELECT`.
-    private static func handshake(_ channel: any Channel, _ configuration: RedisConfiguration) async throws -> Int {
-        let probe = RedisConnection(channel: channel, commandTimeout: configuration.commandTimeout, protocolVersion: 2)
+    private static func handshake(_ probe: RedisConnection, _ configuration: RedisConfiguration) async throws -> Int {
         var version = 2
         var authenticated = configuration.password == nil
         if configuration.protocolVersion >= 3 {
@@ -120,13 +131,18 @@ public final class RedisConnection: Sendable {
             bytes = channel.allocator.buffer(capacity: commands.reduce(0) { $0 + $1.encodedByteCount })
             for command in commands { command.encode(into: &bytes) }
         }
-        let promise = channel.eventLoop.makePromise(of: [RESPValue].self)
-        let request = RedisRequest(bytes: bytes, replyCount: replyCount, promise: promise, timeout: commandTimeout,
-                                   entersSubscriberMode: entersSubscriberMode)
-        channel.writeAndFlush(request).whenFailure { error in
-            promise.fail(error as? RedisError ?? RedisError(.connectionClosed, "write failed: \(error)"))
+        let timeout = commandTimeout
+        return try await withCheckedThrowingContinuation { reply in
+            // On the connection's loop (a lease runs there) the handler is called at once;
+            // from elsewhere the request hops over first.
+            if channel.eventLoop.inEventLoop {
+                handler.value.send(bytes, replyCount: replyCount, timeout: timeout, entersSubscriberMode: entersSubscriberMode, reply: reply)
+            } else {
+                channel.eventLoop.execute { [handler] in
+                    handler.value.send(bytes, replyCount: replyCount, timeout: timeout, entersSubscriberMode: entersSubscriberMode, reply: reply)
+                }
+            }
         }
-        return try await promise.futureResult.get()
     }
 
     public func close() async {
@@ -135,4 +151,15 @@ public final class RedisConnection: Sendable {
 
     /// Completes when the connection closes, for whatever reason.
     public var closeFuture: EventLoopFuture<Void> { channel.closeFuture }
+}
+
+/// Carries the handler out of the channel initializer, which runs on the event loop.
+private final class HandlerSlot: Sendable {
+    private let slot = Mutex<NIOLoopBound<RedisChannelHandler>?>(nil)
+
+    func set(_ handler: NIOLoopBound<RedisChannelHandler>) {
+        slot.withLock { $0 = handler }
+    }
+
+    var value: NIOLoopBound<RedisChannelHandler>? { slot.withLock { $0 } }
 }
