@@ -18,7 +18,7 @@ import Synchronization
 /// - a sweep costs one pass over the table, so after one, the next waits until `maxKeys / 8`
 ///   new keys have been inserted or turned away: a flood costs amortised O(1) per request.
 public final class LocalRateLimiter: Sendable {
-    /// The default bound on tracked keys (about 10 MB of keys and instants).
+    /// The default bound on tracked keys (a few megabytes with keys of a few dozen bytes).
     public static let defaultMaxKeys = 100_000
 
     /// The most keys the table holds.
