@@ -116,6 +116,10 @@ ratio() { python3 -c "print(f'{float($1) / float($2):.2f}×')"; }
     s=$(redis_row "server-$t" 2); c=$(redis_row "client-$t" 2)
     echo "| $t | $s | $c | $(ratio "$c" "$s") |"
   done
+  for t in SET GET; do
+    s=$(redis_row "server-$t-P16" 2); c=$(redis_row "client-$t-distinct-P16" 2)
+    echo "| $t-P16, a new key per command (client makes and encodes each) | $s | $c | $(ratio "$c" "$s") |"
+  done
   echo
   echo "Single GET latency (-P 1): redis-benchmark p50 $(redis_row server-GET-P1 3) µs, p99 $(redis_row server-GET-P1 4) µs;" \
        "Swiftlet client p50 $(redis_row client-GET-P1 3) µs, p99 $(redis_row client-GET-P1 4) µs."

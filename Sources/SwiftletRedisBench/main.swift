@@ -3,7 +3,11 @@ import SwiftletRedis
 
 // Measures the Redis client the way `redis-benchmark` measures the server, so the two can
 // be read side by side (bench/cluster.sh runs both against the same server):
-//   pipelined: SET then GET, one connection, PIPELINE commands per write (-c 1 -P 16);
+//   pipelined: SET then GET, one connection, PIPELINE commands per write (-c 1 -P 16),
+//              the same command repeated as redis-benchmark does without -r (its key is
+//              the literal "key:__rand_int__"), so both send the same bytes;
+//   distinct:  the same, with a new key per command (`key:<n>`: each command is made and
+//              encoded anew, which redis-benchmark -r avoids by patching its buffer);
 //   latency:   GET one at a time on one connection (-c 1 -P 1), percentiles in µs.
 // Usage: swiftlet-redis-bench REDIS_URL [REQUESTS] [PIPELINE]
 // Prints one CSV line per test: test,requests_per_second,p50_us,p99_us
@@ -58,7 +62,11 @@ func latency(_ count: Int) async throws {
 }
 
 let value = String(repeating: "x", count: 3)
-try await pipelined("SET") { RedisCommand("SET", "key:\($0 % 100_000)", value) }
-try await pipelined("GET") { RedisCommand("GET", "key:\($0 % 100_000)") }
+let fixedSet = RedisCommand("SET", "key:__rand_int__", value)
+let fixedGet = RedisCommand("GET", "key:__rand_int__")
+try await pipelined("SET") { _ in fixedSet }
+try await pipelined("GET") { _ in fixedGet }
+try await pipelined("SET-distinct") { RedisCommand("SET", "key:\($0 % 100_000)", value) }
+try await pipelined("GET-distinct") { RedisCommand("GET", "key:\($0 % 100_000)") }
 try await latency(min(requests / 10, 100_000))
 await client.shutdown()
