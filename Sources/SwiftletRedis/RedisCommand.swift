@@ -83,6 +83,4 @@ public struct RedisCommand: Sendable {
         }
         buffer.writeStaticString("\r\n")
     }
-
-    var encodedByteCount: Int { encoded.readableBytes }
 }

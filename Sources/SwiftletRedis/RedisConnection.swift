@@ -128,7 +128,7 @@ public final class RedisConnection: Sendable {
         if commands.count == 1 {
             bytes = commands[0].encoded
         } else {
-            bytes = channel.allocator.buffer(capacity: commands.reduce(0) { $0 + $1.encodedByteCount })
+            bytes = channel.allocator.buffer(capacity: commands.reduce(0) { $0 + $1.encoded.readableBytes })
             for command in commands { command.encode(into: &bytes) }
         }
         let timeout = commandTimeout

@@ -35,15 +35,8 @@ final class RedisConnectionPool: Sendable {
 
     func withConnection<T: Sendable>(_ body: (RedisConnection) async throws -> T) async throws -> T {
         let (id, connection) = try await lease()
-        do {
-            let executor = connection.taskExecutor
-            let result = try await withTaskExecutorPreference(executor) { try await body(connection) }
-            release(id, connection)
-            return result
-        } catch {
-            release(id, connection)
-            throw error
-        }
+        defer { release(id, connection) }
+        return try await withTaskExecutorPreference(connection.taskExecutor) { try await body(connection) }
     }
 
     private func lease() async throws -> (Int, RedisConnection) {

@@ -67,7 +67,7 @@ final class ClusterHarness: @unchecked Sendable {
         var started: [Node] = []
         do {
             let databaseURL = try PostgresURL(parsing: try #require(storage.environment["SWIFTLET_STORAGE_POSTGRES_URL"]))
-            let nginxPort = try RealMerchantConfigTests.freePort()
+            let nginxPort = try LoopbackPorts.free()
             let shared = storage.environment.merging([
                 "SWIFTLET_DATA_DIRECTORY": directory.path + "/data",
                 "SWIFTLET_STORAGE_POSTGRES_POOL_SIZE": "4",

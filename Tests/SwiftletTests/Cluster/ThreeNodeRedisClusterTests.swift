@@ -144,7 +144,7 @@ struct ThreeNodeRedisClusterTests {
                     #expect(latency.elapsed.map { $0 < .milliseconds(2500) } == true,
                             "\(latency.what) refused \(Self.describe(latency.elapsed)) after the revocation with Redis down (bound 2.5 s: database polling every 1 s)\n\(cluster.output)")
                 }
-                #expect(!TestRedisServer.accepts(port: redis.port), "Redis stayed down while the revocations were checked")
+                #expect(!LoopbackPorts.accepts(redis.port), "Redis stayed down while the revocations were checked")
                 try await Task.sleep(for: .milliseconds(300))
                 #expect(load.succeeded(in: .redisDown) > 0, "requests were served while Redis was down\n\(load.report)")
 

@@ -18,12 +18,6 @@ import Testing
 struct RealMerchantConfigTests {
     enum Mode: String, CaseIterable, Sendable { case publicKey, certificate }
 
-    static func freePort() throws -> Int {
-        let channel = try ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton).bind(host: "127.0.0.1", port: 0).wait()
-        defer { try? channel.close().wait() }
-        return channel.localAddress?.port ?? 0
-    }
-
     @Test(arguments: Mode.allCases)
     func payFlow(_ mode: Mode) async throws {
         let credentials = PaySandboxHarness.credentials
@@ -37,7 +31,7 @@ struct RealMerchantConfigTests {
         defer { files.remove() }
 
         try await wechatPay.test(.live) { (remote: any TestClientProtocol) async throws in
-            let port = try Self.freePort()
+            let port = try LoopbackPorts.free()
             let remotePort = try #require(remote.port)
             try credentials.merchantPrivateKeyPEM.write(toFile: files.path + "/apiclient_key.pem", atomically: true, encoding: .utf8)
             try credentials.platformPublicKeyPEM.write(toFile: files.path + "/pub_key.pem", atomically: true, encoding: .utf8)

@@ -13,11 +13,8 @@ struct RedisClientTests {
     }
 
     func client(_ server: TestRedisServer, _ change: (inout RedisConfiguration) -> Void = { _ in }) throws -> RedisClient {
-        var configuration = try RedisConfiguration(url: server.url)
         // Generous bounds: the whole suite shares two cores. Tests of the bounds set their own.
-        configuration.commandTimeout = .seconds(10)
-        configuration.poolWaitTimeout = .seconds(10)
-        configuration.connectTimeout = .seconds(10)
+        var configuration = try Self.patient(server.url)
         change(&configuration)
         return try RedisClient(configuration: configuration)
     }
@@ -221,7 +218,7 @@ struct RedisClientTests {
     @Test("rediss:// speaks TLS and verifies the server's certificate")
     func tls() async throws {
         let certificates = try TestCertificates.make()
-        let port = try TestRedisServer.freePort()
+        let port = try LoopbackPorts.free()
         let server = try TestRedisServer(port: port, arguments: [
             "--port", "0", "--tls-port", String(port), "--tls-cert-file", certificates.path("server.pem"),
             "--tls-key-file", certificates.path("server.key"), "--tls-ca-cert-file", certificates.path("ca.pem"),

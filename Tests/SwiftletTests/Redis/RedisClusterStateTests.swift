@@ -96,7 +96,7 @@ struct RedisClusterStateTests {
 
     @Test("a bus that cannot reach Redis at all says so at once")
     func busDownAtStart() async throws {
-        let port = try TestRedisServer.freePort()
+        let port = try LoopbackPorts.free()
         var configuration = try RedisClientTests.patient("redis://127.0.0.1:\(port)")
         configuration.backoffBase = .milliseconds(20)
         let state = RedisClusterState(client: try RedisClient(configuration: configuration))

@@ -23,7 +23,7 @@ final class TestRedisServer: @unchecked Sendable {
     }
 
     init(port: Int? = nil, arguments: [String] = []) throws {
-        self.port = try port ?? Self.freePort()
+        self.port = try port ?? LoopbackPorts.free()
         extraArguments = arguments
         directory = try TemporaryDirectory()
     }
@@ -48,7 +48,7 @@ final class TestRedisServer: @unchecked Sendable {
         self.process = process
         let deadline = ContinuousClock.now + .seconds(10)
         while ContinuousClock.now < deadline {
-            if Self.accepts(port: port) { return }
+            if LoopbackPorts.accepts(port) { return }
             guard process.isRunning else { throw TestSetupError("redis-server exited: \(log)") }
             try await Task.sleep(for: .milliseconds(10))
         }
@@ -69,32 +69,4 @@ final class TestRedisServer: @unchecked Sendable {
     }
 
     var log: String { (try? String(contentsOfFile: directory.path + "/redis.log", encoding: .utf8)) ?? "" }
-
-    static func accepts(port: Int) -> Bool {
-        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard descriptor >= 0 else { return false }
-        defer { close(descriptor) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        return withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
-        }
-    }
-
-    static func freePort() throws -> Int {
-        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(descriptor) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = 0
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, length) == 0 && getsockname(descriptor, $0, &length) == 0 }
-        }
-        guard bound else { throw TestSetupError("no free port") }
-        return Int(UInt16(bigEndian: address.sin_port))
-    }
 }
