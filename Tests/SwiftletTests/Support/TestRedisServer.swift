@@ -8,7 +8,10 @@ import Testing
 /// The test command installs Redis; under `CI=true` a missing `redis-server` fails the
 /// test instead of skipping it.
 final class TestRedisServer: @unchecked Sendable {
-    let port: Int
+    /// Chosen free at start; a server that loses the race for it to another test's
+    /// server moves to a fresh port (only when the test did not ask for one).
+    private(set) var port: Int
+    private let portWasChosen: Bool
     let extraArguments: [String]
     private var process: Process?
     private let directory: TemporaryDirectory
@@ -24,6 +27,7 @@ final class TestRedisServer: @unchecked Sendable {
 
     init(port: Int? = nil, arguments: [String] = []) throws {
         self.port = try port ?? LoopbackPorts.free()
+        portWasChosen = port == nil
         extraArguments = arguments
         directory = try TemporaryDirectory()
     }
@@ -37,7 +41,19 @@ final class TestRedisServer: @unchecked Sendable {
     var url: String { "redis://127.0.0.1:\(port)" }
 
     func start() async throws {
+        for attempt in 1...5 {
+            if try await launch() { return }
+            guard portWasChosen, attempt < 5, log.contains("Address already in use") else { break }
+            port = try LoopbackPorts.free()
+        }
+        throw TestSetupError("redis-server exited: \(log)")
+    }
+
+    /// Ready means this process says so in its own log: a port that merely accepts
+    /// connections may belong to another test's server that took it first.
+    private func launch() async throws -> Bool {
         guard let executable = Self.executable else { throw TestSetupError("redis-server is not installed (scripts/test.sh installs it)") }
+        try? FileManager.default.removeItem(atPath: directory.path + "/redis.log")
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
@@ -48,8 +64,11 @@ final class TestRedisServer: @unchecked Sendable {
         self.process = process
         let deadline = ContinuousClock.now + .seconds(10)
         while ContinuousClock.now < deadline {
-            if LoopbackPorts.accepts(port) { return }
-            guard process.isRunning else { throw TestSetupError("redis-server exited: \(log)") }
+            guard process.isRunning else {
+                self.process = nil
+                return false
+            }
+            if log.contains("Ready to accept connections") { return true }
             try await Task.sleep(for: .milliseconds(10))
         }
         throw TestSetupError("redis-server did not start: \(log)")
