@@ -192,5 +192,58 @@ public enum PostgresMigrations {
             "ALTER TABLE refresh_tokens ADD COLUMN successor_hash TEXT",
             "ALTER TABLE refresh_tokens ADD COLUMN sealed_successor TEXT",
         ]),
+        // Durable per-user inbox: a head row per user hands out gapless sequence numbers
+        // (its row lock orders concurrent appends), messages keyed by (user, seq), each
+        // device's acknowledged position, the idempotency record of direct messages, and
+        // block lists. No foreign keys on the inbox itself: its writers only address users
+        // that exist, and appends stay one upsert and one insert.
+        Migration(version: 5, name: "create_inbox", statements: [
+            """
+            CREATE TABLE inbox_heads (
+                user_id TEXT PRIMARY KEY,
+                last_seq BIGINT NOT NULL
+            )
+            """,
+            """
+            CREATE TABLE inbox_messages (
+                user_id TEXT NOT NULL,
+                seq BIGINT NOT NULL,
+                kind TEXT NOT NULL,
+                payload TEXT NOT NULL,
+                created_at BIGINT NOT NULL,
+                PRIMARY KEY (user_id, seq)
+            )
+            """,
+            """
+            CREATE TABLE inbox_cursors (
+                user_id TEXT NOT NULL,
+                device TEXT NOT NULL,
+                acked_seq BIGINT NOT NULL,
+                updated_at BIGINT NOT NULL,
+                PRIMARY KEY (user_id, device)
+            )
+            """,
+            """
+            CREATE TABLE direct_messages (
+                sender_id TEXT NOT NULL,
+                client_msg_id TEXT NOT NULL,
+                id TEXT NOT NULL UNIQUE,
+                recipient_id TEXT NOT NULL,
+                request_hash TEXT NOT NULL,
+                recipient_seq BIGINT NOT NULL,
+                sender_seq BIGINT NOT NULL,
+                created_at BIGINT NOT NULL,
+                PRIMARY KEY (sender_id, client_msg_id)
+            )
+            """,
+            """
+            CREATE TABLE user_blocks (
+                user_id TEXT NOT NULL,
+                blocked_id TEXT NOT NULL,
+                created_at BIGINT NOT NULL,
+                PRIMARY KEY (user_id, blocked_id)
+            )
+            """,
+        ]),
     ]
 }
