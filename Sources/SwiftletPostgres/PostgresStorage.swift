@@ -39,6 +39,7 @@ public final class PostgresStorage: SQLStorageEngine {
     private let runTask: Task<Void, Never>
     private let logger: Logger
     public let clock: SwiftletClock
+    public let inboxAnnouncer = InboxAnnouncer()
     private let gate = EngineGate()
     /// Tests arm it to make a rollback fail and prove the connection is discarded.
     @_spi(Testing) public let rollbackFaults = RollbackFaults()

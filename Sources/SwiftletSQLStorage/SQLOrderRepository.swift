@@ -10,11 +10,17 @@ import SwiftletCore
 ///   neither go negative nor be sold twice;
 /// - an order row is written only if its `version` is still the one the decision was
 ///   based on; a lost race re-reads and decides again.
+///
+/// A status change the buyer cares about (paid, shipped, refunded, closed) writes its
+/// inbox message in the same transaction as the order (`OrderInboxEvents`), and the
+/// message is announced for live delivery once that transaction has committed.
 public struct SQLOrderRepository: OrderRepository {
     let executor: any SQLExecutor
+    let announcer: InboxAnnouncer?
 
-    public init(executor: any SQLExecutor) {
+    public init(executor: any SQLExecutor, announcer: InboxAnnouncer? = nil) {
         self.executor = executor
+        self.announcer = announcer
     }
 
     public func create(userID: UserID, _ new: NewOrder) async throws -> OrderCreation {
@@ -110,7 +116,9 @@ public struct SQLOrderRepository: OrderRepository {
     public func update(_ id: OrderID, _ decide: @escaping @Sendable (Order, [Refund]) throws -> OrderMutation) async throws -> Order {
         for _ in 0..<8 {
             do {
-                return try await executor.transaction { db in try await Self.applyOnce(db, id, decide) }
+                let (order, events) = try await executor.transaction { db in try await Self.applyOnce(db, id, decide) }
+                announcer?.announce(events)
+                return order
             } catch is LostRace {
                 // Someone else changed the order first; decide again on fresh data.
                 continue
@@ -122,7 +130,7 @@ public struct SQLOrderRepository: OrderRepository {
     /// One attempt: read, decide, write. Throws `LostRace` (rolling back any stock
     /// effect) when the order row moved on since it was read.
     static func applyOnce(_ db: any SQLDatabase, _ id: OrderID,
-                          _ decide: @Sendable (Order, [Refund]) throws -> OrderMutation) async throws -> Order {
+                          _ decide: @Sendable (Order, [Refund]) throws -> OrderMutation) async throws -> (Order, [InboxMessage]) {
         guard let (order, version) = try await SQLOrderRows.find(db, id) else { throw notFound }
         var mutation = try decide(order, try await SQLOrderRows.refunds(db, of: id))
         if mutation.stock == .reserveIfAvailable {
@@ -142,7 +150,9 @@ public struct SQLOrderRepository: OrderRepository {
         for job in mutation.jobs {
             try await SQLJobRepository.enqueue(db, job, now: mutation.order.updatedAt)
         }
-        return mutation.order
+        let events = try await SQLInboxRepository.append(
+            db, OrderInboxEvents.drafts(before: order, after: mutation.order), now: mutation.order.updatedAt)
+        return (mutation.order, events)
     }
 
     static func reserveIfAvailable(_ db: any SQLDatabase, _ items: [OrderItem]) async throws -> Bool {

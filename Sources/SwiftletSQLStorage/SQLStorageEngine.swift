@@ -14,8 +14,9 @@ extension SQLStorageEngine {
     public var sessions: any SessionRepository { SQLSessionRepository(executor: self) }
     public var adminKeys: any AdminKeyRepository { SQLAdminKeyRepository(executor: self) }
     public var catalog: any CatalogRepository { SQLCatalogRepository(executor: self) }
-    public var orders: any OrderRepository { SQLOrderRepository(executor: self) }
+    public var orders: any OrderRepository { SQLOrderRepository(executor: self, announcer: inboxAnnouncer) }
     public var jobs: any JobRepository { SQLJobRepository(executor: self) }
+    public var inbox: any InboxRepository { SQLInboxRepository(executor: self, announcer: inboxAnnouncer) }
 
     public func ping() async throws {
         _ = try await read { db in try await db.raw("SELECT 1 AS ok").first() }

@@ -44,6 +44,7 @@ public final class SQLiteStorage: SQLStorageEngine {
     private let threadPool: NIOThreadPool
     private let logger: Logger
     public let clock: SwiftletClock
+    public let inboxAnnouncer = InboxAnnouncer()
     private let gate = EngineGate()
     /// Tests arm it to make a rollback fail and prove the writer is reopened.
     @_spi(Testing) public let rollbackFaults = RollbackFaults()

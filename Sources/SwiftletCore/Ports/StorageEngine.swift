@@ -9,6 +9,9 @@ public protocol StorageEngine: Sendable {
     var catalog: any CatalogRepository { get }
     var orders: any OrderRepository { get }
     var jobs: any JobRepository { get }
+    var inbox: any InboxRepository { get }
+    /// Told about inbox messages after the transactions that stored them commit.
+    var inboxAnnouncer: InboxAnnouncer { get }
 
     /// Cheap round trip proving the engine can serve queries; used by `/health/ready`.
     func ping() async throws

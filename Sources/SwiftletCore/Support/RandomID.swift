@@ -41,3 +41,17 @@ public enum RandomID {
         return String(decoding: output, as: UTF8.self)
     }
 }
+
+extension RandomID {
+    /// Bytes allowed in identifiers that clients send back to us (user ids, client
+    /// message ids): ASCII letters, digits, `-`, `_` and `.`.
+    public static func isIdentifierByte(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+             UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "."):
+            true
+        default:
+            false
+        }
+    }
+}
