@@ -200,12 +200,27 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         // The one composition root: buildApplication(config).
+        // The realtime gateway: WebSocket connections (auth, heartbeats, exact inbox resume,
+        // backpressure) over the core's inbox and fan-out, switched to by the transport's
+        // upgrade lane.
+        .target(
+            name: "SwiftletRealtime",
+            dependencies: [
+                "SwiftletCore", "SwiftletTransport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOWebSocket", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "SwiftletServer",
             dependencies: [
                 "SwiftletCore", "SwiftletConfig", "SwiftletHTTP", "SwiftletTransport", "SwiftletSQLite", "SwiftletPostgres", "SwiftletPostgresURL",
                 "SwiftletSQLStorage", "SwiftletMigrations", "SwiftletWeChat", "SwiftletWeChatPay", "SwiftletTokens", "SwiftletSandbox",
-                "SwiftletRedis", "SwiftletClusterRedis",
+                "SwiftletRedis", "SwiftletClusterRedis", "SwiftletRealtime",
                 .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -241,8 +256,10 @@ let package = Package(
                 "SwiftletServer", "SwiftletCore", "SwiftletConfig", "SwiftletHTTP", "SwiftletTransport",
                 "SwiftletSQLite", "SwiftletPostgres", "SwiftletPostgresURL", "SwiftletSQLStorage", "SwiftletMigrations",
                 "SwiftletWeChat", "SwiftletWeChatPay", "SwiftletTokens", "SwiftletSandbox",
-                "SwiftletRedis", "SwiftletClusterRedis", "SwiftletResilience",
+                "SwiftletRedis", "SwiftletClusterRedis", "SwiftletResilience", "SwiftletRealtime",
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOWebSocket", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "JWTKit", package: "jwt-kit"),

@@ -69,6 +69,7 @@ struct ConfigParser {
         config.commerce.demoCatalogue = boolean("commerce.demoCatalogue", default: config.profile == .development)
         config.jobs.pollIntervalSeconds = seconds("jobs.pollInterval", default: config.jobs.pollIntervalSeconds)
         config.jobs.leaseSeconds = seconds("jobs.lease", default: config.jobs.leaseSeconds)
+        parseRealtime(&config)
         if let raw = optional("cache.userLifetime") {
             if let value = Double(raw), value.isFinite, (0...3600).contains(value) {
                 config.cache.userLifetimeSeconds = value
@@ -77,6 +78,22 @@ struct ConfigParser {
             }
         }
         return config
+    }
+
+    mutating func parseRealtime(_ config: inout SwiftletConfiguration) {
+        var realtime = config.realtime
+        realtime.pingIntervalSeconds = seconds("realtime.pingInterval", default: realtime.pingIntervalSeconds)
+        realtime.authTimeoutSeconds = seconds("realtime.authTimeout", default: realtime.authTimeoutSeconds)
+        realtime.tokenGraceSeconds = seconds("realtime.tokenGrace", default: realtime.tokenGraceSeconds)
+        realtime.maxQueuedBytes = integer("realtime.maxQueuedBytes", default: realtime.maxQueuedBytes, in: 4_096...(256 << 20))
+        realtime.maxFrameBytes = integer("realtime.maxFrameBytes", default: realtime.maxFrameBytes, in: 1_024...(16 << 20))
+        realtime.maxConnectionsPerUser = integer("realtime.maxConnectionsPerUser", default: realtime.maxConnectionsPerUser, in: 1...10_000)
+        realtime.maxConnectionsPerNode = integer("realtime.maxConnectionsPerNode", default: realtime.maxConnectionsPerNode, in: 1...10_000_000)
+        realtime.inboxRetentionSeconds = seconds("realtime.inboxRetention", default: realtime.inboxRetentionSeconds)
+        realtime.inboxMaxMessages = integer("realtime.inboxMaxMessages", default: realtime.inboxMaxMessages, in: 10...1_000_000)
+        realtime.messagesPerMinute = integer("realtime.messagesPerMinute", default: realtime.messagesPerMinute, in: 1...100_000)
+        realtime.maxMessageCharacters = integer("realtime.maxMessageCharacters", default: realtime.maxMessageCharacters, in: 1...100_000)
+        config.realtime = realtime
     }
 
     mutating func parseRedis(_ config: inout SwiftletConfiguration) {

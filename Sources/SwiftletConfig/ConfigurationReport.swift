@@ -79,6 +79,17 @@ extension SwiftletConfiguration {
             ("jobs.pollInterval", format(jobs.pollIntervalSeconds)),
             ("jobs.lease", format(jobs.leaseSeconds)),
             ("cache.userLifetime", format(cache.userLifetimeSeconds)),
+            ("realtime.pingInterval", format(realtime.pingIntervalSeconds)),
+            ("realtime.authTimeout", format(realtime.authTimeoutSeconds)),
+            ("realtime.tokenGrace", format(realtime.tokenGraceSeconds)),
+            ("realtime.maxQueuedBytes", String(realtime.maxQueuedBytes)),
+            ("realtime.maxFrameBytes", String(realtime.maxFrameBytes)),
+            ("realtime.maxConnectionsPerUser", String(realtime.maxConnectionsPerUser)),
+            ("realtime.maxConnectionsPerNode", String(realtime.maxConnectionsPerNode)),
+            ("realtime.inboxRetention", format(realtime.inboxRetentionSeconds)),
+            ("realtime.inboxMaxMessages", String(realtime.inboxMaxMessages)),
+            ("realtime.messagesPerMinute", String(realtime.messagesPerMinute)),
+            ("realtime.maxMessageCharacters", String(realtime.maxMessageCharacters)),
         ]
     }
 

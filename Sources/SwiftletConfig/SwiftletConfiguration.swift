@@ -178,6 +178,23 @@ public struct SwiftletConfiguration: Sendable, Equatable {
         public init() {}
     }
 
+    /// The realtime gateway (`GET /api/v1/realtime`), the inbox and direct messages.
+    public struct Realtime: Sendable, Equatable {
+        public var pingIntervalSeconds: Double = 25
+        public var authTimeoutSeconds: Double = 10
+        public var tokenGraceSeconds: Double = 30
+        public var maxQueuedBytes: Int = 1 << 20
+        public var maxFrameBytes: Int = 64 << 10
+        public var maxConnectionsPerUser: Int = 16
+        public var maxConnectionsPerNode: Int = 100_000
+        /// Inbox retention: messages older than this, or beyond the newest `inboxMaxMessages`, go.
+        public var inboxRetentionSeconds: Double = 30 * 86_400
+        public var inboxMaxMessages: Int = 1_000
+        public var messagesPerMinute: Int = 60
+        public var maxMessageCharacters: Int = 2_000
+        public init() {}
+    }
+
     public struct Jobs: Sendable, Equatable {
         public var pollIntervalSeconds: Double = 1
         /// How long a node holds a job before another node may take it over.
@@ -225,6 +242,7 @@ public struct SwiftletConfiguration: Sendable, Equatable {
     public var commerce = Commerce()
     public var jobs = Jobs()
     public var cache = Cache()
+    public var realtime = Realtime()
     public var wechatPay = WeChatPay()
 
     public init() {}

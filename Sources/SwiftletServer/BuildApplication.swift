@@ -5,6 +5,7 @@ import NIOCore
 import SwiftletConfig
 import SwiftletCore
 import SwiftletHTTP
+import SwiftletRealtime
 import SwiftletSandbox
 import SwiftletTransport
 
@@ -92,6 +93,8 @@ public func buildApplication(
     let loaded = try await auth.loadRevocations()
     logger.debug("revocations loaded", metadata: ["count": .stringConvertible(loaded)])
 
+    let realtime = RealtimeComposition(
+        config, storage: storage, cluster: cluster, auth: auth, revocations: revocations, clock: clock, logger: logger)
     let commerce = try CommerceComposition(config, storage: storage, sandboxAddress: sandboxAddress, clock: clock, logger: logger)
     try await MaintenanceJobs.schedule(jobs: storage.jobs, clock: clock)
     if config.commerce.demoCatalogue {
@@ -140,6 +143,8 @@ public func buildApplication(
         seam: seam)
     let serverName = "swiftlet"
     let date = HTTPDateHeader()
+    let upgradeLane = UpgradeLane(upgraders: [realtime.upgrader], requestIDs: requestIDs, seam: seam,
+                                  serverName: serverName, date: date)
     let inlineLane = config.http.inlineRoutes
         ? InlineLane(routes: routes.inlineRoutes, requestIDs: requestIDs, seam: seam, serverName: serverName, date: date)
         : nil
@@ -155,13 +160,13 @@ public func buildApplication(
 
     return SwiftletApplication(
         responder: responder,
-        server: .swiftletHTTP1(timeouts: timeouts, inline: inlineLane, tls: tls, logger: logger),
+        server: .swiftletHTTP1(timeouts: timeouts, inline: inlineLane, upgrades: upgradeLane, tls: tls, logger: logger),
         configuration: .init(address: .hostname(http.host, port: http.port), serverName: serverName, backlog: http.backlog),
         date: date,
         services: (customization.closesStorageOnShutdown ? [StorageLifecycleService(storage: storage)] : [])
             // Services stop in reverse order: the Redis client closes after the feeds using it.
             + ClusterComposition.lifecycleServices(cluster)
-            + [ClusterFeedService(revocations: revocationFeed, users: userFeed, cache: users)]
+            + [ClusterFeedService(revocations: revocationFeed, users: userFeed, cache: users), realtime.service]
             + (customization.runsJobWorker ? [JobWorkerService(worker: commerce.jobWorker)] : [])
             + (commerce.paySandbox.map { [PaySandboxLifecycleService(sandbox: $0)] } ?? []),
         onServerRunning: { channel in

@@ -1,6 +1,8 @@
 import Logging
 import NIOCore
+import HummingbirdCore
 import NIOHTTP1
+import NIOHTTPTypesHTTP1
 import NIOSSL
 import NIOTLS
 
@@ -24,6 +26,11 @@ import NIOTLS
 ///   read event, at most 64 KiB) and their answers above the channel's write watermark,
 ///   and is closed once it has not read for `idle`.
 ///
+/// - **Upgrades.** A GET asking to switch protocols on a path an upgrader offers
+///   (`UpgradeLane`) is decided off the event loop, then answered with the usual JSON
+///   error and closed, or with `101`, after which the HTTP handlers (and this one) leave
+///   the pipeline and the upgrader's take their place.
+///
 /// One handler rather than two because each handler a request crosses costs a pipeline
 /// hop per event, and on the inline path those hops were most of the remaining cost.
 final class ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler {
@@ -41,6 +48,9 @@ final class ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private let logger: Logger
 
     private let lane: InlineLane?
+    private let upgrades: UpgradeLane?
+    /// An upgrade request whose end has not arrived yet.
+    private var upgradeHead: (head: HTTPRequestHead, upgrader: any ConnectionUpgrader, started: NIODeadline)?
     /// The front observer's context: writes from it go straight to the socket.
     private var socketContext: ChannelHandlerContext?
     /// A request the lane may answer, held until its end arrives.
@@ -60,10 +70,12 @@ final class ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// The connection presented a client certificate that passed validation.
     private var clientCertificateVerified = false
 
-    init(timeouts: ConnectionTimeouts, lane: InlineLane?, reportsClientCertificate: Bool = false, logger: Logger) {
+    init(timeouts: ConnectionTimeouts, lane: InlineLane?, upgrades: UpgradeLane? = nil, reportsClientCertificate: Bool = false,
+         logger: Logger) {
         self.deadlines = ConnectionDeadlines(timeouts: timeouts)
         self.sweepInterval = DeadlineSweeper.interval(for: timeouts)
         self.lane = lane
+        self.upgrades = upgrades
         self.reportsClientCertificate = reportsClientCertificate
         self.logger = logger
     }
@@ -126,6 +138,10 @@ final class ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler {
         case .head(let head):
             let now = NIODeadline.now()
             _ = deadlines.headReceived(now: now)
+            if routerRequestsOpen == 0, held == nil, let upgrades, let upgrader = upgrades.upgrader(for: head) {
+                upgradeHead = (head, upgrader, now)
+                return
+            }
             if routerRequestsOpen == 0, held == nil, let lane,
                let candidate = lane.candidate(head, started: now) {
                 held = candidate
@@ -133,6 +149,7 @@ final class ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler {
             }
             handOn(head, context: context)
         case .body:
+            if upgradeHead != nil { return }  // a body on an upgrade request is not read
             if let candidate = held.take() {
                 handOn(candidate.head, context: context)
             }
@@ -141,6 +158,10 @@ final class ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler {
         case .end:
             let now = NIODeadline.now()
             _ = deadlines.requestEnded(now: now)
+            if let upgrade = upgradeHead.take() {
+                startUpgrade(upgrade.head, upgrade.upgrader, started: upgrade.started, context: context)
+                return
+            }
             if let candidate = held.take() {
                 if answerInline(candidate) {
                     _ = deadlines.responseEnded(now: now)
@@ -160,6 +181,77 @@ final class ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler {
         socketContext.write(NIOAny(IOData.byteBuffer(response)), promise: nil)
         needsFlush = true
         return true
+    }
+
+    // MARK: Upgrades
+
+    private func startUpgrade(
+        _ head: HTTPRequestHead, _ upgrader: any ConnectionUpgrader, started: NIODeadline, context: ChannelHandlerContext
+    ) {
+        guard let upgrades else { return }
+        let pending = upgrades.begin(head, upgrader: upgrader, client: client, started: started)
+        if let refusal = pending.passage.refusal {
+            finishUpgrade(.refuse(refusal), pending, context: context)
+            return
+        }
+        let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        let eventLoop = context.eventLoop
+        Task {
+            let decision = await pending.upgrader.decide(pending.request)
+            eventLoop.execute {
+                let (handler, context) = bound.value
+                handler.finishUpgrade(decision, pending, context: context)
+            }
+        }
+    }
+
+    private func finishUpgrade(_ decision: UpgradeDecision, _ pending: UpgradeLane.Pending, context: ChannelHandlerContext) {
+        guard let upgrades else { return }
+        _ = deadlines.responseEnded(now: .now())
+        guard let socketContext, context.channel.isActive else {
+            context.close(promise: nil)
+            return
+        }
+        switch decision {
+        case .refuse(let error):
+            let answer = upgrades.refusal(error, for: pending, allocator: allocator)
+            let written = context.eventLoop.makePromise(of: Void.self)
+            socketContext.writeAndFlush(NIOAny(IOData.byteBuffer(answer)), promise: written)
+            let channel = context.channel
+            written.futureResult.whenComplete { _ in channel.close(promise: nil) }
+        case .accept(let acceptance):
+            socketContext.writeAndFlush(
+                NIOAny(IOData.byteBuffer(upgrades.switching(acceptance, for: pending, allocator: allocator))), promise: nil)
+            do {
+                try switchProtocols(context, acceptance)
+            } catch {
+                logger.debug("closing connection: the upgraded protocol could not be installed (\(error))")
+                context.close(promise: nil)
+            }
+        }
+    }
+
+    /// Takes every HTTP handler (and this one) out of the pipeline and lets the upgrader
+    /// install its own behind TLS. What the pipeline's tail (the router's connection loop)
+    /// waits for never comes; it ends when the connection closes.
+    private func switchProtocols(_ context: ChannelHandlerContext, _ acceptance: UpgradeAcceptance) throws {
+        let pipeline = context.pipeline.syncOperations
+        let tls = try? pipeline.handler(type: NIOSSLServerHandler.self)
+        stop()
+        if let socketContext { pipeline.removeHandler(context: socketContext, promise: nil) }
+        socketContext = nil
+        for handlerContext in [
+            try? pipeline.context(handlerType: HTTPResponseEncoder.self),
+            try? pipeline.context(handlerType: ByteToMessageHandler<HTTPRequestDecoder>.self),
+            try? pipeline.context(handlerType: HTTP1ToHTTPServerCodec.self),
+            try? pipeline.context(handlerType: HTTPConnectionStateHandler.self),
+        ] {
+            if let handlerContext { pipeline.removeHandler(context: handlerContext, promise: nil) }
+        }
+        let channel = context.channel
+        pipeline.removeHandler(context: context, promise: nil)
+        try acceptance.install(UpgradedChannel(channel: channel, front: tls))
+        channel.read()
     }
 
     private func handOn(_ head: HTTPRequestHead, context: ChannelHandlerContext) {

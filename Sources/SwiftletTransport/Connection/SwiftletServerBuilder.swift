@@ -11,10 +11,12 @@ extension HTTPServerBuilder {
     /// place of Hummingbird's plain idle timeout, and the inline lane in front of the router;
     /// over TLS when `tls` is given.
     public static func swiftletHTTP1(
-        timeouts: ConnectionTimeouts, inline: InlineLane?, tls: TLSTermination? = nil, logger: Logger
+        timeouts: ConnectionTimeouts, inline: InlineLane?, upgrades: UpgradeLane? = nil, tls: TLSTermination? = nil,
+        logger: Logger
     ) -> HTTPServerBuilder {
         HTTPServerBuilder { responder in
-            SwiftletHTTP1Channel(responder: responder, timeouts: timeouts, inline: inline, tls: tls, logger: logger)
+            SwiftletHTTP1Channel(responder: responder, timeouts: timeouts, inline: inline, upgrades: upgrades, tls: tls,
+                                 logger: logger)
         }
     }
 }
@@ -33,6 +35,7 @@ struct SwiftletHTTP1Channel: ServerChildChannel, HTTPChannelHandler {
     let responder: HTTPChannelHandler.Responder
     let timeouts: ConnectionTimeouts
     let inline: InlineLane?
+    let upgrades: UpgradeLane?
     let tls: TLSTermination?
     let logger: Logger
 
@@ -53,7 +56,7 @@ struct SwiftletHTTP1Channel: ServerChildChannel, HTTPChannelHandler {
                 withEncoderConfiguration: .init(),
                 withDecoderLimitConfiguration: limits)
             try pipeline.addHandler(ConnectionHandler(
-                timeouts: timeouts, lane: inline, reportsClientCertificate: tls?.verifiesClientCertificates ?? false,
+                timeouts: timeouts, lane: inline, upgrades: upgrades, reportsClientCertificate: tls?.verifiesClientCertificates ?? false,
                 logger: self.logger))
             try pipeline.addHandler(HTTP1ToHTTPServerCodec(secure: tls != nil))
             try pipeline.addHandler(HTTPConnectionStateHandler(idleTimeout: nil, logger: logger))

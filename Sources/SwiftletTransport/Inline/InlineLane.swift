@@ -10,8 +10,7 @@ public final class InlineLane: Sendable {
     let routes: InlineRouteTable
     let requestIDs: RequestIDs
     let seam: RequestSeam
-    let serverName: String?
-    let date: HTTPDateHeader
+    let head: ResponseHeadWriter
     private let answered = Atomic<Int>(0)
 
     /// Requests answered inline since start (the rest went to the router).
@@ -22,10 +21,9 @@ public final class InlineLane: Sendable {
     public init(routes: InlineRouteTable, requestIDs: RequestIDs, seam: RequestSeam, serverName: String?,
                 date: HTTPDateHeader) {
         self.routes = routes.filter { seam.runsInline(route: $0) }
-        self.date = date
+        self.head = ResponseHeadWriter(serverName: serverName, date: date)
         self.requestIDs = requestIDs
         self.seam = seam
-        self.serverName = serverName
     }
 
     /// The route templates the lane answers (after leaving out those a guard needs the router for).
@@ -97,14 +95,14 @@ public final class InlineLane: Sendable {
             status = encoded.status
             bodyByteCount = encoded.body.utf8.count
             buffer = allocator.buffer(capacity: 256 + bodyByteCount)
-            writeHead(status: status, contentType: nil, bodyByteCount: bodyByteCount, extra: encoded.headers,
+            head.write(status: status, contentType: nil, bodyByteCount: bodyByteCount, extra: encoded.headers,
                       requestID: requestID, to: &buffer)
             buffer.writeString(encoded.body)
         } else {
             status = answer.status
             bodyByteCount = answer.bodyByteCount
             buffer = allocator.buffer(capacity: 192 + bodyByteCount)
-            writeHead(status: status, contentType: answer.contentType, bodyByteCount: bodyByteCount, extra: [:],
+            head.write(status: status, contentType: answer.contentType, bodyByteCount: bodyByteCount, extra: [:],
                       requestID: requestID, to: &buffer)
             switch answer.body {
             case .text(let text): buffer.writeString(text)
@@ -115,39 +113,6 @@ public final class InlineLane: Sendable {
             status: status, bodyBytes: bodyByteCount,
             durationNanoseconds: (NIODeadline.now() - candidate.started).nanoseconds))
         return buffer
-    }
-
-    private func writeHead(
-        status: HTTPResponse.Status, contentType: String?, bodyByteCount: Int, extra: HTTPFields, requestID: String,
-        to buffer: inout ByteBuffer
-    ) {
-        if status == .ok {
-            buffer.writeStaticString("HTTP/1.1 200 OK\r\n")
-        } else {
-            buffer.writeString("HTTP/1.1 \(status.code) \(status.reasonPhrase)\r\n")
-        }
-        if let contentType {
-            buffer.writeStaticString("Content-Type: ")
-            buffer.writeString(contentType)
-            buffer.writeStaticString("\r\n")
-        }
-        for field in extra {
-            buffer.writeString(field.name.rawName)
-            buffer.writeStaticString(": ")
-            buffer.writeString(field.value)
-            buffer.writeStaticString("\r\n")
-        }
-        buffer.writeStaticString("Content-Length: ")
-        buffer.writeString(String(bodyByteCount))
-        buffer.writeStaticString("\r\nX-Request-Id: ")
-        buffer.writeString(requestID)
-        buffer.writeStaticString("\r\nDate: ")
-        buffer.writeString(date.current)
-        if let serverName {
-            buffer.writeStaticString("\r\nServer: ")
-            buffer.writeString(serverName)
-        }
-        buffer.writeStaticString("\r\n\r\n")
     }
 
     static func equalsIgnoringCase(_ text: String, _ lowercase: StaticString) -> Bool {

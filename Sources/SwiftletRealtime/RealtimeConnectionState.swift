@@ -1,0 +1,271 @@
+import Foundation
+import SwiftletCore
+
+/// Everything one realtime connection decides, as a value: which frames to send, when to
+/// read the inbox, when to ping and when to close. The socket handler feeds it events
+/// (frames, ticks, messages, database answers) with the time from the injected clock and
+/// executes the actions it returns, so every rule here is tested without a socket or a
+/// timer.
+///
+/// **Exact resume.** `delivered` is the last sequence number sent. A live message is
+/// sent only if it is exactly the next one; one already sent is dropped; one further
+/// ahead means something in between was missed (not yet heard, or lost on the bus), and
+/// the connection reads the database after `delivered` instead. Catch-up works the same
+/// way: live messages arriving while a read is under way only raise `known`, and the
+/// read is repeated until `delivered` reaches it. Numbers have no holes and a number is
+/// visible only once every smaller one is, so each device gets every message once, in
+/// order, whatever the timing of live messages and reads.
+public struct RealtimeConnectionState: Sendable {
+    public enum Action: Sendable, Equatable {
+        case send(ServerFrame)
+        case ping
+        case close(RealtimeClose)
+        /// Authenticated: put the connection in the registry under its user.
+        case register(Principal)
+        /// Read the inbox after this sequence number.
+        case fetch(after: Int64)
+        /// Check a token (first-frame auth or a refresh).
+        case verify(token: String)
+        case acknowledge(seq: Int64)
+        case sendDirectMessage(DirectMessageSubmission)
+    }
+
+    enum Phase: Sendable, Equatable {
+        case awaitingAuth(deadline: Date)
+        case open
+        case closed
+    }
+
+    let settings: RealtimeSettings
+    let connectionID: String
+    private(set) var phase: Phase
+    private(set) var principal: Principal?
+    /// The `since` the client connected with.
+    let requestedSince: Int64
+    private(set) var delivered: Int64
+    /// The highest sequence number heard of for this user.
+    private(set) var known: Int64 = 0
+    private(set) var fetching = false
+    private(set) var caughtUp = false
+    private(set) var lastHeard: Date
+    private(set) var nextPing: Date
+    /// Set once `token_expired` was sent: the close comes at this time unless a fresh token does.
+    private(set) var graceDeadline: Date?
+
+    public init(settings: RealtimeSettings, connectionID: String, since: Int64, now: Date) {
+        self.settings = settings
+        self.connectionID = connectionID
+        self.phase = .awaitingAuth(deadline: now.addingTimeInterval(settings.authTimeout))
+        self.requestedSince = max(0, since)
+        self.delivered = max(0, since)
+        self.lastHeard = now
+        self.nextPing = now.addingTimeInterval(settings.pingInterval)
+    }
+
+    public var isOpen: Bool { phase == .open }
+    public var isClosed: Bool { phase == .closed }
+    public var userID: UserID? { principal?.userID }
+    public var deliveredSeq: Int64 { delivered }
+
+    // MARK: Authentication
+
+    /// A verified token: on the upgrade, as the first frame, or as a refresh.
+    public mutating func authenticated(_ principal: Principal, now: Date) -> [Action] {
+        switch phase {
+        case .closed:
+            return []
+        case .awaitingAuth:
+            guard principal.expiresAt > now else { return close(.tokenExpired) }
+            self.principal = principal
+            phase = .open
+            fetching = true
+            return [
+                .register(principal),
+                .send(.welcome(seq: delivered, userID: principal.userID, connectionID: connectionID,
+                               pingIntervalSeconds: Int(settings.pingInterval))),
+                .fetch(after: delivered),
+            ]
+        case .open:
+            guard principal.userID == self.principal?.userID else {
+                return [.send(error("realtime.token_user_mismatch", "The token belongs to another user."))] + close(.unauthorized)
+            }
+            guard principal.expiresAt > now else {
+                return [.send(error("auth.token_expired", "The token has expired."))]
+            }
+            self.principal = principal
+            graceDeadline = nil
+            return [.send(.tokenRefreshed(seq: delivered, expiresAt: principal.expiresAt))]
+        }
+    }
+
+    /// A token sent in a frame did not verify.
+    public mutating func authenticationFailed(_ error: SwiftletError) -> [Action] {
+        switch phase {
+        case .closed: return []
+        case .awaitingAuth: return [.send(self.error(error.code, error.message))] + close(.unauthorized)
+        // A refresh that fails leaves the grace period running: the client may try again.
+        case .open: return [.send(self.error(error.code, error.message))]
+        }
+    }
+
+    // MARK: Frames from the client
+
+    public mutating func received(_ frame: ClientFrame, now: Date) -> [Action] {
+        lastHeard = now
+        switch phase {
+        case .closed:
+            return []
+        case .awaitingAuth:
+            guard case .auth(let token) = frame else {
+                return [.send(error("realtime.auth_required", "Send an auth frame first."))] + close(.unauthorized)
+            }
+            return [.verify(token: token)]
+        case .open:
+            switch frame {
+            case .auth(let token): return [.verify(token: token)]
+            case .ack(let seq): return [.acknowledge(seq: min(max(0, seq), delivered))]
+            case .send(let submission): return [.sendDirectMessage(submission)]
+            case .ping: return [.send(.pong(seq: delivered))]
+            case .unknown(let type):
+                return [.send(error("realtime.unknown_frame", "Unknown frame type `\(type)`."))]
+            }
+        }
+    }
+
+    /// A pong, or any other sign of life below the JSON level.
+    public mutating func heard(now: Date) {
+        lastHeard = now
+    }
+
+    // MARK: Inbox
+
+    /// Messages just stored for this user (from this node, in order per user).
+    public mutating func live(_ messages: [InboxMessage]) -> [Action] {
+        guard phase == .open else { return [] }
+        var actions: [Action] = []
+        for message in messages where message.userID == principal?.userID {
+            known = max(known, message.seq)
+            if fetching || message.seq <= delivered { continue }
+            if message.seq == delivered + 1 {
+                delivered = message.seq
+                actions.append(.send(.message(message)))
+            } else {
+                fetching = true
+                actions.append(.fetch(after: delivered))
+                break
+            }
+        }
+        return actions
+    }
+
+    /// The user's inbox reached `seq` (another node stored something, or a re-check).
+    public mutating func headMoved(to seq: Int64) -> [Action] {
+        guard phase == .open else { return [] }
+        known = max(known, seq)
+        guard !fetching, known > delivered else { return [] }
+        fetching = true
+        return [.fetch(after: delivered)]
+    }
+
+    /// What the database returned for `.fetch(after:)`.
+    public mutating func fetched(_ page: InboxPage) -> [Action] {
+        guard phase == .open else { return [] }
+        fetching = false
+        var actions: [Action] = []
+        if page.isReset(since: delivered) || delivered > page.head {
+            // Older than what is kept, or a position this inbox never had: say so and
+            // go on from the oldest message kept.
+            let requested = delivered
+            delivered = page.oldest - 1
+            known = max(page.head, delivered)
+            actions.append(.send(.reset(seq: delivered, oldest: page.oldest, requested: requested)))
+        }
+        let before = delivered
+        for message in page.messages where message.seq == delivered + 1 {
+            delivered = message.seq
+            actions.append(.send(.message(message)))
+        }
+        known = max(known, page.head)
+        // Read on while pages bring something; a page that brings nothing new ends the
+        // catch-up even if `known` says more (a later live message starts a new read).
+        if delivered < known, delivered > before {
+            fetching = true
+            actions.append(.fetch(after: delivered))
+        } else if !caughtUp {
+            caughtUp = true
+            actions.append(.send(.caughtUp(seq: delivered)))
+        }
+        return actions
+    }
+
+    /// The inbox could not be read: the client reconnects with its position.
+    public mutating func fetchFailed() -> [Action] {
+        guard phase == .open else { return [] }
+        return close(.unavailable)
+    }
+
+    // MARK: Answers to the client's requests
+
+    public func acknowledged(_ cursor: InboxCursor) -> [Action] {
+        guard phase == .open else { return [] }
+        return [.send(.acked(seq: delivered, device: cursor.device, ackedSeq: cursor.ackedSeq))]
+    }
+
+    public func directMessageSent(_ receipt: DirectMessageReceipt, clientMessageID: String) -> [Action] {
+        guard phase == .open else { return [] }
+        return [.send(.sent(seq: delivered, clientMessageID: clientMessageID, messageID: receipt.messageID,
+                            messageSeq: receipt.echoed.seq))]
+    }
+
+    public func requestFailed(_ error: SwiftletError, clientMessageID: String?) -> [Action] {
+        guard phase == .open else { return [] }
+        return [.send(.error(seq: delivered, code: error.code, message: error.message, clientMessageID: clientMessageID))]
+    }
+
+    // MARK: Time and limits
+
+    /// Called about once a second: pings, silence, token expiry, the auth deadline.
+    public mutating func tick(now: Date, sessionRevoked: Bool = false) -> [Action] {
+        switch phase {
+        case .closed:
+            return []
+        case .awaitingAuth(let deadline):
+            return now >= deadline ? close(.unauthorized) : []
+        case .open:
+            if sessionRevoked { return close(.sessionRevoked) }
+            if now.timeIntervalSince(lastHeard) >= 2 * settings.pingInterval { return close(.stale) }
+            if let graceDeadline, now >= graceDeadline { return close(.tokenExpired) }
+            var actions: [Action] = []
+            if graceDeadline == nil, let principal, principal.expiresAt <= now {
+                graceDeadline = now.addingTimeInterval(settings.tokenGrace)
+                actions.append(.send(.tokenExpired(seq: delivered, graceSeconds: Int(settings.tokenGrace))))
+            }
+            if now >= nextPing {
+                nextPing = now.addingTimeInterval(settings.pingInterval)
+                actions.append(.ping)
+            }
+            return actions
+        }
+    }
+
+    /// Bytes written and not yet taken by the socket.
+    public mutating func queued(bytes: Int) -> [Action] {
+        guard phase != .closed, bytes > settings.maxQueuedBytes else { return [] }
+        return close(.slowConsumer)
+    }
+
+    /// The client closed, or the connection dropped: nothing more is sent.
+    public mutating func closedByPeer() {
+        phase = .closed
+    }
+
+    public mutating func close(_ reason: RealtimeClose) -> [Action] {
+        guard phase != .closed else { return [] }
+        phase = .closed
+        return [.close(reason)]
+    }
+
+    private func error(_ code: String, _ message: String) -> ServerFrame {
+        .error(seq: delivered, code: code, message: message, clientMessageID: nil)
+    }
+}

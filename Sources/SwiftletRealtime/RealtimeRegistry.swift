@@ -1,0 +1,115 @@
+import NIOCore
+import Synchronization
+import SwiftletCore
+
+/// The realtime connections of this node by user: the fan-out's delivery target and the
+/// keeper of the per-user and per-node connection limits.
+public final class RealtimeRegistry: InboxDeliveryTarget {
+    private struct State {
+        var users: [UserID: [ObjectIdentifier: RealtimeConnectionHandle]] = [:]
+        /// Connections admitted (upgraded, authenticated or not).
+        var admitted = 0
+    }
+
+    private let state = Mutex(State())
+    let settings: RealtimeSettings
+
+    public init(settings: RealtimeSettings) {
+        self.settings = settings
+    }
+
+    /// Connections open on this node.
+    public var connectionCount: Int { state.withLock { $0.admitted } }
+
+    public func connectionCount(of user: UserID) -> Int {
+        state.withLock { $0.users[user]?.count ?? 0 }
+    }
+
+    /// Takes a node slot for a new connection; false when the node is full.
+    func admit() -> Bool {
+        state.withLock { state in
+            guard state.admitted < settings.maxConnectionsPerNode else { return false }
+            state.admitted += 1
+            return true
+        }
+    }
+
+    func release() {
+        state.withLock { $0.admitted -= 1 }
+    }
+
+    /// Files an authenticated connection under its user; false past the per-user limit.
+    func register(_ handle: RealtimeConnectionHandle, as user: UserID) -> Bool {
+        state.withLock { state in
+            var connections = state.users[user] ?? [:]
+            guard connections.count < settings.maxConnectionsPerUser else { return false }
+            connections[handle.id] = handle
+            state.users[user] = connections
+            return true
+        }
+    }
+
+    func unregister(_ handle: RealtimeConnectionHandle, as user: UserID) {
+        state.withLock { state in
+            state.users[user]?.removeValue(forKey: handle.id)
+            if state.users[user]?.isEmpty == true { state.users.removeValue(forKey: user) }
+        }
+    }
+
+    private func handles(of user: UserID) -> [RealtimeConnectionHandle] {
+        state.withLock { $0.users[user].map { Array($0.values) } ?? [] }
+    }
+
+    public func deliver(_ messages: [InboxMessage]) {
+        var byUser: [UserID: [InboxMessage]] = [:]
+        for message in messages {
+            byUser[message.userID, default: []].append(message)
+        }
+        for (user, messages) in byUser {
+            for handle in handles(of: user) {
+                handle.live(messages)
+            }
+        }
+    }
+
+    public func headMoved(of userID: UserID, to seq: Int64) {
+        for handle in handles(of: userID) {
+            handle.headMoved(to: seq)
+        }
+    }
+
+    public var connectedUsers: [UserID] {
+        state.withLock { Array($0.users.keys) }
+    }
+
+    /// Every authenticated connection (for a shutdown).
+    var allHandles: [RealtimeConnectionHandle] {
+        state.withLock { $0.users.values.flatMap(\.values) }
+    }
+}
+
+/// How the registry reaches one connection: on its event loop, where its handler lives.
+final class RealtimeConnectionHandle: Sendable {
+    let id: ObjectIdentifier
+    private let handler: NIOLoopBound<RealtimeSocketHandler>
+
+    init(_ handler: RealtimeSocketHandler, eventLoop: any EventLoop) {
+        self.id = ObjectIdentifier(handler)
+        self.handler = NIOLoopBound(handler, eventLoop: eventLoop)
+    }
+
+    func live(_ messages: [InboxMessage]) {
+        let handler = self.handler
+        handler.eventLoop.execute { handler.value.live(messages) }
+    }
+
+    func headMoved(to seq: Int64) {
+        let handler = self.handler
+        handler.eventLoop.execute { handler.value.headMoved(to: seq) }
+    }
+
+    func close(_ reason: RealtimeClose) {
+        let handler = self.handler
+        handler.eventLoop.execute { handler.value.close(reason) }
+    }
+}

@@ -1,0 +1,85 @@
+import Foundation
+import Logging
+import ServiceLifecycle
+import SwiftletConfig
+import SwiftletCore
+import SwiftletRealtime
+
+/// The realtime gateway, the inbox fan-out and direct messages, wired from config.
+struct RealtimeComposition {
+    let registry: RealtimeRegistry
+    let fanout: InboxFanout
+    let messages: DirectMessageService
+    let upgrader: RealtimeUpgrader
+    let service: RealtimeService
+
+    init(_ config: SwiftletConfiguration, storage: any StorageEngine, cluster: any ClusterState, auth: AuthService,
+         revocations: RevocationList, clock: SwiftletClock, logger: Logger) {
+        let settings = Self.settings(config.realtime)
+        registry = RealtimeRegistry(settings: settings)
+        fanout = InboxFanout(cluster: cluster, inbox: storage.inbox, target: registry, logger: logger)
+        storage.inboxAnnouncer.setHandler { [fanout] in fanout.announce($0) }
+        messages = DirectMessageService(
+            inbox: storage.inbox, cluster: cluster,
+            limits: DirectMessageLimits(maxTextCharacters: config.realtime.maxMessageCharacters,
+                                        perMinute: config.realtime.messagesPerMinute),
+            clock: clock, logger: logger)
+        let authentication = auth
+        upgrader = RealtimeUpgrader(environment: RealtimeEnvironment(
+            verify: { token in
+                if let principal = authentication.cachedPrincipal(bearer: token) { return principal }
+                return try await authentication.authenticate(bearer: token)
+            },
+            isRevoked: { principal, now in
+                revocations.isRevoked(tokenID: principal.tokenID, sessionID: principal.sessionID, now: now)
+            },
+            inbox: storage.inbox, messages: messages, registry: registry, settings: settings, clock: clock, logger: logger))
+        service = RealtimeService(
+            fanout: fanout, inbox: storage.inbox,
+            retention: InboxRetention(maxAge: config.realtime.inboxRetentionSeconds, maxCount: config.realtime.inboxMaxMessages),
+            clock: clock, logger: logger)
+    }
+
+    static func settings(_ realtime: SwiftletConfiguration.Realtime) -> RealtimeSettings {
+        var settings = RealtimeSettings()
+        settings.pingInterval = realtime.pingIntervalSeconds
+        settings.authTimeout = realtime.authTimeoutSeconds
+        settings.tokenGrace = realtime.tokenGraceSeconds
+        settings.maxQueuedBytes = realtime.maxQueuedBytes
+        settings.maxFrameBytes = realtime.maxFrameBytes
+        settings.maxConnectionsPerUser = realtime.maxConnectionsPerUser
+        settings.maxConnectionsPerNode = realtime.maxConnectionsPerNode
+        return settings
+    }
+}
+
+/// Runs the inbox fan-out, and applies the inbox retention every ten minutes (on every
+/// node: removing what another node already removed is a no-op).
+struct RealtimeService: Service {
+    static let pruneInterval: Duration = .seconds(600)
+
+    let fanout: InboxFanout
+    let inbox: any InboxRepository
+    let retention: InboxRetention
+    let clock: SwiftletClock
+    let logger: Logger
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown {
+            await withDiscardingTaskGroup { group in
+                group.addTask { await fanout.run() }
+                group.addTask {
+                    while !Task.isCancelled {
+                        do {
+                            let removed = try await inbox.prune(retention, now: clock.now)
+                            if removed > 0 { logger.info("inbox retention applied", metadata: ["removed": .stringConvertible(removed)]) }
+                        } catch {
+                            logger.warning("inbox retention failed; retrying later", metadata: ["error": .string(ErrorLog.describe(error))])
+                        }
+                        do { try await Task.sleep(for: Self.pruneInterval) } catch { return }
+                    }
+                }
+            }
+        }
+    }
+}
