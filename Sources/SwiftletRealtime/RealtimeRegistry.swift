@@ -7,6 +7,9 @@ import SwiftletCore
 public final class RealtimeRegistry: InboxDeliveryTarget {
     private struct State {
         var users: [UserID: [ObjectIdentifier: RealtimeConnectionHandle]] = [:]
+        /// Connections per user, counted from the upgrade's decision (before the handle
+        /// exists), so concurrent upgrades cannot overshoot the limit.
+        var perUser: [UserID: Int] = [:]
         /// Connections admitted (upgraded, authenticated or not).
         var admitted = 0
     }
@@ -22,7 +25,7 @@ public final class RealtimeRegistry: InboxDeliveryTarget {
     public var connectionCount: Int { state.withLock { $0.admitted } }
 
     public func connectionCount(of user: UserID) -> Int {
-        state.withLock { $0.users[user]?.count ?? 0 }
+        state.withLock { $0.perUser[user] ?? 0 }
     }
 
     /// Takes a node slot for a new connection; false when the node is full.
@@ -38,22 +41,38 @@ public final class RealtimeRegistry: InboxDeliveryTarget {
         state.withLock { $0.admitted -= 1 }
     }
 
-    /// Files an authenticated connection under its user; false past the per-user limit.
-    func register(_ handle: RealtimeConnectionHandle, as user: UserID) -> Bool {
+    /// Counts a connection of `user`; false past the per-user limit.
+    func reserve(_ user: UserID) -> Bool {
         state.withLock { state in
-            var connections = state.users[user] ?? [:]
-            guard connections.count < settings.maxConnectionsPerUser else { return false }
-            connections[handle.id] = handle
-            state.users[user] = connections
+            let count = state.perUser[user] ?? 0
+            guard count < settings.maxConnectionsPerUser else { return false }
+            state.perUser[user] = count + 1
             return true
         }
     }
 
-    func unregister(_ handle: RealtimeConnectionHandle, as user: UserID) {
+    /// Gives back a reservation whose connection never opened.
+    func cancelReservation(_ user: UserID) {
+        state.withLock { Self.decrement(&$0, user) }
+    }
+
+    /// Files a reserved connection under its user, for delivery.
+    func attach(_ handle: RealtimeConnectionHandle, as user: UserID) {
+        state.withLock { $0.users[user, default: [:]][handle.id] = handle }
+    }
+
+    /// Removes the connection and its reservation.
+    func detach(_ handle: RealtimeConnectionHandle, as user: UserID) {
         state.withLock { state in
             state.users[user]?.removeValue(forKey: handle.id)
             if state.users[user]?.isEmpty == true { state.users.removeValue(forKey: user) }
+            Self.decrement(&state, user)
         }
+    }
+
+    private static func decrement(_ state: inout State, _ user: UserID) {
+        let count = (state.perUser[user] ?? 1) - 1
+        state.perUser[user] = count > 0 ? count : nil
     }
 
     private func handles(of user: UserID) -> [RealtimeConnectionHandle] {

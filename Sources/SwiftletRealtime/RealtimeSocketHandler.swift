@@ -26,6 +26,8 @@ final class RealtimeSocketHandler: ChannelInboundHandler {
     private var queuedBytes = 0
     private var needsFlush = false
     private var admitted = true
+    /// The upgrade reserved a place for `initialPrincipal`'s user; taken by the registration.
+    private var reservationUsed = false
 
     init(environment: RealtimeEnvironment, principal: Principal?, since: Int64, device: String, connectionID: String) {
         self.environment = environment
@@ -40,7 +42,13 @@ final class RealtimeSocketHandler: ChannelInboundHandler {
         handle = RealtimeConnectionHandle(self, eventLoop: context.eventLoop)
         RealtimeTicker.on(context.eventLoop).add(self)
         if let initialPrincipal {
-            perform(state.authenticated(initialPrincipal, now: environment.clock.now))
+            // After the rest of the installation: the frame encoder may not be in place yet.
+            let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
+            let clock = environment.clock
+            context.eventLoop.execute {
+                let handler = bound.value
+                handler.perform(handler.state.authenticated(initialPrincipal, now: clock.now))
+            }
         }
     }
 
@@ -59,8 +67,11 @@ final class RealtimeSocketHandler: ChannelInboundHandler {
         guard let context else { return }
         RealtimeTicker.on(context.eventLoop).remove(self)
         if let registeredUser, let handle {
-            environment.registry.unregister(handle, as: registeredUser)
+            environment.registry.detach(handle, as: registeredUser)
+        } else if let reservedUser = initialPrincipal?.userID, !reservationUsed {
+            environment.registry.cancelReservation(reservedUser)
         }
+        reservationUsed = true
         registeredUser = nil
         if admitted {
             admitted = false
@@ -172,10 +183,15 @@ final class RealtimeSocketHandler: ChannelInboundHandler {
         case .close(let reason):
             sendClose(reason, context: context)
         case .register(let principal):
-            guard let handle, environment.registry.register(handle, as: principal.userID) else {
+            guard let handle else { return }
+            let reserved = !reservationUsed && initialPrincipal?.userID == principal.userID
+            reservationUsed = true
+            guard reserved || environment.registry.reserve(principal.userID) else {
+                if let initialPrincipal, !reserved { environment.registry.cancelReservation(initialPrincipal.userID) }
                 perform(state.close(.tooManyConnections))
                 return
             }
+            environment.registry.attach(handle, as: principal.userID)
             registeredUser = principal.userID
         case .fetch(let after):
             guard let user = state.userID else { return }

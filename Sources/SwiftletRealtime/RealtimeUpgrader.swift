@@ -30,13 +30,14 @@ public struct RealtimeUpgrader: ConnectionUpgrader {
                     throw AuthErrors.tokenMissing
                 }
                 let verified = try await environment.verify(token)
-                guard environment.registry.connectionCount(of: verified.userID) < environment.settings.maxConnectionsPerUser else {
+                guard environment.registry.reserve(verified.userID) else {
                     throw SwiftletError(.rateLimited, code: "realtime.too_many_connections",
                                         message: "This user already has \(environment.settings.maxConnectionsPerUser) realtime connections.")
                 }
                 principal = verified
             }
             guard environment.registry.admit() else {
+                if let principal { environment.registry.cancelReservation(principal.userID) }
                 throw SwiftletError(.unavailable, code: "realtime.node_full",
                                     message: "This node holds as many realtime connections as it may; retry (another node may answer).",
                                     retryAfterSeconds: 5)
@@ -60,6 +61,7 @@ public struct RealtimeUpgrader: ConnectionUpgrader {
                         ])
                     } catch {
                         environment.registry.release()
+                        if let verified { environment.registry.cancelReservation(verified.userID) }
                         throw error
                     }
                 }))
