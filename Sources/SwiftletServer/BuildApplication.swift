@@ -115,6 +115,7 @@ public func buildApplication(
     let buyer = router.group("/api/v1").add(middleware: BearerAuthMiddleware(auth: auth))
     CatalogRoutes(catalog: commerce.catalog).register(on: router, admin: admin)
     OrderRoutes(orders: commerce.orders, payments: commerce.payments, refunds: commerce.refunds).register(buyer: buyer, admin: admin)
+    RealtimeRoutes(inbox: storage.inbox, messages: realtime.messages, clock: clock).register(buyer: buyer, router: router)
     if let verifier = commerce.verifier {
         PaymentNotifyRoute(verifier: verifier, payments: commerce.payments, logger: logger).register(on: router)
     }
