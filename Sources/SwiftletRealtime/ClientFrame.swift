@@ -29,9 +29,11 @@ public enum ClientFrame: Sendable, Equatable {
         case "send":
             var payload: String?
             if let value = object["payload"] {
-                guard value is [String: Any], let data = try? JSONSerialization.data(withJSONObject: value) else {
+                guard value is [String: Any], let data = try? JSONSerialization.data(withJSONObject: value, options: [.sortedKeys]) else {
                     return .send(DirectMessageSubmission(to: "", text: nil, payload: nil, clientMessageID: ""))
                 }
+                // Sorted keys: the same object is the same text whichever path or node it
+                // came through, so a retry is recognised as one (the idempotency hash).
                 payload = String(decoding: data, as: UTF8.self)
             }
             return .send(DirectMessageSubmission(

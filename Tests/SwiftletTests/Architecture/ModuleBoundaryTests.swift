@@ -26,10 +26,11 @@ struct ModuleBoundaryTests {
         "SwiftletTransport": ["SwiftletCore"],
         "SwiftletHTTP": ["SwiftletCore", "SwiftletTransport"],
         "SwiftletSandbox": ["SwiftletCore", "SwiftletHTTP", "SwiftletTransport"],
+        "SwiftletRealtime": ["SwiftletCore", "SwiftletTransport"],
         "SwiftletServer": ["SwiftletCore", "SwiftletConfig", "SwiftletHTTP", "SwiftletTransport", "SwiftletSQLite", "SwiftletPostgres",
                            "SwiftletPostgresURL", "SwiftletSQLStorage", "SwiftletMigrations", "SwiftletWeChat",
                            "SwiftletWeChatPay", "SwiftletTokens", "SwiftletSandbox", "SwiftletRedis",
-                           "SwiftletClusterRedis"],
+                           "SwiftletClusterRedis", "SwiftletRealtime"],
         "SwiftletCLI": ["SwiftletServer", "SwiftletConfig", "SwiftletCore", "SwiftletHTTP", "SwiftletMigrations", "SwiftletSandbox"],
     ]
 
