@@ -30,7 +30,10 @@ public enum ClientFrame: Sendable, Equatable {
             var payload: String?
             if let value = object["payload"] {
                 guard value is [String: Any], let data = try? JSONSerialization.data(withJSONObject: value, options: [.sortedKeys]) else {
-                    return .send(DirectMessageSubmission(to: "", text: nil, payload: nil, clientMessageID: ""))
+                    // Neither text nor an object: refused as `messages.invalid_content`, as over REST.
+                    return .send(DirectMessageSubmission(
+                        to: object["to"] as? String ?? "", text: nil, payload: nil,
+                        clientMessageID: object["clientMsgId"] as? String ?? ""))
                 }
                 // Sorted keys: the same object is the same text whichever path or node it
                 // came through, so a retry is recognised as one (the idempotency hash).

@@ -15,6 +15,12 @@ import SwiftletCore
 /// read is repeated until `delivered` reaches it. Numbers have no holes and a number is
 /// visible only once every smaller one is, so each device gets every message once, in
 /// order, whatever the timing of live messages and reads.
+///
+/// **Catch-up respects the socket.** A page is sent only while the connection's outbound
+/// queue is below half its bound; the rest of the page waits (`paused`) until the socket
+/// has drained, then the read continues from `delivered`. Only live traffic that outruns
+/// a client can therefore reach the bound and close it as a slow consumer; a long
+/// catch-up never does.
 public struct RealtimeConnectionState: Sendable {
     public enum Action: Sendable, Equatable {
         case send(ServerFrame)
@@ -46,6 +52,8 @@ public struct RealtimeConnectionState: Sendable {
     /// The highest sequence number heard of for this user.
     private(set) var known: Int64 = 0
     private(set) var fetching = false
+    /// A catch-up stopped sending because the outbound queue was half full.
+    private(set) var paused = false
     private(set) var caughtUp = false
     private(set) var lastHeard: Date
     private(set) var nextPing: Date
@@ -145,7 +153,7 @@ public struct RealtimeConnectionState: Sendable {
         var actions: [Action] = []
         for message in messages where message.userID == principal?.userID {
             known = max(known, message.seq)
-            if fetching || message.seq <= delivered { continue }
+            if fetching || paused || message.seq <= delivered { continue }
             if message.seq == delivered + 1 {
                 delivered = message.seq
                 actions.append(.send(.message(message)))
@@ -162,13 +170,14 @@ public struct RealtimeConnectionState: Sendable {
     public mutating func headMoved(to seq: Int64) -> [Action] {
         guard phase == .open else { return [] }
         known = max(known, seq)
-        guard !fetching, known > delivered else { return [] }
+        guard !fetching, !paused, known > delivered else { return [] }
         fetching = true
         return [.fetch(after: delivered)]
     }
 
-    /// What the database returned for `.fetch(after:)`.
-    public mutating func fetched(_ page: InboxPage) -> [Action] {
+    /// What the database returned for `.fetch(after:)`, with the bytes waiting in the
+    /// connection's outbound queue right now.
+    public mutating func fetched(_ page: InboxPage, queuedBytes: Int = 0) -> [Action] {
         guard phase == .open else { return [] }
         fetching = false
         var actions: [Action] = []
@@ -181,11 +190,18 @@ public struct RealtimeConnectionState: Sendable {
             actions.append(.send(.reset(seq: delivered, oldest: page.oldest, requested: requested)))
         }
         let before = delivered
+        var queued = queuedBytes
         for message in page.messages where message.seq == delivered + 1 {
+            if queued > settings.maxQueuedBytes / 2 {
+                paused = true
+                break
+            }
             delivered = message.seq
+            queued += message.payload.utf8.count + Self.frameOverhead
             actions.append(.send(.message(message)))
         }
         known = max(known, page.head)
+        if paused { return actions }
         // Read on while pages bring something; a page that brings nothing new ends the
         // catch-up even if `known` says more (a later live message starts a new read).
         if delivered < known, delivered > before {
@@ -197,6 +213,24 @@ public struct RealtimeConnectionState: Sendable {
         }
         return actions
     }
+
+    /// Bytes a message frame adds to its payload (type, seq, kind, time, WebSocket header).
+    static let frameOverhead = 96
+
+    /// The outbound queue drained (below a quarter of its bound) after a paused catch-up.
+    public mutating func drained() -> [Action] {
+        guard phase == .open, paused else { return [] }
+        paused = false
+        guard delivered < known else {
+            guard !caughtUp else { return [] }
+            caughtUp = true
+            return [.send(.caughtUp(seq: delivered))]
+        }
+        fetching = true
+        return [.fetch(after: delivered)]
+    }
+
+    public var isPaused: Bool { paused }
 
     /// The inbox could not be read: the client reconnects with its position.
     public mutating func fetchFailed() -> [Action] {

@@ -201,7 +201,7 @@ final class RealtimeSocketHandler: ChannelInboundHandler {
             answer(on: context.eventLoop) {
                 do {
                     let page = try await inbox.messages(of: user, after: after, limit: limit)
-                    return { $0.state.fetched(page) }
+                    return { $0.state.fetched(page, queuedBytes: $0.queuedBytes) }
                 } catch {
                     logger.warning("realtime catch-up failed; closing so the client resumes",
                                    metadata: ["error": .string(ErrorLog.describe(error))])
@@ -276,12 +276,20 @@ final class RealtimeSocketHandler: ChannelInboundHandler {
         queuedBytes += size
         let promise = context.eventLoop.makePromise(of: Void.self)
         let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
-        promise.futureResult.whenComplete { _ in bound.value.queuedBytes -= size }
+        promise.futureResult.whenComplete { _ in bound.value.written(size) }
         context.write(wrapOutboundOut(frame), promise: promise)
         needsFlush = true
         let actions = state.queued(bytes: queuedBytes)
         if !actions.isEmpty {
             for action in actions { execute(action) }
+        }
+    }
+
+    /// A frame left for the socket; a paused catch-up goes on once most of the queue has.
+    private func written(_ size: Int) {
+        queuedBytes -= size
+        if state.isPaused, queuedBytes <= environment.settings.maxQueuedBytes / 4 {
+            perform(state.drained())
         }
     }
 

@@ -220,10 +220,15 @@ final class ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler {
             let channel = context.channel
             written.futureResult.whenComplete { _ in channel.close(promise: nil) }
         case .accept(let acceptance):
-            socketContext.writeAndFlush(
+            // Written now, flushed once the new protocol is in place: the client must not
+            // see `101` (and start its clocks or send frames) before the connection can
+            // take its frames.
+            socketContext.write(
                 NIOAny(IOData.byteBuffer(upgrades.switching(acceptance, for: pending, allocator: allocator))), promise: nil)
+            let channel = context.channel
             do {
                 try switchProtocols(context, acceptance)
+                channel.flush()
             } catch {
                 logger.debug("closing connection: the upgraded protocol could not be installed (\(error))")
                 context.close(promise: nil)
