@@ -60,7 +60,7 @@ public enum Validation {
     /// The byte limit of a field limited to `characters` characters.
     public static func maxBytes(_ characters: Int) -> Int { characters * 4 }
 
-    static func containsControlCharacters(_ text: String) -> Bool {
+    public static func containsControlCharacters(_ text: String) -> Bool {
         text.unicodeScalars.contains { $0.properties.generalCategory == .control || $0.properties.generalCategory == .format && $0 != "\u{200D}" }
     }
 }

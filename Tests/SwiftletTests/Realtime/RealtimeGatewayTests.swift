@@ -62,7 +62,7 @@ struct RealtimeGatewayTests {
 
     @Test("resume is exact under concurrent publishing: random disconnects, every device ends with 1…N", arguments: EngineKind.available)
     func exactResume(_ kind: EngineKind) async throws {
-        let total = Int(ProcessInfo.processInfo.environment["SWIFTLET_TEST_RESUME_MESSAGES"] ?? "") ?? 2_000
+        let total = Int(ProcessInfo.processInfo.environment["SWIFTLET_TEST_RESUME_MESSAGES"] ?? "") ?? 10_000
         try await RealtimeHarness.run(kind) { harness in
             let alice = try await harness.login("producer")
             let bob = try await harness.login("consumer")
