@@ -245,5 +245,56 @@ public enum PostgresMigrations {
             )
             """,
         ]),
+        // Rooms: a row per room whose `last_offset` hands out its gapless offsets (its row lock
+        // orders concurrent posts, as an inbox head does), members with a role, the room's
+        // bounded history keyed by (room, seq) (`offset` is a reserved word on both engines),
+        // and the idempotency record of each sender's client message ids, trimmed with the
+        // history (hence its index by seq). No foreign keys, as for the inbox: posts check
+        // the room row themselves and the service checks it before touching members.
+        Migration(version: 6, name: "create_rooms", statements: [
+            """
+            CREATE TABLE rooms (
+                id TEXT PRIMARY KEY,
+                name TEXT NOT NULL,
+                policy TEXT NOT NULL CHECK (policy IN ('open', 'invite')),
+                epoch TEXT NOT NULL,
+                last_offset BIGINT NOT NULL,
+                created_by TEXT NOT NULL,
+                created_at BIGINT NOT NULL
+            )
+            """,
+            """
+            CREATE TABLE room_members (
+                room_id TEXT NOT NULL,
+                user_id TEXT NOT NULL,
+                role TEXT NOT NULL CHECK (role IN ('owner', 'member')),
+                joined_at BIGINT NOT NULL,
+                PRIMARY KEY (room_id, user_id)
+            )
+            """,
+            "CREATE INDEX room_members_user ON room_members (user_id, joined_at)",
+            """
+            CREATE TABLE room_messages (
+                room_id TEXT NOT NULL,
+                seq BIGINT NOT NULL,
+                sender_id TEXT NOT NULL,
+                payload TEXT NOT NULL,
+                created_at BIGINT NOT NULL,
+                PRIMARY KEY (room_id, seq)
+            )
+            """,
+            """
+            CREATE TABLE room_message_keys (
+                room_id TEXT NOT NULL,
+                sender_id TEXT NOT NULL,
+                client_msg_id TEXT NOT NULL,
+                request_hash TEXT NOT NULL,
+                seq BIGINT NOT NULL,
+                created_at BIGINT NOT NULL,
+                PRIMARY KEY (room_id, sender_id, client_msg_id)
+            )
+            """,
+            "CREATE INDEX room_message_keys_seq ON room_message_keys (room_id, seq)",
+        ]),
     ]
 }
