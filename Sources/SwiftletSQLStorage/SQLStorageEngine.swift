@@ -17,6 +17,7 @@ extension SQLStorageEngine {
     public var orders: any OrderRepository { SQLOrderRepository(executor: self, announcer: inboxAnnouncer) }
     public var jobs: any JobRepository { SQLJobRepository(executor: self) }
     public var inbox: any InboxRepository { SQLInboxRepository(executor: self, announcer: inboxAnnouncer) }
+    public var rooms: any RoomRepository { SQLRoomRepository(executor: self) }
 
     public func ping() async throws {
         _ = try await read { db in try await db.raw("SELECT 1 AS ok").first() }

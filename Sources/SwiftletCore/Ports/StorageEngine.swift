@@ -10,6 +10,7 @@ public protocol StorageEngine: Sendable {
     var orders: any OrderRepository { get }
     var jobs: any JobRepository { get }
     var inbox: any InboxRepository { get }
+    var rooms: any RoomRepository { get }
     /// Told about inbox messages after the transactions that stored them commit.
     var inboxAnnouncer: InboxAnnouncer { get }
 
