@@ -93,6 +93,8 @@ struct ConfigParser {
         realtime.inboxMaxMessages = integer("realtime.inboxMaxMessages", default: realtime.inboxMaxMessages, in: 10...1_000_000)
         realtime.messagesPerMinute = integer("realtime.messagesPerMinute", default: realtime.messagesPerMinute, in: 1...100_000)
         realtime.maxMessageCharacters = integer("realtime.maxMessageCharacters", default: realtime.maxMessageCharacters, in: 1...100_000)
+        realtime.roomHistory = integer("realtime.roomHistory", default: realtime.roomHistory, in: 10...1_000_000)
+        realtime.roomMaxMembers = integer("realtime.roomMaxMembers", default: realtime.roomMaxMembers, in: 2...1_000_000)
         config.realtime = realtime
     }
 

@@ -90,6 +90,8 @@ extension SwiftletConfiguration {
             ("realtime.inboxMaxMessages", String(realtime.inboxMaxMessages)),
             ("realtime.messagesPerMinute", String(realtime.messagesPerMinute)),
             ("realtime.maxMessageCharacters", String(realtime.maxMessageCharacters)),
+            ("realtime.roomHistory", String(realtime.roomHistory)),
+            ("realtime.roomMaxMembers", String(realtime.roomMaxMembers)),
         ]
     }
 

@@ -192,6 +192,9 @@ public struct SwiftletConfiguration: Sendable, Equatable {
         public var inboxMaxMessages: Int = 1_000
         public var messagesPerMinute: Int = 60
         public var maxMessageCharacters: Int = 2_000
+        /// Messages kept per room (older ones go; a resume from before them gets a reset).
+        public var roomHistory: Int = 500
+        public var roomMaxMembers: Int = 10_000
         public init() {}
     }
 

@@ -34,6 +34,15 @@ public struct RealtimeConnectionState: Sendable {
         case verify(token: String)
         case acknowledge(seq: Int64)
         case sendDirectMessage(DirectMessageSubmission)
+        /// Join the room (membership as its policy allows) and read its head.
+        case joinRoom(RoomID)
+        /// Leave the room's membership.
+        case leaveRoom(RoomID)
+        /// Start or stop receiving the room's live messages on this connection.
+        case followRoom(RoomID)
+        case unfollowRoom(RoomID)
+        case fetchRoom(RoomID, after: Int64)
+        case postToRoom(RoomID, DirectMessageSubmission)
     }
 
     enum Phase: Sendable, Equatable {
@@ -48,13 +57,12 @@ public struct RealtimeConnectionState: Sendable {
     private(set) var principal: Principal?
     /// The `since` the client connected with.
     let requestedSince: Int64
-    private(set) var delivered: Int64
-    /// The highest sequence number heard of for this user.
-    private(set) var known: Int64 = 0
-    private(set) var fetching = false
-    /// A catch-up stopped sending because the outbound queue was half full.
-    private(set) var paused = false
-    private(set) var caughtUp = false
+    /// The position in the user's inbox.
+    private(set) var inbox: SequenceCursor<InboxMessage>
+    /// Rooms this connection follows, with its position in each (RealtimeConnectionState+Rooms).
+    var rooms: [RoomID: RoomSubscription] = [:]
+    /// The last inbox message sent: what every frame's `seq` says.
+    var delivered: Int64 { inbox.delivered }
     private(set) var lastHeard: Date
     private(set) var nextPing: Date
     /// Set once `token_expired` was sent: the close comes at this time unless a fresh token does.
@@ -65,7 +73,7 @@ public struct RealtimeConnectionState: Sendable {
         self.connectionID = connectionID
         self.phase = .awaitingAuth(deadline: now.addingTimeInterval(settings.authTimeout))
         self.requestedSince = max(0, since)
-        self.delivered = max(0, since)
+        self.inbox = SequenceCursor(after: since, number: \.seq, size: { $0.payload.utf8.count + Self.frameOverhead })
         self.lastHeard = now
         self.nextPing = now.addingTimeInterval(settings.pingInterval)
     }
@@ -86,13 +94,9 @@ public struct RealtimeConnectionState: Sendable {
             guard principal.expiresAt > now else { return close(.tokenExpired) }
             self.principal = principal
             phase = .open
-            fetching = true
-            return [
-                .register(principal),
-                .send(.welcome(seq: delivered, userID: principal.userID, connectionID: connectionID,
-                               pingIntervalSeconds: Int(settings.pingInterval))),
-                .fetch(after: delivered),
-            ]
+            let welcome = ServerFrame.welcome(seq: delivered, userID: principal.userID, connectionID: connectionID,
+                                              pingIntervalSeconds: Int(settings.pingInterval))
+            return [.register(principal), .send(welcome)] + inboxActions(inbox.start())
         case .open:
             guard principal.userID == self.principal?.userID else {
                 return [.send(error("realtime.token_user_mismatch", "The token belongs to another user."))] + close(.unauthorized)
@@ -134,6 +138,10 @@ public struct RealtimeConnectionState: Sendable {
             case .ack(let seq): return [.acknowledge(seq: min(max(0, seq), delivered))]
             case .send(let submission): return [.sendDirectMessage(submission)]
             case .ping: return [.send(.pong(seq: delivered))]
+            case .join(let room, let offset, let epoch): return join(room, offset: offset, epoch: epoch)
+            case .leave(let room): return leave(room, membership: true)
+            case .unsubscribe(let room): return leave(room, membership: false)
+            case .roomSend(let room, let submission): return [.postToRoom(RoomID(rawValue: room), submission)]
             case .unknown(let type):
                 return [.send(error("realtime.unknown_frame", "Unknown frame type `\(type)`."))]
             }
@@ -150,68 +158,24 @@ public struct RealtimeConnectionState: Sendable {
     /// Messages just stored for this user (from this node, in order per user).
     public mutating func live(_ messages: [InboxMessage]) -> [Action] {
         guard phase == .open else { return [] }
-        var actions: [Action] = []
-        for message in messages where message.userID == principal?.userID {
-            known = max(known, message.seq)
-            if fetching || paused || message.seq <= delivered { continue }
-            if message.seq == delivered + 1 {
-                delivered = message.seq
-                actions.append(.send(.message(message)))
-            } else {
-                fetching = true
-                actions.append(.fetch(after: delivered))
-                break
-            }
-        }
-        return actions
+        return inboxActions(inbox.live(messages.filter { $0.userID == principal?.userID }))
     }
 
     /// The user's inbox reached `seq` (another node stored something, or a re-check).
     public mutating func headMoved(to seq: Int64) -> [Action] {
         guard phase == .open else { return [] }
-        known = max(known, seq)
-        guard !fetching, !paused, known > delivered else { return [] }
-        fetching = true
-        return [.fetch(after: delivered)]
+        return inboxActions(inbox.headMoved(to: seq))
     }
 
     /// What the database returned for `.fetch(after:)`, with the bytes waiting in the
     /// connection's outbound queue right now.
     public mutating func fetched(_ page: InboxPage, queuedBytes: Int = 0) -> [Action] {
         guard phase == .open else { return [] }
-        fetching = false
-        var actions: [Action] = []
-        if page.isReset(since: delivered) || delivered > page.head {
-            // Older than what is kept, or a position this inbox never had: say so and
-            // go on from the oldest message kept.
-            let requested = delivered
-            delivered = page.oldest - 1
-            known = max(page.head, delivered)
-            actions.append(.send(.reset(seq: delivered, oldest: page.oldest, requested: requested)))
-        }
-        let before = delivered
-        var queued = queuedBytes
-        for message in page.messages where message.seq == delivered + 1 {
-            if queued > settings.maxQueuedBytes / 2 {
-                paused = true
-                break
-            }
-            delivered = message.seq
-            queued += message.payload.utf8.count + Self.frameOverhead
-            actions.append(.send(.message(message)))
-        }
-        known = max(known, page.head)
-        if paused { return actions }
-        // Read on while pages bring something; a page that brings nothing new ends the
-        // catch-up even if `known` says more (a later live message starts a new read).
-        if delivered < known, delivered > before {
-            fetching = true
-            actions.append(.fetch(after: delivered))
-        } else if !caughtUp {
-            caughtUp = true
-            actions.append(.send(.caughtUp(seq: delivered)))
-        }
-        return actions
+        // Older than what is kept, or a position this inbox never had: a reset.
+        let isReset = page.isReset(since: inbox.delivered) || inbox.delivered > page.head
+        return inboxActions(inbox.fetched(
+            .init(items: page.messages, head: page.head, oldest: page.oldest, isReset: isReset),
+            queuedBytes: queuedBytes, maxQueuedBytes: settings.maxQueuedBytes))
     }
 
     /// Bytes a message frame adds to its payload (type, seq, kind, time, WebSocket header).
@@ -219,18 +183,26 @@ public struct RealtimeConnectionState: Sendable {
 
     /// The outbound queue drained (below a quarter of its bound) after a paused catch-up.
     public mutating func drained() -> [Action] {
-        guard phase == .open, paused else { return [] }
-        paused = false
-        guard delivered < known else {
-            guard !caughtUp else { return [] }
-            caughtUp = true
-            return [.send(.caughtUp(seq: delivered))]
+        guard phase == .open else { return [] }
+        var actions = inboxActions(inbox.drained())
+        for room in Array(rooms.keys) {
+            actions += roomActions(room, rooms[room]?.cursor.drained() ?? [])
         }
-        fetching = true
-        return [.fetch(after: delivered)]
+        return actions
     }
 
-    public var isPaused: Bool { paused }
+    public var isPaused: Bool { inbox.paused || rooms.values.contains { $0.cursor.paused } }
+
+    private func inboxActions(_ steps: [SequenceCursor<InboxMessage>.Step]) -> [Action] {
+        steps.map { step in
+            switch step {
+            case .send(let message): .send(.message(message))
+            case .reset(let oldest, let requested): .send(.reset(seq: oldest - 1, oldest: oldest, requested: requested))
+            case .fetch(let after): .fetch(after: after)
+            case .caughtUp: .send(.caughtUp(seq: inbox.delivered))
+            }
+        }
+    }
 
     /// The inbox could not be read: the client reconnects with its position.
     public mutating func fetchFailed() -> [Action] {

@@ -11,6 +11,8 @@ public struct RealtimeEnvironment: Sendable {
     public var isRevoked: @Sendable (Principal, Date) -> Bool
     public var inbox: any InboxRepository
     public var messages: DirectMessageService
+    public var rooms: RoomService
+    public var presence: RoomPresence
     public var registry: RealtimeRegistry
     public var settings: RealtimeSettings
     public var clock: SwiftletClock
@@ -18,12 +20,14 @@ public struct RealtimeEnvironment: Sendable {
 
     public init(verify: @escaping @Sendable (String) async throws -> Principal,
                 isRevoked: @escaping @Sendable (Principal, Date) -> Bool, inbox: any InboxRepository,
-                messages: DirectMessageService, registry: RealtimeRegistry, settings: RealtimeSettings,
+                messages: DirectMessageService, rooms: RoomService, presence: RoomPresence, registry: RealtimeRegistry, settings: RealtimeSettings,
                 clock: SwiftletClock, logger: Logger) {
         self.verify = verify
         self.isRevoked = isRevoked
         self.inbox = inbox
         self.messages = messages
+        self.rooms = rooms
+        self.presence = presence
         self.registry = registry
         self.settings = settings
         self.clock = clock

@@ -4,8 +4,15 @@ import SwiftletCore
 
 /// The realtime connections of this node by user: the fan-out's delivery target and the
 /// keeper of the per-user and per-node connection limits.
-public final class RealtimeRegistry: InboxDeliveryTarget {
+public final class RealtimeRegistry: InboxDeliveryTarget, RoomDeliveryTarget {
+    private struct Follower {
+        let handle: RealtimeConnectionHandle
+        let user: UserID
+    }
+
     private struct State {
+        /// Connections following each room.
+        var rooms: [RoomID: [ObjectIdentifier: Follower]] = [:]
         var users: [UserID: [ObjectIdentifier: RealtimeConnectionHandle]] = [:]
         /// Connections per user, counted from the upgrade's decision (before the handle
         /// exists), so concurrent upgrades cannot overshoot the limit.
@@ -15,6 +22,7 @@ public final class RealtimeRegistry: InboxDeliveryTarget {
     }
 
     private let state = Mutex(State())
+    private let roomChanged = Mutex<(@Sendable (RoomID) -> Void)?>(nil)
     let settings: RealtimeSettings
 
     public init(settings: RealtimeSettings) {
@@ -101,6 +109,51 @@ public final class RealtimeRegistry: InboxDeliveryTarget {
         state.withLock { Array($0.users.keys) }
     }
 
+    // MARK: Rooms
+
+    /// Called when a room's local followers change (the presence publisher).
+    public func setRoomChangeHandler(_ handler: @escaping @Sendable (RoomID) -> Void) {
+        roomChanged.withLock { $0 = handler }
+    }
+
+    func follow(_ room: RoomID, _ handle: RealtimeConnectionHandle, as user: UserID) {
+        state.withLock { $0.rooms[room, default: [:]][handle.id] = Follower(handle: handle, user: user) }
+        roomChanged.withLock { $0 }?(room)
+    }
+
+    func unfollow(_ room: RoomID, _ handle: RealtimeConnectionHandle) {
+        state.withLock { state in
+            state.rooms[room]?.removeValue(forKey: handle.id)
+            if state.rooms[room]?.isEmpty == true { state.rooms.removeValue(forKey: room) }
+        }
+        roomChanged.withLock { $0 }?(room)
+    }
+
+    /// The users following `room` on this node, each once.
+    public func localUsers(in room: RoomID) -> Set<UserID> {
+        state.withLock { Set(($0.rooms[room] ?? [:]).values.map(\.user)) }
+    }
+
+    public func deliver(_ messages: [RoomMessage]) {
+        for (room, messages) in Dictionary(grouping: messages, by: \.roomID) {
+            let followers = state.withLock { $0.rooms[room].map { Array($0.values) } ?? [] }
+            for follower in followers {
+                follower.handle.roomLive(messages)
+            }
+        }
+    }
+
+    public func roomHeadMoved(_ room: RoomID, to offset: Int64) {
+        let followers = state.withLock { $0.rooms[room].map { Array($0.values) } ?? [] }
+        for follower in followers {
+            follower.handle.roomHeadMoved(room, to: offset)
+        }
+    }
+
+    public var followedRooms: [RoomID] {
+        state.withLock { Array($0.rooms.keys) }
+    }
+
     /// Every authenticated connection (for a shutdown).
     var allHandles: [RealtimeConnectionHandle] {
         state.withLock { $0.users.values.flatMap(\.values) }
@@ -125,6 +178,16 @@ final class RealtimeConnectionHandle: Sendable {
     func headMoved(to seq: Int64) {
         let handler = self.handler
         handler.eventLoop.execute { handler.value.headMoved(to: seq) }
+    }
+
+    func roomLive(_ messages: [RoomMessage]) {
+        let handler = self.handler
+        handler.eventLoop.execute { handler.value.roomLive(messages) }
+    }
+
+    func roomHeadMoved(_ room: RoomID, to offset: Int64) {
+        let handler = self.handler
+        handler.eventLoop.execute { handler.value.roomHeadMoved(room, to: offset) }
     }
 
     func close(_ reason: RealtimeClose) {

@@ -15,6 +15,8 @@ public struct RealtimeSettings: Sendable, Equatable {
     public var maxFrameBytes: Int = 64 << 10
     public var maxConnectionsPerUser: Int = 16
     public var maxConnectionsPerNode: Int = 100_000
+    /// Rooms one connection may follow at once.
+    public var maxRoomsPerConnection: Int = 100
     /// Messages read from the database per catch-up query.
     public var catchUpBatch: Int = 500
 

@@ -66,6 +66,11 @@ final class RealtimeSocketHandler: ChannelInboundHandler {
     private func finish() {
         guard let context else { return }
         RealtimeTicker.on(context.eventLoop).remove(self)
+        if let handle {
+            for (room, subscription) in state.rooms where subscription.following {
+                environment.registry.unfollow(room, handle)
+            }
+        }
         if let registeredUser, let handle {
             environment.registry.detach(handle, as: registeredUser)
         } else if let reservedUser = initialPrincipal?.userID, !reservationUsed {
@@ -151,6 +156,14 @@ final class RealtimeSocketHandler: ChannelInboundHandler {
         perform(state.headMoved(to: seq))
     }
 
+    func roomLive(_ messages: [RoomMessage]) {
+        perform(state.roomLive(messages))
+    }
+
+    func roomHeadMoved(_ room: RoomID, to offset: Int64) {
+        perform(state.roomHeadMoved(room, to: offset))
+    }
+
     func close(_ reason: RealtimeClose) {
         perform(state.close(reason))
     }
@@ -234,6 +247,8 @@ final class RealtimeSocketHandler: ChannelInboundHandler {
                     return { $0.state.requestFailed(Self.visible(error), clientMessageID: nil) }
                 }
             }
+        case .joinRoom, .leaveRoom, .followRoom, .unfollowRoom, .fetchRoom, .postToRoom:
+            executeRoom(action, context: context)
         case .sendDirectMessage(let submission):
             guard let user = state.userID else { return }
             let messages = environment.messages
@@ -245,6 +260,58 @@ final class RealtimeSocketHandler: ChannelInboundHandler {
                     return { $0.state.requestFailed(Self.visible(error), clientMessageID: submission.clientMessageID) }
                 }
             }
+        }
+    }
+
+    private func executeRoom(_ action: RealtimeConnectionState.Action, context: ChannelHandlerContext) {
+        guard let user = state.userID, let handle else { return }
+        let rooms = environment.rooms
+        switch action {
+        case .joinRoom(let room):
+            let presence = environment.presence
+            answer(on: context.eventLoop) {
+                do {
+                    let joined = try await rooms.join(room, user: user)
+                    let online = Set(presence.users(in: room)).union([user]).count
+                    return { $0.state.roomJoined(joined, online: online) }
+                } catch {
+                    return { $0.state.roomJoinFailed(room, Self.visible(error)) }
+                }
+            }
+        case .leaveRoom(let room):
+            Task {
+                try? await rooms.leave(room, user: user)
+            }
+        case .followRoom(let room):
+            environment.registry.follow(room, handle, as: user)
+        case .unfollowRoom(let room):
+            environment.registry.unfollow(room, handle)
+        case .fetchRoom(let room, let after):
+            let limit = environment.settings.catchUpBatch
+            let logger = environment.logger
+            answer(on: context.eventLoop) {
+                do {
+                    let page = try await rooms.history(of: room, asker: user, after: after, limit: limit)
+                    return { $0.state.roomFetched(room, page, queuedBytes: $0.queuedBytes) }
+                } catch let error as SwiftletError where error.kind != .unavailable && error.kind != .timeout {
+                    return { $0.state.roomJoinFailed(room, error) }
+                } catch {
+                    logger.warning("realtime room catch-up failed; closing so the client resumes",
+                                   metadata: ["error": .string(ErrorLog.describe(error))])
+                    return { $0.state.fetchFailed() }
+                }
+            }
+        case .postToRoom(let room, let submission):
+            answer(on: context.eventLoop) {
+                do {
+                    let receipt = try await rooms.post(to: room, from: user, submission)
+                    return { $0.state.roomPosted(room, receipt, clientMessageID: submission.clientMessageID) }
+                } catch {
+                    return { $0.state.roomRequestFailed(room, Self.visible(error), clientMessageID: submission.clientMessageID) }
+                }
+            }
+        default:
+            return
         }
     }
 

@@ -19,6 +19,16 @@ public enum ServerFrame: Sendable, Equatable {
     /// A direct message sent over the socket was stored.
     case sent(seq: Int64, clientMessageID: String, messageID: String, messageSeq: Int64)
     case error(seq: Int64, code: String, message: String, clientMessageID: String?)
+    /// Following the room from `head`'s epoch; its messages follow (`room_message`).
+    case joined(seq: Int64, room: RoomID, epoch: String, head: Int64, online: Int)
+    case roomMessage(seq: Int64, epoch: String, RoomMessage)
+    /// The room position the client gave cannot be continued exactly (another epoch,
+    /// older than the history kept, or unknown): delivery goes on from `oldest`.
+    case roomReset(seq: Int64, room: RoomID, epoch: String, oldest: Int64, requested: Int64)
+    case roomCaughtUp(seq: Int64, room: RoomID, offset: Int64)
+    case roomSent(seq: Int64, room: RoomID, clientMessageID: String, offset: Int64)
+    case left(seq: Int64, room: RoomID)
+    case roomError(seq: Int64, room: RoomID, code: String, message: String, clientMessageID: String?)
 
     public var text: String {
         var writer = JSONObjectWriter()
@@ -68,6 +78,52 @@ public enum ServerFrame: Sendable, Equatable {
         case .error(let seq, let code, let message, let clientMessageID):
             writer.field("type", "error")
             writer.field("seq", Int(seq))
+            writer.field("code", code)
+            writer.field("message", message)
+            writer.field("clientMsgId", clientMessageID)
+        case .joined(let seq, let room, let epoch, let head, let online):
+            writer.field("type", "joined")
+            writer.field("seq", Int(seq))
+            writer.field("room", room.rawValue)
+            writer.field("epoch", epoch)
+            writer.field("head", Int(head))
+            writer.field("online", online)
+        case .roomMessage(let seq, let epoch, let message):
+            var text = "{\"type\":\"room_message\",\"seq\":\(seq),\"room\":"
+            JSONText.appendString(message.roomID.rawValue, to: &text)
+            text += ",\"offset\":\(message.offset),\"epoch\":"
+            JSONText.appendString(epoch, to: &text)
+            text += ",\"from\":"
+            JSONText.appendString(message.senderID.rawValue, to: &text)
+            text += ",\"payload\":" + message.payload + ",\"createdAt\":"
+            JSONText.appendString(RFC3339.string(message.createdAt), to: &text)
+            return text + "}"
+        case .roomReset(let seq, let room, let epoch, let oldest, let requested):
+            writer.field("type", "room_reset")
+            writer.field("seq", Int(seq))
+            writer.field("room", room.rawValue)
+            writer.field("epoch", epoch)
+            writer.field("oldest", Int(oldest))
+            writer.field("requested", Int(requested))
+        case .roomCaughtUp(let seq, let room, let offset):
+            writer.field("type", "room_caught_up")
+            writer.field("seq", Int(seq))
+            writer.field("room", room.rawValue)
+            writer.field("offset", Int(offset))
+        case .roomSent(let seq, let room, let clientMessageID, let offset):
+            writer.field("type", "room_sent")
+            writer.field("seq", Int(seq))
+            writer.field("room", room.rawValue)
+            writer.field("clientMsgId", clientMessageID)
+            writer.field("offset", Int(offset))
+        case .left(let seq, let room):
+            writer.field("type", "left")
+            writer.field("seq", Int(seq))
+            writer.field("room", room.rawValue)
+        case .roomError(let seq, let room, let code, let message, let clientMessageID):
+            writer.field("type", "error")
+            writer.field("seq", Int(seq))
+            writer.field("room", room.rawValue)
             writer.field("code", code)
             writer.field("message", message)
             writer.field("clientMsgId", clientMessageID)

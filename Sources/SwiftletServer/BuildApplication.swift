@@ -36,6 +36,9 @@ public struct SwiftletCustomization: Sendable {
     /// configuration (`ClusterComposition`). Inject one to share it between applications
     /// in one process or to use an implementation of your own.
     public var clusterState: (any ClusterState)?
+    /// Decides whether a user may join a room they were not added to (a paid live room, a
+    /// company's groups). The default follows the room's policy: `open` yes, `invite` no.
+    public var roomJoinDecider: RoomJoinDecider = RoomService.defaultJoinDecider
     /// Called once the application is wired, with the parts tests and embedders need.
     public var onComponents: @Sendable (SwiftletComponents) -> Void = { _ in }
 
@@ -94,7 +97,8 @@ public func buildApplication(
     logger.debug("revocations loaded", metadata: ["count": .stringConvertible(loaded)])
 
     let realtime = RealtimeComposition(
-        config, storage: storage, cluster: cluster, auth: auth, revocations: revocations, clock: clock, logger: logger)
+        config, storage: storage, cluster: cluster, auth: auth, revocations: revocations, clock: clock, logger: logger,
+        decideJoin: customization.roomJoinDecider)
     let commerce = try CommerceComposition(config, storage: storage, sandboxAddress: sandboxAddress, clock: clock, logger: logger)
     try await MaintenanceJobs.schedule(jobs: storage.jobs, clock: clock)
     if config.commerce.demoCatalogue {

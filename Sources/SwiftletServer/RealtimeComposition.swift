@@ -10,11 +10,19 @@ struct RealtimeComposition {
     let registry: RealtimeRegistry
     let fanout: InboxFanout
     let messages: DirectMessageService
+    let rooms: RoomService
+    let roomPresence: RoomPresence
     let upgrader: RealtimeUpgrader
     let service: RealtimeService
 
+    /// Who is online in a room over every node (`GET /api/v1/rooms/{id}/presence`).
+    var presence: @Sendable (RoomID) async -> [UserID] {
+        { [roomPresence] in roomPresence.users(in: $0) }
+    }
+
     init(_ config: SwiftletConfiguration, storage: any StorageEngine, cluster: any ClusterState, auth: AuthService,
-         revocations: RevocationList, clock: SwiftletClock, logger: Logger) {
+         revocations: RevocationList, clock: SwiftletClock, logger: Logger,
+         decideJoin: @escaping RoomJoinDecider = RoomService.defaultJoinDecider) {
         let settings = Self.settings(config.realtime)
         registry = RealtimeRegistry(settings: settings)
         fanout = InboxFanout(cluster: cluster, inbox: storage.inbox, target: registry, logger: logger)
@@ -24,6 +32,16 @@ struct RealtimeComposition {
             limits: DirectMessageLimits(maxTextCharacters: config.realtime.maxMessageCharacters,
                                         perMinute: config.realtime.messagesPerMinute),
             clock: clock, logger: logger)
+        let roomFanout = RoomFanout(cluster: cluster, rooms: storage.rooms, target: registry, logger: logger)
+        rooms = RoomService(
+            rooms: storage.rooms, messages: messages,
+            limits: RoomLimits(historyLimit: config.realtime.roomHistory, maxMembers: config.realtime.roomMaxMembers),
+            decideJoin: decideJoin, announce: { roomFanout.announce($0) }, clock: clock)
+        let registry = self.registry
+        roomPresence = RoomPresence(
+            cluster: cluster, local: { registry.localUsers(in: $0) }, localRooms: { registry.followedRooms }, clock: clock,
+            logger: logger)
+        registry.setRoomChangeHandler { [roomPresence] in roomPresence.changed($0) }
         let authentication = auth
         upgrader = RealtimeUpgrader(environment: RealtimeEnvironment(
             verify: { token in
@@ -33,9 +51,10 @@ struct RealtimeComposition {
             isRevoked: { principal, now in
                 revocations.isRevoked(tokenID: principal.tokenID, sessionID: principal.sessionID, now: now)
             },
-            inbox: storage.inbox, messages: messages, registry: registry, settings: settings, clock: clock, logger: logger))
+            inbox: storage.inbox, messages: messages, rooms: rooms, presence: roomPresence, registry: registry,
+            settings: settings, clock: clock, logger: logger))
         service = RealtimeService(
-            fanout: fanout, inbox: storage.inbox,
+            fanout: fanout, roomFanout: roomFanout, presence: roomPresence, inbox: storage.inbox,
             retention: InboxRetention(maxAge: config.realtime.inboxRetentionSeconds, maxCount: config.realtime.inboxMaxMessages),
             clock: clock, logger: logger)
     }
@@ -53,12 +72,14 @@ struct RealtimeComposition {
     }
 }
 
-/// Runs the inbox fan-out, and applies the inbox retention every ten minutes (on every
+/// Runs the inbox and room fan-outs and room presence, and applies the inbox retention every ten minutes (on every
 /// node: removing what another node already removed is a no-op).
 struct RealtimeService: Service {
     static let pruneInterval: Duration = .seconds(600)
 
     let fanout: InboxFanout
+    let roomFanout: RoomFanout
+    let presence: RoomPresence
     let inbox: any InboxRepository
     let retention: InboxRetention
     let clock: SwiftletClock
@@ -68,6 +89,8 @@ struct RealtimeService: Service {
         await cancelWhenGracefulShutdown {
             await withDiscardingTaskGroup { group in
                 group.addTask { await fanout.run() }
+                group.addTask { await roomFanout.run() }
+                group.addTask { await presence.run() }
                 group.addTask {
                     while !Task.isCancelled {
                         do {

@@ -133,6 +133,7 @@ struct RealtimeGatewayTests {
             let ahead = try await harness.connect(bob.token, since: 99, device: "d2")
             _ = try await ahead.welcome()
             #expect(await ahead.nextJSON()?["type"] as? String == "reset")
+            #expect(await ahead.messages(10).seqs == Array(16...25), "after the reset, everything kept follows")
         }
     }
 

@@ -15,6 +15,7 @@ struct RealtimeHarness {
     static func run(
         _ kind: EngineKind = .sqlite, clock: SwiftletClock = .system, cluster: (any ClusterState)? = nil,
         configure adjust: @escaping (inout SwiftletConfiguration) -> Void = { _ in },
+        customize: (inout SwiftletCustomization) -> Void = { _ in },
         _ body: @escaping @Sendable (RealtimeHarness) async throws -> Void
     ) async throws {
         let config = TestApp.config { config in
@@ -25,6 +26,7 @@ struct RealtimeHarness {
             var customization = TestRoutes.customization
             customization.clock = clock
             customization.clusterState = cluster
+            customize(&customization)
             let app = try await TestApp.application(storage: storage, config: config, customization: customization)
             try await app.test(.live) { client in
                 let port = try #require(client.port)
