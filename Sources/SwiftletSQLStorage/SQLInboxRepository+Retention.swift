@@ -45,6 +45,11 @@ extension SQLInboxRepository {
                     """).all().count
             }
         }
+        // Idempotency records of direct messages go with the age limit: a client retries
+        // within minutes, and the table would otherwise grow for ever.
+        try await executor.transaction { db in
+            try await db.raw("DELETE FROM direct_messages WHERE created_at < \(bind: cutoff)").run()
+        }
         return removed
     }
 }

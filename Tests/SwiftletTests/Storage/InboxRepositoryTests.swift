@@ -230,6 +230,21 @@ struct InboxRepositoryTests {
         }
     }
 
+    @Test("idempotency records of direct messages go with the age retention", arguments: EngineKind.available)
+    func directMessageRecordsPruned(kind: EngineKind) async throws {
+        try await TestStorage.withStorage(kind) { storage in
+            let (sender, recipient) = try await Self.users(storage)
+            let first = try await storage.inbox.storeDirectMessage(Self.request(sender, to: recipient), now: Self.t0)
+            let retention = InboxRetention(maxAge: 86_400, maxCount: 1_000)
+            _ = try await storage.inbox.prune(retention, now: Self.t0.addingTimeInterval(3_600))
+            let replay = try await storage.inbox.storeDirectMessage(Self.request(sender, to: recipient), now: Self.t0.addingTimeInterval(3_600))
+            #expect(replay.replayed && replay.messageID == first.messageID, "within the age limit a retry is still recognised")
+            _ = try await storage.inbox.prune(retention, now: Self.t0.addingTimeInterval(2 * 86_400))
+            let later = try await storage.inbox.storeDirectMessage(Self.request(sender, to: recipient), now: Self.t0.addingTimeInterval(2 * 86_400))
+            #expect(!later.replayed, "after it, the record is gone and the id is free again")
+        }
+    }
+
     @Test("identical direct messages sent at once are stored once and all answered with it", arguments: EngineKind.available)
     func concurrentDirectMessage(kind: EngineKind) async throws {
         try await TestStorage.withStorage(kind) { storage in
