@@ -96,7 +96,8 @@ public struct RealtimeConnectionState: Sendable {
             phase = .open
             let welcome = ServerFrame.welcome(seq: delivered, userID: principal.userID, connectionID: connectionID,
                                               pingIntervalSeconds: Int(settings.pingInterval))
-            return [.register(principal), .send(welcome)] + inboxActions(inbox.start())
+            let steps = inbox.start()
+            return [.register(principal), .send(welcome)] + inboxActions(steps)
         case .open:
             guard principal.userID == self.principal?.userID else {
                 return [.send(error("realtime.token_user_mismatch", "The token belongs to another user."))] + close(.unauthorized)
@@ -158,13 +159,15 @@ public struct RealtimeConnectionState: Sendable {
     /// Messages just stored for this user (from this node, in order per user).
     public mutating func live(_ messages: [InboxMessage]) -> [Action] {
         guard phase == .open else { return [] }
-        return inboxActions(inbox.live(messages.filter { $0.userID == principal?.userID }))
+        let steps = inbox.live(messages.filter { $0.userID == principal?.userID })
+        return inboxActions(steps)
     }
 
     /// The user's inbox reached `seq` (another node stored something, or a re-check).
     public mutating func headMoved(to seq: Int64) -> [Action] {
         guard phase == .open else { return [] }
-        return inboxActions(inbox.headMoved(to: seq))
+        let steps = inbox.headMoved(to: seq)
+        return inboxActions(steps)
     }
 
     /// What the database returned for `.fetch(after:)`, with the bytes waiting in the
@@ -173,9 +176,10 @@ public struct RealtimeConnectionState: Sendable {
         guard phase == .open else { return [] }
         // Older than what is kept, or a position this inbox never had: a reset.
         let isReset = page.isReset(since: inbox.delivered) || inbox.delivered > page.head
-        return inboxActions(inbox.fetched(
+        let steps = inbox.fetched(
             .init(items: page.messages, head: page.head, oldest: page.oldest, isReset: isReset),
-            queuedBytes: queuedBytes, maxQueuedBytes: settings.maxQueuedBytes))
+            queuedBytes: queuedBytes, maxQueuedBytes: settings.maxQueuedBytes)
+        return inboxActions(steps)
     }
 
     /// Bytes a message frame adds to its payload (type, seq, kind, time, WebSocket header).
@@ -184,15 +188,21 @@ public struct RealtimeConnectionState: Sendable {
     /// The outbound queue drained (below a quarter of its bound) after a paused catch-up.
     public mutating func drained() -> [Action] {
         guard phase == .open else { return [] }
-        var actions = inboxActions(inbox.drained())
+        let steps = inbox.drained()
+        var actions = inboxActions(steps)
         for room in Array(rooms.keys) {
-            actions += roomActions(room, rooms[room]?.cursor.drained() ?? [])
+            let roomSteps = rooms[room]?.cursor.drained() ?? []
+            actions += roomActions(room, roomSteps)
         }
         return actions
     }
 
     public var isPaused: Bool { inbox.paused || rooms.values.contains { $0.cursor.paused } }
 
+    /// Maps the cursor's steps to actions. Call with steps computed beforehand (`let steps
+    /// = inbox.…; return inboxActions(steps)`): in `inboxActions(inbox.live(…))` the
+    /// receiver is read before the argument mutates it, and `caught_up` would carry the
+    /// old position.
     private func inboxActions(_ steps: [SequenceCursor<InboxMessage>.Step]) -> [Action] {
         steps.map { step in
             switch step {

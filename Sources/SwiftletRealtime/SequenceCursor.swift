@@ -38,6 +38,9 @@ struct SequenceCursor<Item: Sendable>: Sendable {
     private(set) var fetching = false
     private(set) var paused = false
     private(set) var caughtUp = false
+    /// Something raised `known` while a read was under way: the read may have missed it
+    /// (it was stored after the read's snapshot), so one more read is due.
+    private var heardDuringRead = false
 
     init(after position: Int64, number: @escaping @Sendable (Item) -> Int64, size: @escaping @Sendable (Item) -> Int) {
         self.delivered = max(0, position)
@@ -57,6 +60,7 @@ struct SequenceCursor<Item: Sendable>: Sendable {
         for item in items {
             let seq = number(item)
             known = max(known, seq)
+            if fetching { heardDuringRead = true }
             if fetching || paused || seq <= delivered { continue }
             if seq == delivered + 1 {
                 delivered = seq
@@ -73,6 +77,7 @@ struct SequenceCursor<Item: Sendable>: Sendable {
     /// The sequence reached `seq` somewhere (another node, a re-check).
     mutating func headMoved(to seq: Int64) -> [Step] {
         known = max(known, seq)
+        if fetching { heardDuringRead = true }
         guard !fetching, !paused, known > delivered else { return [] }
         fetching = true
         return [.fetch(after: delivered)]
@@ -81,6 +86,8 @@ struct SequenceCursor<Item: Sendable>: Sendable {
     /// The answer to `.fetch`, with the bytes waiting in the outbound queue and its bound.
     mutating func fetched(_ page: Page, queuedBytes: Int, maxQueuedBytes: Int) -> [Step] {
         fetching = false
+        let heard = heardDuringRead
+        heardDuringRead = false
         var steps: [Step] = []
         if page.isReset {
             let requested = delivered
@@ -108,9 +115,11 @@ struct SequenceCursor<Item: Sendable>: Sendable {
         }
         known = max(known, page.head)
         if paused { return steps }
-        // Read on while pages bring something; a page that brings nothing new ends the
-        // catch-up even if `known` says more (a later live item starts a new read).
-        if delivered < known, delivered > before {
+        // Read on while pages bring something, or when something was heard during this
+        // read (it may have been stored after the read's snapshot). A page that brings
+        // nothing new with nothing heard ends the catch-up even if `known` says more (an
+        // item announced but no longer kept); the next live item starts a new read.
+        if delivered < known, delivered > before || heard {
             fetching = true
             steps.append(.fetch(after: delivered))
         } else if !caughtUp {

@@ -70,13 +70,12 @@ final class SequenceFanout: Sendable {
         let interrupted = InterruptionFlag()
         await withDiscardingTaskGroup { group in
             group.addTask {
-                // Re-checks: every second while interrupted, every `recheckInterval` while live.
-                var sinceLastRecheck = Duration.zero
+                // Re-checks: every pause while interrupted, every `recheckInterval` while live.
+                var lastRecheck = ContinuousClock.now
                 while !Task.isCancelled {
                     do { try await self.pause() } catch { return }
-                    sinceLastRecheck += .seconds(1)
-                    if interrupted.value || sinceLastRecheck >= self.recheckInterval {
-                        sinceLastRecheck = .zero
+                    if interrupted.value || ContinuousClock.now - lastRecheck >= self.recheckInterval {
+                        lastRecheck = ContinuousClock.now
                         await self.recheck()
                     }
                 }

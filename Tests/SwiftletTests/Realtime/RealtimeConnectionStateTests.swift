@@ -111,10 +111,8 @@ struct RealtimeConnectionStateTests {
         var (state, welcome) = Self.open(since: 99)
         let actions = SimulatedInbox.answer(welcome, on: &state, from: inbox)
         #expect(actions.frames.dropFirst().first == .reset(seq: 15, oldest: 16, requested: 99), "right after the welcome")
-        withKnownIssue("fetched ends the catch-up after a since > head reset (caught_up at oldest - 1) without reading from the oldest message") {
-            #expect(actions.messageSeqs == Array(16...25))
-            #expect(actions.frames.last == .caughtUp(seq: 25))
-        }
+        #expect(actions.messageSeqs == Array(16...25))
+        #expect(actions.frames.last == .caughtUp(seq: 25))
     }
 
     /// A read answered from a moment before message 6 was stored, while message 6's live
@@ -129,12 +127,9 @@ struct RealtimeConnectionStateTests {
         inbox.commit(1)
         #expect(state.live([inbox.message(6)]).isEmpty, "a live message during a read waits for the read")
         let answered = SimulatedInbox.answer(state.fetched(snapshot), on: &state, from: inbox)
-        withKnownIssue("fetched does not read again when the page brought nothing, though a live message raised `known` during the read") {
-            #expect(answered.messageSeqs == [6])
-            #expect(answered.frames.last == .caughtUp(seq: 6))
-        }
-        // Until then, the fan-out's periodic re-check is what gets it there.
-        _ = SimulatedInbox.answer(state.headMoved(to: inbox.head), on: &state, from: inbox)
+        #expect(answered.messageSeqs == [6])
+        #expect(answered.frames.last == .caughtUp(seq: 6))
+        #expect(state.headMoved(to: inbox.head).isEmpty, "nothing is read twice")
         #expect(state.deliveredSeq == 6)
     }
 
