@@ -120,6 +120,7 @@ public func buildApplication(
     CatalogRoutes(catalog: commerce.catalog).register(on: router, admin: admin)
     OrderRoutes(orders: commerce.orders, payments: commerce.payments, refunds: commerce.refunds).register(buyer: buyer, admin: admin)
     RealtimeRoutes(inbox: storage.inbox, messages: realtime.messages, clock: clock).register(buyer: buyer, router: router)
+    RoomRoutes(rooms: realtime.rooms, presence: realtime.presence).register(buyer: buyer)
     if let verifier = commerce.verifier {
         PaymentNotifyRoute(verifier: verifier, payments: commerce.payments, logger: logger).register(on: router)
     }

@@ -7,6 +7,7 @@
 /// (`/sandbox/…`) and the benchmark endpoints are development tools and left out.
 public enum OpenAPIDocument {
     static let operations: [OpenAPIOperation] = OpenAPIIdentityPaths.operations + OpenAPICommercePaths.operations + OpenAPIRealtimePaths.operations
+        + OpenAPIRoomPaths.operations
 
     /// Every documented operation as (method, path), e.g. `("GET", "/api/v1/me")`.
     public static var routes: [(method: String, path: String)] {
