@@ -75,3 +75,36 @@ extension ThreeNodeRedisClusterTests {
         return (try #require(body["accessToken"] as? String), try #require((body["user"] as? [String: Any])?["id"] as? String))
     }
 }
+
+extension ThreeNodeRedisClusterTests {
+    @Test("a room across three nodes: messages posted on node 1 reach followers on nodes 2 and 3; presence counts users once over the cluster")
+    func roomAcrossNodes() async throws {
+        try await Self.withCluster { cluster, _ in
+            let (alice, _) = try await Self.realtimeUser(cluster, "alice")
+            let (bob, _) = try await Self.realtimeUser(cluster, "bob")
+            let room = try await Self.node(cluster, 1).json(.POST, "/api/v1/rooms", json: #"{"name":"everyone","policy":"open"}"#, token: alice)
+            let roomID = try #require(room["id"] as? String)
+            var sockets: [TestWebSocket] = []
+            for (token, node, device) in [(alice, 0, "a"), (bob, 1, "b-phone"), (bob, 2, "b-tablet")] {
+                let socket = try await TestWebSocket.connect(port: cluster.nodes[node].port, path: "/api/v1/realtime?device=\(device)", token: token)
+                _ = try await socket.welcome()
+                try await socket.send(json: ["type": "join", "room": roomID])
+                _ = try #require(await socket.frame("joined"), "join on node \(node + 1)")
+                sockets.append(socket)
+            }
+            for index in 1...10 {
+                try await sockets[0].send(json: ["type": "room_send", "room": roomID, "text": "all \(index)", "clientMsgId": "all\(index)"])
+                _ = try #require(await sockets[0].frame("room_sent"))
+            }
+            for (index, socket) in sockets.enumerated().dropFirst() {
+                let offsets = await socket.roomMessages(10).map { $0["offset"] as? Int }
+                #expect(offsets == Array(1...10).map { $0 }, "node \(index + 1): \(offsets)\n\(cluster.output)")
+            }
+            // Presence from node 3: alice (node 1) and bob (nodes 2 and 3), each once.
+            try await ThreeNodeClusterTests.waitUntil("presence seen over the cluster", cluster, timeout: .seconds(5)) {
+                let presence = try await Self.node(cluster, 3).json(.GET, "/api/v1/rooms/\(roomID)/presence", token: bob)
+                return presence["online"] as? Int == 2
+            }
+        }
+    }
+}
