@@ -1,7 +1,5 @@
 import Foundation
 import HTTPTypes
-import HummingbirdTesting
-import NIOCore
 import SwiftletConfig
 import SwiftletCore
 import Testing
@@ -241,69 +239,11 @@ struct RealtimeRoutesTests {
     }
 }
 
-/// A live application for these tests, and calls that keep the answer's headers.
-private struct RealtimeAPI {
-    struct User {
-        let token: String
-        let userID: String
-    }
-
-    struct Exchange {
-        let status: HTTPResponse.Status
-        let headers: HTTPFields
-        let body: String
-
-        var json: [String: Any] {
-            (try? JSONSerialization.jsonObject(with: Data(body.utf8))) as? [String: Any] ?? [:]
-        }
-
-        var errorCode: String? { (json["error"] as? [String: Any])?["code"] as? String }
-    }
-
-    let client: any TestClientProtocol
-
-    static func run(
-        _ kind: EngineKind, clock: SwiftletClock = .system, _ adjust: @escaping (inout SwiftletConfiguration) -> Void = { _ in },
-        _ body: @escaping @Sendable (RealtimeAPI) async throws -> Void
-    ) async throws {
-        let config = TestApp.config { config in
-            config.realtime.messagesPerMinute = 100_000
-            adjust(&config)
-        }
-        try await TestStorage.withStorage(kind) { storage in
-            var customization = TestRoutes.customization
-            customization.clock = clock
-            let app = try await TestApp.application(storage: storage, config: config, customization: customization)
-            try await app.test(.live) { client in
-                try await body(RealtimeAPI(client: client))
-            }
-        }
-    }
-
-    func login(_ name: String) async throws -> User {
-        let tokens = try await client.login("\(name):\(RandomID.base32(byteCount: 6))")
-        return User(token: tokens.accessToken, userID: try #require(tokens.user?.id))
-    }
-
-    func exchange(_ method: HTTPRequest.Method, _ uri: String, json: String? = nil, headers: HTTPFields = [:]) async throws -> Exchange {
-        var all = headers
-        if json != nil { all[.contentType] = "application/json" }
-        return try await client.execute(uri: uri, method: method, headers: all, body: json.map { ByteBuffer(string: $0) }) { response in
-            Exchange(status: response.status, headers: response.headers, body: String(buffer: response.body))
-        }
-    }
-
-    func call(_ method: HTTPRequest.Method, _ uri: String, json: String? = nil, as user: User) async throws -> Exchange {
-        try await exchange(method, uri, json: json, headers: [.authorization: "Bearer \(user.token)"])
-    }
-
-    func sendText(_ text: String, to recipient: String, id: String, as user: User) async throws -> Exchange {
+/// The direct-message call these tests make.
+extension RealtimeAPI {
+    fileprivate func sendText(_ text: String, to recipient: String, id: String, as user: User) async throws -> Exchange {
         var body = ""
         JSONText.appendString(text, to: &body)
         return try await call(.post, "/api/v1/messages", json: #"{"to":"\#(recipient)","text":\#(body),"clientMsgId":"\#(id)"}"#, as: user)
     }
-}
-
-extension HTTPField.Name {
-    fileprivate static let idempotentReplayed = HTTPField.Name("Idempotent-Replayed")!
 }

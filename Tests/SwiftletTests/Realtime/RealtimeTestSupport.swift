@@ -18,6 +18,21 @@ struct RealtimeHarness {
         customize: (inout SwiftletCustomization) -> Void = { _ in },
         _ body: @escaping @Sendable (RealtimeHarness) async throws -> Void
     ) async throws {
+        try await live(kind, clock: clock, cluster: cluster, configure: adjust, customize: customize) { client, storage in
+            let port = try #require(client.port)
+            try await body(RealtimeHarness(port: port, storage: storage, api: LiveHTTPClient(port: port)))
+        }
+    }
+
+    /// The live server `run` starts, handed over with the test framework's client (which
+    /// keeps the answer's headers: `RealtimeAPI`). The per-minute message limit is lifted
+    /// unless `adjust` sets it: tests that send many messages are not about it.
+    static func live(
+        _ kind: EngineKind, clock: SwiftletClock, cluster: (any ClusterState)? = nil,
+        configure adjust: @escaping (inout SwiftletConfiguration) -> Void,
+        customize: (inout SwiftletCustomization) -> Void = { _ in },
+        _ body: @escaping @Sendable (any TestClientProtocol, any StorageEngine) async throws -> Void
+    ) async throws {
         let config = TestApp.config { config in
             config.realtime.messagesPerMinute = 100_000
             adjust(&config)
@@ -29,8 +44,7 @@ struct RealtimeHarness {
             customize(&customization)
             let app = try await TestApp.application(storage: storage, config: config, customization: customization)
             try await app.test(.live) { client in
-                let port = try #require(client.port)
-                try await body(RealtimeHarness(port: port, storage: storage, api: LiveHTTPClient(port: port)))
+                try await body(client, storage)
             }
         }
     }

@@ -1,7 +1,5 @@
 import Foundation
 import HTTPTypes
-import HummingbirdTesting
-import NIOCore
 import SwiftletConfig
 import SwiftletCore
 import Testing
@@ -14,7 +12,7 @@ struct RoomRoutesTests {
     @Test("an open room is joined, an invite-only room is refused; the owner adds, others may not; leaving",
           arguments: EngineKind.available)
     func membership(_ kind: EngineKind) async throws {
-        try await RoomAPI.run(kind) { api in
+        try await RealtimeAPI.run(kind) { api in
             let alice = try await api.login("alice")
             let bob = try await api.login("bob")
             let carol = try await api.login("carol")
@@ -94,7 +92,7 @@ struct RoomRoutesTests {
     @Test("messages get offsets 1…N and read back in order; a replay stores nothing; another epoch is a reset",
           arguments: EngineKind.available)
     func messages(_ kind: EngineKind) async throws {
-        try await RoomAPI.run(kind) { api in
+        try await RealtimeAPI.run(kind) { api in
             let alice = try await api.login("alice")
             let bob = try await api.login("bob")
             let room = try await api.createRoom("Chat", policy: "open", as: alice).json
@@ -177,7 +175,7 @@ struct RoomRoutesTests {
     @Test("a full room takes no one more; history past realtime.roomHistory is gone and a resume from before it is a reset",
           arguments: EngineKind.available)
     func limits(_ kind: EngineKind) async throws {
-        try await RoomAPI.run(kind, { $0.realtime.roomMaxMembers = 2; $0.realtime.roomHistory = 10 }) { api in
+        try await RealtimeAPI.run(kind, { $0.realtime.roomMaxMembers = 2; $0.realtime.roomHistory = 10 }) { api in
             let alice = try await api.login("alice")
             let bob = try await api.login("bob")
             let carol = try await api.login("carol")
@@ -204,7 +202,7 @@ struct RoomRoutesTests {
 
     @Test("non-members may not post or read; bad messages are refused and store nothing", arguments: EngineKind.available)
     func refusals(_ kind: EngineKind) async throws {
-        try await RoomAPI.run(kind) { api in
+        try await RealtimeAPI.run(kind) { api in
             let alice = try await api.login("alice")
             let carol = try await api.login("carol")
             let id = try #require(try await api.createRoom("Closed", policy: "invite", as: alice).json["id"] as? String)
@@ -243,7 +241,7 @@ struct RoomRoutesTests {
 
     @Test("an unknown room and a path that cannot be a room id are both 404 rooms.not_found", arguments: EngineKind.available)
     func unknownRooms(_ kind: EngineKind) async throws {
-        try await RoomAPI.run(kind) { api in
+        try await RealtimeAPI.run(kind) { api in
             let alice = try await api.login("alice")
             let real = try #require(try await api.createRoom("Real", policy: "open", as: alice).json["id"] as? String)
             let unknown = RoomID.generate().rawValue
@@ -308,83 +306,27 @@ struct RoomRoutesTests {
     }
 }
 
-/// A live application for these tests, and calls that keep the answer's headers.
-private struct RoomAPI {
-    struct User {
-        let token: String
-        let userID: String
-    }
-
-    struct Exchange {
-        let status: HTTPResponse.Status
-        let headers: HTTPFields
-        let body: String
-
-        var json: [String: Any] {
-            (try? JSONSerialization.jsonObject(with: Data(body.utf8))) as? [String: Any] ?? [:]
-        }
-
-        var errorCode: String? { (json["error"] as? [String: Any])?["code"] as? String }
-    }
-
-    let client: any TestClientProtocol
-
-    static func run(
-        _ kind: EngineKind, _ adjust: @escaping (inout SwiftletConfiguration) -> Void = { _ in },
-        _ body: @escaping @Sendable (RoomAPI) async throws -> Void
-    ) async throws {
-        let config = TestApp.config { config in
-            config.realtime.messagesPerMinute = 100_000
-            adjust(&config)
-        }
-        try await TestStorage.withStorage(kind) { storage in
-            let app = try await TestApp.application(storage: storage, config: config, customization: TestRoutes.customization)
-            try await app.test(.live) { client in
-                try await body(RoomAPI(client: client))
-            }
-        }
-    }
-
-    func login(_ name: String) async throws -> User {
-        let tokens = try await client.login("\(name):\(RandomID.base32(byteCount: 6))")
-        return User(token: tokens.accessToken, userID: try #require(tokens.user?.id))
-    }
-
-    func exchange(_ method: HTTPRequest.Method, _ uri: String, json: String? = nil, headers: HTTPFields = [:]) async throws -> Exchange {
-        var all = headers
-        if json != nil { all[.contentType] = "application/json" }
-        return try await client.execute(uri: uri, method: method, headers: all, body: json.map { ByteBuffer(string: $0) }) { response in
-            Exchange(status: response.status, headers: response.headers, body: String(buffer: response.body))
-        }
-    }
-
-    func call(_ method: HTTPRequest.Method, _ uri: String, json: String? = nil, as user: User) async throws -> Exchange {
-        try await exchange(method, uri, json: json, headers: [.authorization: "Bearer \(user.token)"])
-    }
-
-    func createRoom(_ name: String, policy: String?, as user: User) async throws -> Exchange {
+/// The room calls these tests make.
+extension RealtimeAPI {
+    fileprivate func createRoom(_ name: String, policy: String?, as user: User) async throws -> Exchange {
         var body = #"{"name":"#
         JSONText.appendString(name, to: &body)
         if let policy { body += #","policy":"\#(policy)""# }
         return try await call(.post, "/api/v1/rooms", json: body + "}", as: user)
     }
 
-    func roomIDs(as user: User) async throws -> [String] {
+    fileprivate func roomIDs(as user: User) async throws -> [String] {
         let rooms = try #require(try await call(.get, "/api/v1/rooms", as: user).json["rooms"] as? [[String: Any]])
         return rooms.compactMap { $0["id"] as? String }
     }
 
-    func addMember(_ userID: String, to room: String, as user: User) async throws -> Exchange {
+    fileprivate func addMember(_ userID: String, to room: String, as user: User) async throws -> Exchange {
         try await call(.post, "/api/v1/rooms/\(room)/members", json: #"{"userId":"\#(userID)"}"#, as: user)
     }
 
-    func post(_ text: String, to room: String, clientID: String, as user: User) async throws -> Exchange {
+    fileprivate func post(_ text: String, to room: String, clientID: String, as user: User) async throws -> Exchange {
         var body = ""
         JSONText.appendString(text, to: &body)
         return try await call(.post, "/api/v1/rooms/\(room)/messages", json: #"{"text":\#(body),"clientMsgId":"\#(clientID)"}"#, as: user)
     }
-}
-
-extension HTTPField.Name {
-    fileprivate static let idempotentReplayed = HTTPField.Name("Idempotent-Replayed")!
 }
