@@ -296,5 +296,30 @@ public enum PostgresMigrations {
             """,
             "CREATE INDEX room_message_keys_seq ON room_message_keys (room_id, seq)",
         ]),
+        // The outbox of domain events: one head row hands out the outbox-wide positions
+        // (its row lock orders the event-writing transactions, so positions are gapless and
+        // visible in order), and the events keyed by position. The index by time finds the
+        // prefix that retention removes.
+        Migration(version: 7, name: "create_event_outbox", statements: [
+            """
+            CREATE TABLE event_outbox_head (
+                id BIGINT PRIMARY KEY CHECK (id = 1),
+                last_position BIGINT NOT NULL
+            )
+            """,
+            """
+            CREATE TABLE event_outbox (
+                position BIGINT PRIMARY KEY,
+                id TEXT NOT NULL UNIQUE,
+                type TEXT NOT NULL,
+                version BIGINT NOT NULL,
+                aggregate_type TEXT NOT NULL,
+                aggregate_id TEXT NOT NULL,
+                payload TEXT NOT NULL,
+                occurred_at BIGINT NOT NULL
+            )
+            """,
+            "CREATE INDEX event_outbox_occurred ON event_outbox (occurred_at, position)",
+        ]),
     ]
 }

@@ -297,5 +297,30 @@ public enum SQLiteMigrations {
             """,
             "CREATE INDEX room_message_keys_seq ON room_message_keys (room_id, seq)",
         ]),
+        // The outbox of domain events: one head row hands out the outbox-wide positions
+        // (its row lock orders the event-writing transactions, so positions are gapless and
+        // visible in order), and the events keyed by position. The index by time finds the
+        // prefix that retention removes.
+        Migration(version: 7, name: "create_event_outbox", statements: [
+            """
+            CREATE TABLE event_outbox_head (
+                id INTEGER PRIMARY KEY CHECK (id = 1),
+                last_position INTEGER NOT NULL
+            ) STRICT
+            """,
+            """
+            CREATE TABLE event_outbox (
+                position INTEGER PRIMARY KEY,
+                id TEXT NOT NULL UNIQUE,
+                type TEXT NOT NULL,
+                version INTEGER NOT NULL,
+                aggregate_type TEXT NOT NULL,
+                aggregate_id TEXT NOT NULL,
+                payload TEXT NOT NULL,
+                occurred_at INTEGER NOT NULL
+            ) STRICT
+            """,
+            "CREATE INDEX event_outbox_occurred ON event_outbox (occurred_at, position)",
+        ]),
     ]
 }

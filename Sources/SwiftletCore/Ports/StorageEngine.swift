@@ -11,6 +11,7 @@ public protocol StorageEngine: Sendable {
     var jobs: any JobRepository { get }
     var inbox: any InboxRepository { get }
     var rooms: any RoomRepository { get }
+    var events: any EventOutboxRepository { get }
     /// Told about inbox messages after the transactions that stored them commit.
     var inboxAnnouncer: InboxAnnouncer { get }
 
