@@ -14,6 +14,8 @@ import SwiftletCore
 /// A status change the buyer cares about (paid, shipped, refunded, closed) writes its
 /// inbox message in the same transaction as the order (`OrderInboxEvents`), and the
 /// message is announced for live delivery once that transaction has committed.
+/// Creation and every change also write their domain events to the outbox
+/// (`OrderDomainEvents`), as the transaction's last statement.
 public struct SQLOrderRepository: OrderRepository {
     let executor: any SQLExecutor
     let announcer: InboxAnnouncer?
@@ -70,6 +72,7 @@ public struct SQLOrderRepository: OrderRepository {
             for job in new.jobs(order) {
                 try await SQLJobRepository.enqueue(db, job, now: order.createdAt)
             }
+            try await SQLEventOutboxRepository.append(db, OrderDomainEvents.events(before: nil, after: order))
             return .created(order)
         }
     }
@@ -132,7 +135,8 @@ public struct SQLOrderRepository: OrderRepository {
     static func applyOnce(_ db: any SQLDatabase, _ id: OrderID,
                           _ decide: @Sendable (Order, [Refund]) throws -> OrderMutation) async throws -> (Order, [InboxMessage]) {
         guard let (order, version) = try await SQLOrderRows.find(db, id) else { throw notFound }
-        var mutation = try decide(order, try await SQLOrderRows.refunds(db, of: id))
+        let refunds = try await SQLOrderRows.refunds(db, of: id)
+        var mutation = try decide(order, refunds)
         if mutation.stock == .reserveIfAvailable {
             mutation.order.stockHeld = try await reserveIfAvailable(db, mutation.order.items)
         } else if mutation.stock == .release {
@@ -152,6 +156,7 @@ public struct SQLOrderRepository: OrderRepository {
         }
         let events = try await SQLInboxRepository.append(
             db, OrderInboxEvents.drafts(before: order, after: mutation.order), now: mutation.order.updatedAt)
+        try await SQLEventOutboxRepository.append(db, OrderDomainEvents.events(of: mutation, before: order, refunds: refunds))
         return (mutation.order, events)
     }
 

@@ -38,7 +38,9 @@ public struct SQLUserRepository: UserRepository {
             ).first() else {
                 throw SwiftletError(.internalFailure, code: "storage.inconsistent", message: "user vanished after insert")
             }
-            return (try Self.decodeUser(row), inserted != nil)
+            let user = try Self.decodeUser(row)
+            if inserted != nil { try await SQLEventOutboxRepository.append(db, [UserDomainEvents.created(user)]) }
+            return (user, inserted != nil)
         }
     }
 
