@@ -91,12 +91,12 @@ ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 FD_LIMIT=$(ulimit -n)
 NOTES=()
 room=$((FD_LIMIT - 1000))
-if [ "$IDLE_CONNS" -gt "$room" ]; then
+if [[ " $MODES " == *" idle "* ]] && [ "$IDLE_CONNS" -gt "$room" ]; then
   NOTES+=("Idle connections: $IDLE_CONNS asked for, $room measured: the hard limit on open files here is $FD_LIMIT per process (raise it, e.g. \`ulimit -Hn\` as a privileged user or LimitNOFILE, for more).")
   echo "NOTICE: ${NOTES[-1]}" >&2
   IDLE_CONNS=$room
 fi
-if [ "$USERS" -gt "$room" ]; then
+if [[ " $MODES " == *" delivery "* ]] && [ "$USERS" -gt "$room" ]; then
   NOTES+=("Delivery users: $USERS asked for, $room measured (open-files limit $FD_LIMIT).")
   echo "NOTICE: ${NOTES[-1]}" >&2
   USERS=$room
