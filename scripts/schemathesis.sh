@@ -125,6 +125,15 @@ for _ in $(seq 50); do
   [ "$(curl -fs "$BASE/api/v1/orders/$PAID_ORDER" -H "Authorization: Bearer $USER_TOKEN" | json_field status)" = paid ] && break
   sleep 0.1
 done
+# An open room the user owns, so reading, posting, adding members and presence get past
+# "not found"; and a second one to leave, so leaving never takes the user (the owner) out
+# of the first.
+create_room() {
+  curl -fs -X POST "$BASE/api/v1/rooms" -H "Authorization: Bearer $USER_TOKEN" -d "{\"name\":\"$1\",\"policy\":\"open\"}" \
+    | json_field id
+}
+ROOM_ID=$(create_room schemathesis)
+LEAVABLE_ROOM=$(create_room "schemathesis leave")
 
 cat >"$WORK/schemathesis.toml" <<EOF
 [auth.openapi.bearerAuth]
@@ -151,6 +160,12 @@ values = ["$MAIN_SESSION"]
 
 [dictionaries.users]
 values = ["$USER_ID"]
+
+[dictionaries.rooms]
+values = ["$ROOM_ID"]
+
+[dictionaries.leavable]
+values = ["$LEAVABLE_ROOM"]
 
 [[operations]]
 include-operation-id = ["getProduct", "adminGetProduct", "adminUpdateProduct", "adminDeleteProduct", "adminAddSKU"]
@@ -179,6 +194,14 @@ parameters = { "path.id" = { dictionary = "sessions", probability = 0.5 } }
 [[operations]]
 include-operation-id = "adminUser"
 parameters = { "path.id" = { dictionary = "users", probability = 0.6 } }
+
+[[operations]]
+include-operation-id = ["getRoom", "joinRoom", "addRoomMember", "listRoomMembers", "postRoomMessage", "readRoomMessages", "roomPresence"]
+parameters = { "path.id" = { dictionary = "rooms", probability = 0.6 } }
+
+[[operations]]
+include-operation-id = "leaveRoom"
+parameters = { "path.id" = { dictionary = "leavable", probability = 0.6 } }
 EOF
 
 # One worker: generation, not the server, is the bottleneck, and schemathesis's coverage
