@@ -7,7 +7,8 @@
 # test command.
 #
 #   bench/realtime.sh                         # 50,000 idle, 10,000 users, 15 s steps: ~25 minutes
-#   QUICK=1 bench/realtime.sh                 # 5,000 idle, 1,000 users, 5 s steps: ~6 minutes
+#   QUICK=1 bench/realtime.sh                 # 5,000 idle, 1,000 users, 5 s steps: ~10 minutes
+# (after the builds; longer while neighbours keep the machine busy: see QUIET_WAIT)
 #   SWIFTLET_REALTIME=0 QUICK=1 bench/realtime.sh   # the peers only (prints a notice)
 #   STACKS="go-ws swiftlet" MODES="delivery" bench/realtime.sh
 set -euo pipefail
