@@ -130,7 +130,8 @@ public struct DirectMessageService: Sendable {
     }
 
     static func isForbiddenInText(_ scalar: Unicode.Scalar) -> Bool {
-        if scalar == "\n" || scalar == "\t" { return false }
+        // Line breaks as any platform writes them (\n, \r\n) and tabs are text.
+        if scalar == "\n" || scalar == "\r" || scalar == "\t" { return false }
         let category = scalar.properties.generalCategory
         return category == .control || (category == .format && scalar != "\u{200D}")
     }

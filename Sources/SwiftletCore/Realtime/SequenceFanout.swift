@@ -68,15 +68,17 @@ final class SequenceFanout: Sendable {
 
     private func listen() async {
         let interrupted = InterruptionFlag()
+        /// A re-check failed (the database was away): the next pause tries again.
+        let recheckFailed = InterruptionFlag()
         await withDiscardingTaskGroup { group in
             group.addTask {
                 // Re-checks: every pause while interrupted, every `recheckInterval` while live.
                 var lastRecheck = ContinuousClock.now
                 while !Task.isCancelled {
                     do { try await self.pause() } catch { return }
-                    if interrupted.value || ContinuousClock.now - lastRecheck >= self.recheckInterval {
+                    if interrupted.value || recheckFailed.value || ContinuousClock.now - lastRecheck >= self.recheckInterval {
                         lastRecheck = ContinuousClock.now
-                        await self.recheck()
+                        recheckFailed.set(!(await self.recheck()))
                     }
                 }
             }
@@ -87,7 +89,7 @@ final class SequenceFanout: Sendable {
                         self.apply(payload)
                     case .subscribed:
                         interrupted.set(false)
-                        await self.recheck()
+                        recheckFailed.set(!(await self.recheck()))
                     case .interrupted:
                         if !interrupted.exchange(true) {
                             self.logger.warning("realtime bus interrupted; re-checking followed sequences every second until it is back",
@@ -110,8 +112,10 @@ final class SequenceFanout: Sendable {
         target.headMoved(String(parts[2]), head)
     }
 
-    /// Reads the heads of every locally followed sequence and tells connections behind them.
-    func recheck() async {
+    /// Reads the heads of every locally followed sequence and tells connections behind
+    /// them; false when the database could not be read (tried again at the next pause).
+    @discardableResult
+    func recheck() async -> Bool {
         let keys = target.followed()
         var start = 0
         while start < keys.count {
@@ -124,9 +128,10 @@ final class SequenceFanout: Sendable {
             } catch {
                 logger.warning("realtime re-check failed; retrying",
                                metadata: ["channel": .string(channel), "error": .string(ErrorLog.describe(error))])
-                return
+                return false
             }
         }
+        return true
     }
 }
 

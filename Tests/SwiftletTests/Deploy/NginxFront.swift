@@ -95,7 +95,7 @@ final class NginxProcess: @unchecked Sendable {
         let configuration = try NginxSite.writeConfiguration(in: directory, listenPort: port, nodePorts: nodePorts)
         process.executableURL = URL(fileURLWithPath: try ExternalTool.require("nginx"))
         process.arguments = ["-p", directory, "-c", configuration, "-e", directory + "/error.log"]
-        FileManager.default.createFile(atPath: directory + "/stderr.log", contents: nil)
+        _ = FileManager.default.createFile(atPath: directory + "/stderr.log", contents: nil)
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle(forWritingAtPath: directory + "/stderr.log") ?? FileHandle.nullDevice
         try process.run()

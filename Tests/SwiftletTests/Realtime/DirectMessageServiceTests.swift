@@ -118,9 +118,9 @@ struct DirectMessageServiceTests {
         #expect(await Self.refusal(Self.fixture(), Self.text(text))?.code == "messages.invalid_text")
     }
 
-    @Test("line feeds, tabs, emoji sequences and any script are accepted")
+    @Test("line breaks (\\n and \\r\\n), tabs, emoji sequences and any script are accepted")
     func acceptedText() async {
-        for text in ["one\ntwo", "a\tb", "👩‍👩‍👧", "🇨🇳", "你好，世界", "é", " "] {
+        for text in ["one\ntwo", "one\r\ntwo", "a\tb", "👩‍👩‍👧", "🇨🇳", "你好，世界", "é", " "] {
             #expect(await Self.refusal(Self.fixture(), Self.text(text)) == nil, "\(text.unicodeScalars.map { String($0.value, radix: 16) })")
         }
     }
