@@ -36,6 +36,13 @@ extension RealtimeConnectionState {
         return (wasFollowing ? [.unfollowRoom(id)] : []) + (membership ? [.leaveRoom(id)] : []) + [.send(.left(seq: delivered, room: id))]
     }
 
+    /// The user left the room elsewhere (REST, another socket, another node): stop
+    /// following it and say so.
+    public mutating func roomDeparted(_ room: RoomID) -> [Action] {
+        guard phase == .open, let subscription = rooms.removeValue(forKey: room) else { return [] }
+        return (subscription.following ? [.unfollowRoom(room)] : []) + [.send(.left(seq: delivered, room: room))]
+    }
+
     /// The join went through: follow the room live first, then read from the position,
     /// so nothing stored in between is missed.
     public mutating func roomJoined(_ room: Room, online: Int) -> [Action] {

@@ -150,6 +150,13 @@ public final class RealtimeRegistry: InboxDeliveryTarget, RoomDeliveryTarget {
         }
     }
 
+    public func departed(_ user: UserID, from room: RoomID) {
+        let followers = state.withLock { $0.rooms[room].map { Array($0.values) } ?? [] }
+        for follower in followers where follower.user == user {
+            follower.handle.roomDeparted(room)
+        }
+    }
+
     public var followedRooms: [RoomID] {
         state.withLock { Array($0.rooms.keys) }
     }
@@ -188,6 +195,11 @@ final class RealtimeConnectionHandle: Sendable {
     func roomHeadMoved(_ room: RoomID, to offset: Int64) {
         let handler = self.handler
         handler.eventLoop.execute { handler.value.roomHeadMoved(room, to: offset) }
+    }
+
+    func roomDeparted(_ room: RoomID) {
+        let handler = self.handler
+        handler.eventLoop.execute { handler.value.roomDeparted(room) }
     }
 
     func close(_ reason: RealtimeClose) {

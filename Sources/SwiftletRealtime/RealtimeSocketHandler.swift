@@ -164,6 +164,10 @@ final class RealtimeSocketHandler: ChannelInboundHandler {
         perform(state.roomHeadMoved(room, to: offset))
     }
 
+    func roomDeparted(_ room: RoomID) {
+        perform(state.roomDeparted(room))
+    }
+
     func close(_ reason: RealtimeClose) {
         perform(state.close(reason))
     }

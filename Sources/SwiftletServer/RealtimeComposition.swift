@@ -36,7 +36,8 @@ struct RealtimeComposition {
         rooms = RoomService(
             rooms: storage.rooms, messages: messages,
             limits: RoomLimits(historyLimit: config.realtime.roomHistory, maxMembers: config.realtime.roomMaxMembers),
-            decideJoin: decideJoin, announce: { roomFanout.announce($0) }, clock: clock)
+            decideJoin: decideJoin, announce: { roomFanout.announce($0) },
+            announceDeparture: { roomFanout.announceDeparture($0, from: $1) }, clock: clock)
         let registry = self.registry
         roomPresence = RoomPresence(
             cluster: cluster, local: { registry.localUsers(in: $0) }, localRooms: { registry.followedRooms }, clock: clock,

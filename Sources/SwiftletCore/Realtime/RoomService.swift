@@ -28,18 +28,21 @@ public struct RoomService: Sendable {
     let limits: RoomLimits
     let decideJoin: RoomJoinDecider
     let announce: @Sendable (RoomMessage) -> Void
+    let announceDeparture: @Sendable (UserID, RoomID) -> Void
     let clock: SwiftletClock
 
     public static let defaultJoinDecider: RoomJoinDecider = { _, room in room.policy == .open }
 
     public init(rooms: any RoomRepository, messages: DirectMessageService, limits: RoomLimits,
                 decideJoin: @escaping RoomJoinDecider = RoomService.defaultJoinDecider,
-                announce: @escaping @Sendable (RoomMessage) -> Void, clock: SwiftletClock) {
+                announce: @escaping @Sendable (RoomMessage) -> Void,
+                announceDeparture: @escaping @Sendable (UserID, RoomID) -> Void = { _, _ in }, clock: SwiftletClock) {
         self.rooms = rooms
         self.messages = messages
         self.limits = limits
         self.decideJoin = decideJoin
         self.announce = announce
+        self.announceDeparture = announceDeparture
         self.clock = clock
     }
 
@@ -73,9 +76,12 @@ public struct RoomService: Sendable {
         return room
     }
 
+    /// Leaves the room; the user's connections stop following it on every node.
     public func leave(_ id: RoomID, user: UserID) async throws {
         _ = try await room(id)
-        _ = try await rooms.removeMember(user, from: id)
+        if try await rooms.removeMember(user, from: id) {
+            announceDeparture(user, id)
+        }
     }
 
     /// The owner adds someone (how `invite` rooms get members).

@@ -87,6 +87,35 @@ struct RealtimeRoomTests {
         }
     }
 
+    @Test("a member who leaves over REST stops receiving on every socket at once")
+    func leavingStopsEverySocket() async throws {
+        try await RealtimeHarness.run { harness in
+            let alice = try await harness.login("alice")
+            let bob = try await harness.login("bob")
+            let room = try await harness.storage.rooms.create(Room(
+                id: .generate(), name: "club", policy: .open, epoch: "e", lastOffset: 0,
+                createdBy: UserID(rawValue: alice.userID), createdAt: Date()))
+            var sockets: [TestWebSocket] = []
+            for (token, device) in [(alice.token, "a"), (bob.token, "b1"), (bob.token, "b2")] {
+                let socket = try await harness.connect(token, device: device)
+                _ = try await socket.welcome()
+                try await socket.send(json: ["type": "join", "room": room.id.rawValue])
+                _ = try #require(await socket.frame("joined"))
+                sockets.append(socket)
+            }
+            let left = try await harness.api.call(.POST, "/api/v1/rooms/\(room.id.rawValue)/leave", token: bob.token)
+            #expect(left.status == 204, "\(left.body)")
+            for socket in sockets.dropFirst() {
+                #expect(await socket.frame("left")?["room"] as? String == room.id.rawValue)
+            }
+            try await sockets[0].send(json: ["type": "room_send", "room": room.id.rawValue, "text": "after", "clientMsgId": "after"])
+            _ = try #require(await sockets[0].frame("room_sent"))
+            for socket in sockets.dropFirst() {
+                #expect(await socket.roomMessages(1, timeout: .milliseconds(500)).isEmpty, "nothing after leaving")
+            }
+        }
+    }
+
     @Test("presence counts a user once across devices; history is bounded and an older offset gets a reset")
     func presenceAndBoundedHistory() async throws {
         try await RealtimeHarness.run(configure: { $0.realtime.roomHistory = 10 }) { harness in
