@@ -85,6 +85,16 @@ let package = Package(
             name: "SwiftletResilience",
             swiftSettings: swiftSettings
         ),
+        // Leaf: outbound webhooks' reusable parts: Standard Webhooks secrets, signing and
+        // verification, the SSRF policy for endpoint URLs, the retry schedule.
+        .target(
+            name: "SwiftletWebhooks",
+            dependencies: [
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // The core's ClusterState port on Redis, for deployments of several nodes.
         .target(
             name: "SwiftletClusterRedis",
@@ -256,7 +266,7 @@ let package = Package(
                 "SwiftletServer", "SwiftletCore", "SwiftletConfig", "SwiftletHTTP", "SwiftletTransport",
                 "SwiftletSQLite", "SwiftletPostgres", "SwiftletPostgresURL", "SwiftletSQLStorage", "SwiftletMigrations",
                 "SwiftletWeChat", "SwiftletWeChatPay", "SwiftletTokens", "SwiftletSandbox",
-                "SwiftletRedis", "SwiftletClusterRedis", "SwiftletResilience", "SwiftletRealtime",
+                "SwiftletRedis", "SwiftletClusterRedis", "SwiftletResilience", "SwiftletRealtime", "SwiftletWebhooks",
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOWebSocket", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -18,6 +18,7 @@ struct ModuleBoundaryTests {
         "SwiftletClusterRedis": ["SwiftletCore", "SwiftletRedis"],
         "SwiftletRedisBench": ["SwiftletRedis"],
         "SwiftletResilience": [],
+        "SwiftletWebhooks": [],
         "SwiftletConfig": ["SwiftletPostgresURL"],
         "SwiftletSQLStorage": ["SwiftletCore", "SwiftletMigrations"],
         "SwiftletSQLite": ["SwiftletCore", "SwiftletMigrations", "SwiftletSQLStorage"],
