@@ -18,6 +18,13 @@ cd "$ROOT"
 export SWIFT_DETERMINISTIC_HASHING=1
 fail() { echo "bench: $*" >&2; exit 1; }
 log() { printf '==> %s\n' "$*" >&2; }
+# The command as given, for the results: the knobs below that were set, then the script.
+KNOBS="QUICK IDLE_CONNS IDLE_SECONDS USERS RATES STEP P99_MAX MESSAGES RESUME_ROUNDS FOREIGN_MAX QUIET_WAIT MODES STACKS SWIFTLET_REALTIME SWIFTLET_BIN SKIP_BUILD PER_SOURCE"
+COMMAND=""
+for knob in $KNOBS; do
+  [ -z "${!knob+x}" ] || COMMAND+="$knob=$(printf '%q' "${!knob}") "
+done
+COMMAND+="bench/realtime.sh"
 
 # ---- Swiftlet's settings for this benchmark ---------------------------------------------
 # Passed to `swiftlet serve` (SQLite in a fresh data directory per run, development profile:
@@ -38,12 +45,6 @@ SWIFTLET_SETTINGS=(
 SWIFTLET_BIN=${SWIFTLET_BIN:-$ROOT/.build-static/release/swiftlet}
 # -------------------------------------------------------------------------------------------
 
-KNOBS="QUICK IDLE_CONNS IDLE_SECONDS USERS RATES STEP P99_MAX MESSAGES RESUME_ROUNDS FOREIGN_MAX QUIET_WAIT MODES STACKS SWIFTLET_REALTIME SWIFTLET_BIN SKIP_BUILD PER_SOURCE"
-COMMAND=""
-for knob in $KNOBS; do
-  [ -z "${!knob+x}" ] || COMMAND+="$knob=$(printf '%q' "${!knob}") "
-done
-COMMAND+="bench/realtime.sh"
 QUICK=${QUICK:-0}
 if [ "$QUICK" = 1 ]; then
   IDLE_CONNS=${IDLE_CONNS:-5000}; IDLE_SECONDS=${IDLE_SECONDS:-30}; USERS=${USERS:-1000}
@@ -222,7 +223,7 @@ done
 OUT="$HERE/results/realtime-$STAMP.md"
 printf '%s\n' "${NOTES[@]}" > "$RAW/notes.txt"
 SETTINGS="IDLE_CONNS=$IDLE_CONNS IDLE_SECONDS=$IDLE_SECONDS USERS=$USERS RATES=$RATES STEP=$STEP P99_MAX=$P99_MAX MESSAGES=$MESSAGES RESUME_ROUNDS=$RESUME_ROUNDS FOREIGN_MAX=$FOREIGN_MAX"
-COMMAND="$COMMAND" SETTINGS="$SETTINGS" STACKS="$STACKS" MODES="$MODES" SWIFTLET_REALTIME="$SWIFTLET_REALTIME" \
+COMMAND="$COMMAND" SETTINGS="$SETTINGS" SWIFTLET_SETTINGS="${SWIFTLET_SETTINGS[*]}" STACKS="$STACKS" MODES="$MODES" SWIFTLET_REALTIME="$SWIFTLET_REALTIME" \
   python3 "$HERE/realtime/report.py" "$RAW" > "$OUT"
 cat "$OUT"
 log "wrote $OUT (raw: $RAW)"

@@ -52,6 +52,8 @@ say(f"# Realtime benchmark, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}
 say("")
 say(f"Command: `{os.environ.get('COMMAND', 'bench/realtime.sh')}`  ")
 say(f"Settings: `{os.environ.get('SETTINGS', '')}`  ")
+if SUBJECT in STACKS:
+    say(f"Swiftlet: `{os.environ.get('SWIFTLET_SETTINGS', '')}`  ")
 say(f"Machine: {os.cpu_count()} cores, Linux {platform.release()}; the load generator (Go, gorilla/websocket) runs "
     "on the same cores as the server, one server at a time, each started fresh for each mode.")
 say("")
@@ -112,9 +114,10 @@ if "delivery" in MODES:
         bound = r["p99MaxMs"]
         say(f"| {s} | {r['users']:,} | " + (f"**{r['maxHeldRate']:,} msg/s** (p99 < {bound:g} ms, no loss)"
                                             if r["maxHeldRate"] else f"none (p99 < {bound:g} ms, no loss)") + " |")
-    say("")
-    say("| stack | msg/s | sent/s | send lag p99 ms | p50 ms | p99 ms | p99.9 ms | max ms | posted | lost | errors | server CPU µs/msg | others | held |")
-    say("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    if any((results[(s, "delivery")] or {}).get("steps") for s in STACKS):
+        say("")
+        say("| stack | msg/s | sent/s | send lag p99 ms | p50 ms | p99 ms | p99.9 ms | max ms | posted | lost | errors | server CPU µs/msg | others | held |")
+        say("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for s in STACKS:
         r = results[(s, "delivery")]
         for step in (r or {}).get("steps", []):
