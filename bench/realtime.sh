@@ -39,8 +39,14 @@ SWIFTLET_SETTINGS=(
   SWIFTLET_LOG_ACCESS_LOG=false
   SWIFTLET_COMMERCE_DEMO_CATALOGUE=false
   SWIFTLET_HTTP_BACKLOG=4096
-  # SWIFTLET_REALTIME_MAX_CONNECTIONS=60000
-  # SWIFTLET_REALTIME_MAX_CONNECTIONS_PER_USER=8
+  # The gateway's limits (docs/configuration.md). A sender here sends far more than a
+  # person: up to 1,000 DMs in a second (resume), ~8 a second (delivery with QUICK=1);
+  # the default of 60 a minute would answer 429.
+  SWIFTLET_REALTIME_MESSAGES_PER_MINUTE=100000
+  SWIFTLET_REALTIME_MAX_CONNECTIONS_PER_NODE=100000
+  SWIFTLET_REALTIME_MAX_CONNECTIONS_PER_USER=16
+  # Kept per user inbox, as the peers keep 1,000 per user in memory.
+  SWIFTLET_REALTIME_INBOX_MAX_MESSAGES=1000
 )
 SWIFTLET_BIN=${SWIFTLET_BIN:-$ROOT/.build-static/release/swiftlet}
 # -------------------------------------------------------------------------------------------
