@@ -104,16 +104,17 @@ if "delivery" in MODES:
         "The load generator shares the 2 cores: at the top rates it and the server need both, and a step lost "
         "to send lag says the machine, not the server, ran out.")
     say("")
-    say("| stack | users | highest rate held |")
-    say("|---|---|---|")
+    say("| stack | users | highest rate held | copies to senders' sockets |")
+    say("|---|---|---|---|")
     for s in STACKS:
         r = results[(s, "delivery")]
         if not r:
-            say(f"| {s} | failed: {failure(s, 'delivery')} | |")
+            say(f"| {s} | failed: {failure(s, 'delivery')} | | |")
             continue
         bound = r["p99MaxMs"]
         say(f"| {s} | {r['users']:,} | " + (f"**{r['maxHeldRate']:,} msg/s** (p99 < {bound:g} ms, no loss)"
-                                            if r["maxHeldRate"] else f"none (p99 < {bound:g} ms, no loss)") + " |")
+                                            if r["maxHeldRate"] else f"none (p99 < {bound:g} ms, no loss)") +
+            f" | {r.get('senderCopies', 0):,} |")
     if any((results[(s, "delivery")] or {}).get("steps") for s in STACKS):
         say("")
         say("| stack | msg/s | sent/s | send lag p99 ms | p50 ms | p99 ms | p99.9 ms | max ms | posted | lost | errors | server CPU µs/msg | others | held |")
