@@ -136,7 +136,7 @@ public final class RealtimeRegistry: InboxDeliveryTarget, RoomDeliveryTarget {
 
     public func deliver(_ messages: [RoomMessage]) {
         for (room, messages) in Dictionary(grouping: messages, by: \.roomID) {
-            let followers = state.withLock { $0.rooms[room].map { Array($0.values) } ?? [] }
+            let followers = followers(of: room)
             for follower in followers {
                 follower.handle.roomLive(messages)
             }
@@ -144,17 +144,21 @@ public final class RealtimeRegistry: InboxDeliveryTarget, RoomDeliveryTarget {
     }
 
     public func roomHeadMoved(_ room: RoomID, to offset: Int64) {
-        let followers = state.withLock { $0.rooms[room].map { Array($0.values) } ?? [] }
+        let followers = followers(of: room)
         for follower in followers {
             follower.handle.roomHeadMoved(room, to: offset)
         }
     }
 
     public func departed(_ user: UserID, from room: RoomID) {
-        let followers = state.withLock { $0.rooms[room].map { Array($0.values) } ?? [] }
+        let followers = followers(of: room)
         for follower in followers where follower.user == user {
             follower.handle.roomDeparted(room)
         }
+    }
+
+    private func followers(of room: RoomID) -> [Follower] {
+        state.withLock { $0.rooms[room].map { Array($0.values) } ?? [] }
     }
 
     public var followedRooms: [RoomID] {

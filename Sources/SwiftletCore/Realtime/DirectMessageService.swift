@@ -71,24 +71,40 @@ public struct DirectMessageService: Sendable {
         payload.field("to", recipient.rawValue)
         payload.field("clientMsgId", submission.clientMessageID)
         payload.field("sentAt", RFC3339.string(now))
-        var object = payload.finish()
-        object.removeLast()
-        switch content {
-        case .text(let text):
-            object += ",\"text\":"
-            JSONText.appendString(text, to: &object)
-        case .payload(let json):
-            object += ",\"payload\":" + json
-        }
-        object += "}"
+        let object = content.completing(payload)
         return try await inbox.storeDirectMessage(DirectMessageRequest(
             senderID: sender, recipientID: recipient, clientMessageID: submission.clientMessageID,
             requestHash: Self.hash(recipient, content), messageID: messageID, payload: object), now: now)
     }
 
+    /// Checked message content, shared by direct and room messages.
     enum Content {
         case text(String)
         case payload(String)
+
+        /// The message object: `writer`'s fields followed by `text` or `payload` (an
+        /// object embedded as JSON, not as a string).
+        func completing(_ writer: consuming JSONObjectWriter) -> String {
+            var object = writer.finish()
+            object.removeLast()
+            switch self {
+            case .text(let text):
+                object += ",\"text\":"
+                JSONText.appendString(text, to: &object)
+            case .payload(let json):
+                object += ",\"payload\":" + json
+            }
+            return object + "}"
+        }
+
+        /// SHA-256 (hex) of `prefix` and the content: what makes a retry recognisable.
+        func hash(prefix: String = "") -> String {
+            let canonical = switch self {
+            case .text(let text): prefix + "t\u{0}" + text
+            case .payload(let json): prefix + "p\u{0}" + json
+            }
+            return SHA256.hash(data: Data(canonical.utf8)).map { String(format: "%02x", $0) }.joined()
+        }
     }
 
     static func recipient(_ to: String, sender: UserID) throws -> UserID {
@@ -156,11 +172,6 @@ public struct DirectMessageService: Sendable {
     }
 
     static func hash(_ recipient: UserID, _ content: Content) -> String {
-        var canonical = recipient.rawValue + "\u{0}"
-        switch content {
-        case .text(let text): canonical += "t\u{0}" + text
-        case .payload(let json): canonical += "p\u{0}" + json
-        }
-        return SHA256.hash(data: Data(canonical.utf8)).map { String(format: "%02x", $0) }.joined()
+        content.hash(prefix: recipient.rawValue + "\u{0}")
     }
 }

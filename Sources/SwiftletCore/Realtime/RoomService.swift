@@ -114,16 +114,7 @@ public struct RoomService: Sendable {
         payload.field("from", sender.rawValue)
         payload.field("clientMsgId", submission.clientMessageID)
         payload.field("sentAt", RFC3339.string(clock.now))
-        var object = payload.finish()
-        object.removeLast()
-        switch content {
-        case .text(let text):
-            object += ",\"text\":"
-            JSONText.appendString(text, to: &object)
-        case .payload(let json):
-            object += ",\"payload\":" + json
-        }
-        object += "}"
+        let object = content.completing(payload)
         let receipt = try await rooms.post(RoomPost(
             roomID: id, senderID: sender, clientMessageID: submission.clientMessageID,
             requestHash: Self.hash(content), payload: object), now: clock.now, historyLimit: limits.historyLimit)
@@ -151,11 +142,7 @@ public struct RoomService: Sendable {
     }
 
     static func hash(_ content: DirectMessageService.Content) -> String {
-        let canonical: String = switch content {
-        case .text(let text): "t\u{0}" + text
-        case .payload(let json): "p\u{0}" + json
-        }
-        return SHA256.hash(data: Data(canonical.utf8)).map { String(format: "%02x", $0) }.joined()
+        content.hash()
     }
 
     public static let notFound = SwiftletError.notFound("rooms.not_found", "No such room.")
