@@ -95,6 +95,19 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Webhook delivery: the worker that dispatches outbox events into messages and
+        // sends them signed over HTTP, and the pure attempt policy.
+        .target(
+            name: "SwiftletWebhookDelivery",
+            dependencies: [
+                "SwiftletCore", "SwiftletWebhooks",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // The core's ClusterState port on Redis, for deployments of several nodes.
         .target(
             name: "SwiftletClusterRedis",
@@ -230,7 +243,7 @@ let package = Package(
             dependencies: [
                 "SwiftletCore", "SwiftletConfig", "SwiftletHTTP", "SwiftletTransport", "SwiftletSQLite", "SwiftletPostgres", "SwiftletPostgresURL",
                 "SwiftletSQLStorage", "SwiftletMigrations", "SwiftletWeChat", "SwiftletWeChatPay", "SwiftletTokens", "SwiftletSandbox",
-                "SwiftletRedis", "SwiftletClusterRedis", "SwiftletRealtime",
+                "SwiftletRedis", "SwiftletClusterRedis", "SwiftletRealtime", "SwiftletWebhooks", "SwiftletWebhookDelivery",
                 .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -267,6 +280,7 @@ let package = Package(
                 "SwiftletSQLite", "SwiftletPostgres", "SwiftletPostgresURL", "SwiftletSQLStorage", "SwiftletMigrations",
                 "SwiftletWeChat", "SwiftletWeChatPay", "SwiftletTokens", "SwiftletSandbox",
                 "SwiftletRedis", "SwiftletClusterRedis", "SwiftletResilience", "SwiftletRealtime", "SwiftletWebhooks",
+                "SwiftletWebhookDelivery",
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOWebSocket", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

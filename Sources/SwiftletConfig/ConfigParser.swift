@@ -70,6 +70,7 @@ struct ConfigParser {
         config.jobs.pollIntervalSeconds = seconds("jobs.pollInterval", default: config.jobs.pollIntervalSeconds)
         config.jobs.leaseSeconds = seconds("jobs.lease", default: config.jobs.leaseSeconds)
         parseRealtime(&config)
+        parseWebhooks(&config)
         if let raw = optional("cache.userLifetime") {
             if let value = Double(raw), value.isFinite, (0...3600).contains(value) {
                 config.cache.userLifetimeSeconds = value
@@ -78,6 +79,41 @@ struct ConfigParser {
             }
         }
         return config
+    }
+
+    mutating func parseWebhooks(_ config: inout SwiftletConfiguration) {
+        var webhooks = config.webhooks
+        webhooks.deliver = boolean("webhooks.deliver", default: webhooks.deliver)
+        webhooks.attemptTimeoutSeconds = seconds("webhooks.attemptTimeout", default: webhooks.attemptTimeoutSeconds)
+        webhooks.leaseSeconds = seconds("webhooks.lease", default: webhooks.leaseSeconds)
+        if webhooks.leaseSeconds <= webhooks.attemptTimeoutSeconds + 1 {
+            problems.append(.init(key: "webhooks.lease", message: "must be longer than webhooks.attemptTimeout + 1 s"))
+        }
+        if let schedule = optional("webhooks.retrySchedule") {
+            let delays = schedule.split(separator: ",").map { Double($0.trimmingCharacters(in: .whitespaces)) }
+            if delays.count > 50 || delays.contains(where: { $0 == nil || !$0!.isFinite || $0! < 0 || $0! > 7 * 86_400 }) {
+                problems.append(.init(key: "webhooks.retrySchedule",
+                                      message: "expected at most 50 comma-separated seconds, each from 0 to 604800"))
+            } else {
+                webhooks.retryDelaysSeconds = delays.compactMap { $0 }
+            }
+        }
+        if let raw = optional("webhooks.retryJitter") {
+            if let value = Double(raw.trimmingCharacters(in: .whitespaces)), (0...1).contains(value) {
+                webhooks.retryJitter = value
+            } else {
+                problems.append(.init(key: "webhooks.retryJitter", message: "expected a fraction from 0 to 1, got \"\(raw)\""))
+            }
+        }
+        webhooks.disableAfterSeconds = duration("webhooks.disableAfter", default: webhooks.disableAfterSeconds)
+        webhooks.secretOverlapSeconds = duration("webhooks.secretOverlap", default: webhooks.secretOverlapSeconds)
+        webhooks.retentionSeconds = duration("webhooks.retention", default: webhooks.retentionSeconds)
+        if let raw = optional("webhooks.allowList") {
+            webhooks.allowList = raw.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        }
+        webhooks.pollIntervalSeconds = seconds("webhooks.pollInterval", default: webhooks.pollIntervalSeconds)
+        webhooks.concurrency = integer("webhooks.concurrency", default: webhooks.concurrency, in: 1...1_024)
+        config.webhooks = webhooks
     }
 
     mutating func parseRealtime(_ config: inout SwiftletConfiguration) {
@@ -89,7 +125,7 @@ struct ConfigParser {
         realtime.maxFrameBytes = integer("realtime.maxFrameBytes", default: realtime.maxFrameBytes, in: 1_024...(16 << 20))
         realtime.maxConnectionsPerUser = integer("realtime.maxConnectionsPerUser", default: realtime.maxConnectionsPerUser, in: 1...10_000)
         realtime.maxConnectionsPerNode = integer("realtime.maxConnectionsPerNode", default: realtime.maxConnectionsPerNode, in: 1...10_000_000)
-        realtime.inboxRetentionSeconds = seconds("realtime.inboxRetention", default: realtime.inboxRetentionSeconds)
+        realtime.inboxRetentionSeconds = duration("realtime.inboxRetention", default: realtime.inboxRetentionSeconds)
         realtime.inboxMaxMessages = integer("realtime.inboxMaxMessages", default: realtime.inboxMaxMessages, in: 10...1_000_000)
         realtime.messagesPerMinute = integer("realtime.messagesPerMinute", default: realtime.messagesPerMinute, in: 1...100_000)
         realtime.maxMessageCharacters = integer("realtime.maxMessageCharacters", default: realtime.maxMessageCharacters, in: 1...100_000)
@@ -263,6 +299,16 @@ struct ConfigParser {
         guard let raw = lookup(key) else { return value }
         guard let number = Double(raw.trimmingCharacters(in: .whitespaces)), number.isFinite, number > 0, number <= 86_400 else {
             problems.append(.init(key: key, message: "expected a number of seconds greater than 0 (at most 86400), got \"\(raw)\""))
+            return value
+        }
+        return number
+    }
+
+    /// Seconds for retention-like settings, which are days long: up to a year.
+    mutating func duration(_ key: String, default value: Double) -> Double {
+        guard let raw = lookup(key) else { return value }
+        guard let number = Double(raw.trimmingCharacters(in: .whitespaces)), number.isFinite, number > 0, number <= 366 * 86_400 else {
+            problems.append(.init(key: key, message: "expected a number of seconds greater than 0 (at most 31622400), got \"\(raw)\""))
             return value
         }
         return number

@@ -92,6 +92,17 @@ extension SwiftletConfiguration {
             ("realtime.maxMessageCharacters", String(realtime.maxMessageCharacters)),
             ("realtime.roomHistory", String(realtime.roomHistory)),
             ("realtime.roomMaxMembers", String(realtime.roomMaxMembers)),
+            ("webhooks.deliver", String(webhooks.deliver)),
+            ("webhooks.attemptTimeout", format(webhooks.attemptTimeoutSeconds)),
+            ("webhooks.lease", format(webhooks.leaseSeconds)),
+            ("webhooks.retrySchedule", webhooks.retryDelaysSeconds.map(format).joined(separator: ",")),
+            ("webhooks.retryJitter", String(webhooks.retryJitter)),
+            ("webhooks.disableAfter", format(webhooks.disableAfterSeconds)),
+            ("webhooks.secretOverlap", format(webhooks.secretOverlapSeconds)),
+            ("webhooks.allowList", webhooks.allowList.isEmpty ? "(none)" : webhooks.allowList.joined(separator: ",")),
+            ("webhooks.pollInterval", format(webhooks.pollIntervalSeconds)),
+            ("webhooks.concurrency", String(webhooks.concurrency)),
+            ("webhooks.retention", format(webhooks.retentionSeconds)),
         ]
     }
 

@@ -198,6 +198,31 @@ public struct SwiftletConfiguration: Sendable, Equatable {
         public init() {}
     }
 
+    /// Outbound webhooks (docs/events.md).
+    public struct Webhooks: Sendable, Equatable {
+        /// Whether this node dispatches and delivers webhooks (any number of nodes may).
+        public var deliver: Bool = true
+        public var attemptTimeoutSeconds: Double = 15
+        /// How long a node holds a message it is delivering; a node that died gives it up
+        /// after this (then another node tries again). Longer than an attempt.
+        public var leaseSeconds: Double = 60
+        /// Delays before each retry; their count + 1 is the attempts a message gets.
+        public var retryDelaysSeconds: [Double] = [5, 300, 1_800, 7_200, 18_000, 36_000, 36_000]
+        /// Each delay is spread by this fraction either way.
+        public var retryJitter: Double = 0.2
+        /// An endpoint failing continuously this long is disabled.
+        public var disableAfterSeconds: Double = 5 * 86_400
+        /// How long a rotated-out secret keeps signing next to the new one.
+        public var secretOverlapSeconds: Double = 86_400
+        /// Hosts, addresses and CIDRs that may receive webhooks although private (internal receivers).
+        public var allowList: [String] = []
+        public var pollIntervalSeconds: Double = 0.1
+        public var concurrency: Int = 32
+        /// Delivered and dead messages (with their attempts) older than this are deleted daily.
+        public var retentionSeconds: Double = 30 * 86_400
+        public init() {}
+    }
+
     public struct Jobs: Sendable, Equatable {
         public var pollIntervalSeconds: Double = 1
         /// How long a node holds a job before another node may take it over.
@@ -246,6 +271,7 @@ public struct SwiftletConfiguration: Sendable, Equatable {
     public var jobs = Jobs()
     public var cache = Cache()
     public var realtime = Realtime()
+    public var webhooks = Webhooks()
     public var wechatPay = WeChatPay()
 
     public init() {}

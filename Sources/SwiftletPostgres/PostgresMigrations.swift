@@ -321,5 +321,76 @@ public enum PostgresMigrations {
             """,
             "CREATE INDEX event_outbox_occurred ON event_outbox (occurred_at, position)",
         ]),
+        // Outbound webhooks: the endpoints (with their signing secrets, never read back by
+        // the API), the dispatch cursor through the event outbox, one message per event and
+        // endpoint (leased for delivery like jobs), and every attempt. The indexes serve the
+        // claim (due outstanding messages), the ordered endpoints' check for an earlier
+        // outstanding event about the same aggregate, and the admin listings.
+        Migration(version: 8, name: "create_webhooks", statements: [
+            """
+            CREATE TABLE webhook_endpoints (
+                id TEXT PRIMARY KEY,
+                url TEXT NOT NULL,
+                description TEXT NOT NULL,
+                event_types TEXT NOT NULL,
+                enabled BOOLEAN NOT NULL,
+                ordered BOOLEAN NOT NULL,
+                secret TEXT NOT NULL,
+                previous_secret TEXT,
+                previous_secret_expires_at BIGINT,
+                failing_since BIGINT,
+                disabled_at BIGINT,
+                disabled_reason TEXT,
+                created_at BIGINT NOT NULL,
+                updated_at BIGINT NOT NULL
+            )
+            """,
+            """
+            CREATE TABLE webhook_dispatch (
+                id BIGINT PRIMARY KEY CHECK (id = 1),
+                last_position BIGINT NOT NULL
+            )
+            """,
+            "INSERT INTO webhook_dispatch (id, last_position) VALUES (1, 0)",
+            """
+            CREATE TABLE webhook_messages (
+                id TEXT PRIMARY KEY,
+                endpoint_id TEXT NOT NULL REFERENCES webhook_endpoints (id) ON DELETE CASCADE,
+                event_id TEXT NOT NULL,
+                event_type TEXT NOT NULL,
+                event_position BIGINT NOT NULL,
+                event_occurred_at BIGINT NOT NULL,
+                aggregate_id TEXT NOT NULL,
+                status TEXT NOT NULL,
+                attempts BIGINT NOT NULL,
+                next_attempt_at BIGINT,
+                locked_by TEXT,
+                locked_until BIGINT,
+                last_status_code BIGINT,
+                last_error TEXT,
+                created_at BIGINT NOT NULL,
+                updated_at BIGINT NOT NULL,
+                delivered_at BIGINT,
+                UNIQUE (endpoint_id, event_id)
+            )
+            """,
+            "CREATE INDEX webhook_messages_due ON webhook_messages (next_attempt_at) WHERE status IN ('pending', 'failed')",
+            "CREATE INDEX webhook_messages_aggregate ON webhook_messages (endpoint_id, aggregate_id, event_position)",
+            "CREATE INDEX webhook_messages_endpoint ON webhook_messages (endpoint_id, event_position)",
+            """
+            CREATE TABLE webhook_attempts (
+                message_id TEXT NOT NULL REFERENCES webhook_messages (id) ON DELETE CASCADE,
+                number BIGINT NOT NULL,
+                endpoint_id TEXT NOT NULL,
+                attempted_at BIGINT NOT NULL,
+                status_code BIGINT,
+                latency_ms BIGINT NOT NULL,
+                response_body TEXT,
+                error TEXT,
+                PRIMARY KEY (message_id, attempted_at, number)
+            )
+            """,
+            "CREATE INDEX webhook_attempts_time ON webhook_attempts (attempted_at)",
+        ]),
     ]
 }

@@ -72,6 +72,17 @@ public struct SQLEventOutboxRepository: EventOutboxRepository {
         }
     }
 
+    public func events(occurredFrom from: Date, to: Date, after cursor: Int64, limit: Int) async throws -> [StoredDomainEvent] {
+        try await executor.read { db in
+            try await db.raw("""
+                SELECT \(unsafeRaw: Self.columns) FROM event_outbox
+                WHERE occurred_at >= \(bind: from.unixMilliseconds) AND occurred_at < \(bind: to.unixMilliseconds)
+                  AND position > \(bind: cursor)
+                ORDER BY position LIMIT \(bind: max(0, limit))
+                """).all().map(Self.decode)
+        }
+    }
+
     public func event(id: DomainEventID) async throws -> StoredDomainEvent? {
         try await executor.read { db in
             try await db.raw("SELECT \(unsafeRaw: Self.columns) FROM event_outbox WHERE id = \(bind: id.rawValue)")

@@ -19,6 +19,7 @@ extension SQLStorageEngine {
     public var inbox: any InboxRepository { SQLInboxRepository(executor: self, announcer: inboxAnnouncer) }
     public var rooms: any RoomRepository { SQLRoomRepository(executor: self) }
     public var events: any EventOutboxRepository { SQLEventOutboxRepository(executor: self) }
+    public var webhooks: any WebhookRepository { SQLWebhookRepository(executor: self) }
 
     public func ping() async throws {
         _ = try await read { db in try await db.raw("SELECT 1 AS ok").first() }

@@ -322,5 +322,76 @@ public enum SQLiteMigrations {
             """,
             "CREATE INDEX event_outbox_occurred ON event_outbox (occurred_at, position)",
         ]),
+        // Outbound webhooks: the endpoints (with their signing secrets, never read back by
+        // the API), the dispatch cursor through the event outbox, one message per event and
+        // endpoint (leased for delivery like jobs), and every attempt. The indexes serve the
+        // claim (due outstanding messages), the ordered endpoints' check for an earlier
+        // outstanding event about the same aggregate, and the admin listings.
+        Migration(version: 8, name: "create_webhooks", statements: [
+            """
+            CREATE TABLE webhook_endpoints (
+                id TEXT PRIMARY KEY,
+                url TEXT NOT NULL,
+                description TEXT NOT NULL,
+                event_types TEXT NOT NULL,
+                enabled INTEGER NOT NULL,
+                ordered INTEGER NOT NULL,
+                secret TEXT NOT NULL,
+                previous_secret TEXT,
+                previous_secret_expires_at INTEGER,
+                failing_since INTEGER,
+                disabled_at INTEGER,
+                disabled_reason TEXT,
+                created_at INTEGER NOT NULL,
+                updated_at INTEGER NOT NULL
+            ) STRICT
+            """,
+            """
+            CREATE TABLE webhook_dispatch (
+                id INTEGER PRIMARY KEY CHECK (id = 1),
+                last_position INTEGER NOT NULL
+            ) STRICT
+            """,
+            "INSERT INTO webhook_dispatch (id, last_position) VALUES (1, 0)",
+            """
+            CREATE TABLE webhook_messages (
+                id TEXT PRIMARY KEY,
+                endpoint_id TEXT NOT NULL REFERENCES webhook_endpoints (id) ON DELETE CASCADE,
+                event_id TEXT NOT NULL,
+                event_type TEXT NOT NULL,
+                event_position INTEGER NOT NULL,
+                event_occurred_at INTEGER NOT NULL,
+                aggregate_id TEXT NOT NULL,
+                status TEXT NOT NULL,
+                attempts INTEGER NOT NULL,
+                next_attempt_at INTEGER,
+                locked_by TEXT,
+                locked_until INTEGER,
+                last_status_code INTEGER,
+                last_error TEXT,
+                created_at INTEGER NOT NULL,
+                updated_at INTEGER NOT NULL,
+                delivered_at INTEGER,
+                UNIQUE (endpoint_id, event_id)
+            ) STRICT
+            """,
+            "CREATE INDEX webhook_messages_due ON webhook_messages (next_attempt_at) WHERE status IN ('pending', 'failed')",
+            "CREATE INDEX webhook_messages_aggregate ON webhook_messages (endpoint_id, aggregate_id, event_position)",
+            "CREATE INDEX webhook_messages_endpoint ON webhook_messages (endpoint_id, event_position)",
+            """
+            CREATE TABLE webhook_attempts (
+                message_id TEXT NOT NULL REFERENCES webhook_messages (id) ON DELETE CASCADE,
+                number INTEGER NOT NULL,
+                endpoint_id TEXT NOT NULL,
+                attempted_at INTEGER NOT NULL,
+                status_code INTEGER,
+                latency_ms INTEGER NOT NULL,
+                response_body TEXT,
+                error TEXT,
+                PRIMARY KEY (message_id, attempted_at, number)
+            ) STRICT
+            """,
+            "CREATE INDEX webhook_attempts_time ON webhook_attempts (attempted_at)",
+        ]),
     ]
 }

@@ -8,6 +8,7 @@ import SwiftletHTTP
 import SwiftletRealtime
 import SwiftletSandbox
 import SwiftletTransport
+import SwiftletWebhookDelivery
 
 /// Extension points for teams using Swiftlet as a library.
 public struct SwiftletCustomization: Sendable {
@@ -32,6 +33,11 @@ public struct SwiftletCustomization: Sendable {
     /// Where the process writes JSON log lines, when it logs through `JSONLogHandler`; the
     /// access log then writes its lines there directly. Nil: the access log uses `Logger`.
     public var logOutput: LogOutput?
+    /// Whether this node delivers webhooks (also needs `webhooks.deliver`). Tests that
+    /// drive delivery by hand (`SwiftletComponents.webhookWorker`) turn it off.
+    public var runsWebhookWorker: Bool = true
+    /// Sends webhook requests; nil: HTTP (`HTTPWebhookTransport`).
+    public var webhookTransport: (any WebhookTransport)?
     /// What this node shares with the other nodes (bus, keys, counters). Nil: chosen from
     /// configuration (`ClusterComposition`). Inject one to share it between applications
     /// in one process or to use an implementation of your own.
@@ -99,8 +105,14 @@ public func buildApplication(
     let realtime = RealtimeComposition(
         config, storage: storage, cluster: cluster, auth: auth, revocations: revocations, clock: clock, logger: logger,
         decideJoin: customization.roomJoinDecider)
-    let commerce = try CommerceComposition(config, storage: storage, sandboxAddress: sandboxAddress, clock: clock, logger: logger)
+    let webhooks = try WebhookComposition(config, storage: storage, clock: clock, logger: logger,
+                                          transport: customization.webhookTransport)
+    let commerce = try CommerceComposition(
+        config, storage: storage, sandboxAddress: sandboxAddress, clock: clock, logger: logger,
+        moreJobs: WebhookMaintenance.handlers(
+            webhooks: storage.webhooks, retention: config.webhooks.retentionSeconds, clock: clock, logger: logger))
     try await MaintenanceJobs.schedule(jobs: storage.jobs, clock: clock)
+    try await WebhookMaintenance.schedule(jobs: storage.jobs, clock: clock)
     if config.commerce.demoCatalogue {
         try await commerce.seedDemoCatalogue(storage: storage, logger: logger)
     }
@@ -121,6 +133,7 @@ public func buildApplication(
     OrderRoutes(orders: commerce.orders, payments: commerce.payments, refunds: commerce.refunds).register(buyer: buyer, admin: admin)
     RealtimeRoutes(inbox: storage.inbox, messages: realtime.messages, clock: clock).register(buyer: buyer, router: router)
     RoomRoutes(rooms: realtime.rooms, presence: realtime.presence).register(buyer: buyer)
+    WebhookRoutes(webhooks: webhooks.service).register(admin: admin)
     if let verifier = commerce.verifier {
         PaymentNotifyRoute(verifier: verifier, payments: commerce.payments, logger: logger).register(on: router)
     }
@@ -155,7 +168,8 @@ public func buildApplication(
         ? InlineLane(routes: routes.inlineRoutes, requestIDs: requestIDs, seam: seam, serverName: serverName, date: date)
         : nil
     customization.onComponents(SwiftletComponents(
-        storage: storage, paySandbox: commerce.paySandbox, jobWorker: commerce.jobWorker, inlineLane: inlineLane,
+        storage: storage, paySandbox: commerce.paySandbox, jobWorker: commerce.jobWorker, webhooks: webhooks.service,
+        webhookWorker: webhooks.worker, inlineLane: inlineLane,
         routes: router.routes.map { ($0.method.rawValue, $0.path.description) }))
 
     let http = config.http
@@ -173,6 +187,7 @@ public func buildApplication(
             // Services stop in reverse order: the Redis client closes after the feeds using it.
             + ClusterComposition.lifecycleServices(cluster)
             + [ClusterFeedService(revocations: revocationFeed, users: userFeed, cache: users), realtime.service]
+            + (customization.runsWebhookWorker ? webhooks.lifecycleServices : [WebhookTransportService(transport: webhooks.transport)])
             + (customization.runsJobWorker ? [JobWorkerService(worker: commerce.jobWorker)] : [])
             + (commerce.paySandbox.map { [PaySandboxLifecycleService(sandbox: $0)] } ?? []),
         onServerRunning: { channel in

@@ -3,6 +3,7 @@ import Logging
 import ServiceLifecycle
 import SwiftletConfig
 import SwiftletCore
+import SwiftletWebhookDelivery
 import SwiftletHTTP
 import SwiftletSandbox
 import SwiftletTransport
@@ -14,6 +15,10 @@ public struct SwiftletComponents: Sendable {
     /// The WeChat Pay sandbox, when it serves this application.
     public let paySandbox: WeChatPaySandbox?
     public let jobWorker: JobWorker
+    /// Webhook endpoints, messages and replay (what the admin API calls).
+    public let webhooks: WebhookService
+    /// This node's webhook delivery, unless `webhooks.deliver` is off.
+    public let webhookWorker: WebhookDeliveryWorker?
     /// The inline lane, unless `http.inlineRoutes` turned it off.
     public let inlineLane: InlineLane?
     /// Every route on the router as (method, path template), e.g. `("GET", "/api/v1/orders/{id}")`:
@@ -32,7 +37,7 @@ struct CommerceComposition {
     let jobWorker: JobWorker
 
     init(_ config: SwiftletConfiguration, storage: any StorageEngine, sandboxAddress: SandboxAddress,
-         clock: SwiftletClock, logger: Logger) throws {
+         clock: SwiftletClock, logger: Logger, moreJobs: [String: JobHandler] = [:]) throws {
         let pay = config.wechatPay
         let notifyURL: @Sendable () -> String = {
             pay.notifyURL ?? sandboxAddress.baseURL + PaymentNotifyRoute.path
@@ -73,7 +78,8 @@ struct CommerceComposition {
         jobWorker = JobWorker(
             jobs: storage.jobs,
             handlers: CommerceJobs.handlers(payments: payments, refunds: refunds).merging(
-                MaintenanceJobs.handlers(jobs: storage.jobs, sessions: storage.sessions, clock: clock, logger: logger)) { first, _ in first },
+                MaintenanceJobs.handlers(jobs: storage.jobs, sessions: storage.sessions, clock: clock, logger: logger)) { first, _ in first }
+                .merging(moreJobs) { first, _ in first },
             clock: clock,
             policy: JobWorker.Policy(pollInterval: config.jobs.pollIntervalSeconds, lease: config.jobs.leaseSeconds),
             logger: logger)

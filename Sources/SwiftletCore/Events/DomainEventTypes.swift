@@ -19,10 +19,12 @@ public enum DomainEventTypes {
     /// WeChat closed the refund without paying it out; the order went back to where it was.
     public static let refundFailed = "refund.failed"
     public static let userCreated = "user.created"
+    /// The delivery disabled a webhook endpoint (410 Gone, or failing for too long).
+    public static let webhookEndpointDisabled = "webhook.endpoint_disabled"
 
     public static let all = [
         orderCreated, orderPaid, orderCancelled, orderClosed, orderShipped, orderCompleted, orderRefunding,
-        orderRefunded, refundSucceeded, refundFailed, userCreated,
+        orderRefunded, refundSucceeded, refundFailed, userCreated, webhookEndpointDisabled,
     ]
 
     /// What an event is about: `DomainEvent.aggregateType`.
@@ -30,5 +32,6 @@ public enum DomainEventTypes {
         public static let order = "order"
         public static let refund = "refund"
         public static let user = "user"
+        public static let webhookEndpoint = "webhook_endpoint"
     }
 }

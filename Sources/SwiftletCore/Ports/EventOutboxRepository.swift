@@ -20,6 +20,10 @@ public protocol EventOutboxRepository: Sendable {
     /// Start with 0; pass the last position returned to continue.
     func events(after cursor: Int64, limit: Int) async throws -> [StoredDomainEvent]
 
+    /// Events that occurred in `from..<to`, with a position greater than `cursor`, in
+    /// position order (what a webhook replay over a time range resends).
+    func events(occurredFrom from: Date, to: Date, after cursor: Int64, limit: Int) async throws -> [StoredDomainEvent]
+
     func event(id: DomainEventID) async throws -> StoredDomainEvent?
 
     /// How many events the outbox holds.
@@ -31,3 +35,4 @@ public protocol EventOutboxRepository: Sendable {
     /// picks a date every reader has moved past. Returns how many went.
     func prune(before date: Date) async throws -> Int
 }
+

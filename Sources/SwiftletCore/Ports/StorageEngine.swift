@@ -12,6 +12,7 @@ public protocol StorageEngine: Sendable {
     var inbox: any InboxRepository { get }
     var rooms: any RoomRepository { get }
     var events: any EventOutboxRepository { get }
+    var webhooks: any WebhookRepository { get }
     /// Told about inbox messages after the transactions that stored them commit.
     var inboxAnnouncer: InboxAnnouncer { get }
 

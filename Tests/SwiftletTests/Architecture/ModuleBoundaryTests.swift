@@ -19,6 +19,7 @@ struct ModuleBoundaryTests {
         "SwiftletRedisBench": ["SwiftletRedis"],
         "SwiftletResilience": [],
         "SwiftletWebhooks": [],
+        "SwiftletWebhookDelivery": ["SwiftletCore", "SwiftletWebhooks"],
         "SwiftletConfig": ["SwiftletPostgresURL"],
         "SwiftletSQLStorage": ["SwiftletCore", "SwiftletMigrations"],
         "SwiftletSQLite": ["SwiftletCore", "SwiftletMigrations", "SwiftletSQLStorage"],
@@ -31,7 +32,7 @@ struct ModuleBoundaryTests {
         "SwiftletServer": ["SwiftletCore", "SwiftletConfig", "SwiftletHTTP", "SwiftletTransport", "SwiftletSQLite", "SwiftletPostgres",
                            "SwiftletPostgresURL", "SwiftletSQLStorage", "SwiftletMigrations", "SwiftletWeChat",
                            "SwiftletWeChatPay", "SwiftletTokens", "SwiftletSandbox", "SwiftletRedis",
-                           "SwiftletClusterRedis", "SwiftletRealtime"],
+                           "SwiftletClusterRedis", "SwiftletRealtime", "SwiftletWebhooks", "SwiftletWebhookDelivery"],
         "SwiftletCLI": ["SwiftletServer", "SwiftletConfig", "SwiftletCore", "SwiftletHTTP", "SwiftletMigrations", "SwiftletSandbox"],
     ]
 

@@ -1,0 +1,111 @@
+import Foundation
+import Logging
+import ServiceLifecycle
+import SwiftletConfig
+import SwiftletCore
+import SwiftletWebhookDelivery
+import SwiftletWebhooks
+
+/// Outbound webhooks wired from config: the operators' service (admin API and CLI) and,
+/// when this node delivers, the delivery worker.
+struct WebhookComposition {
+    let service: WebhookService
+    let worker: WebhookDeliveryWorker?
+    let transport: any WebhookTransport
+
+    init(_ config: SwiftletConfiguration, storage: any StorageEngine, clock: SwiftletClock, logger: Logger,
+         transport: (any WebhookTransport)? = nil) throws {
+        let urlPolicy = try Self.urlPolicy(config)
+        service = WebhookService(
+            repository: storage.webhooks, events: storage.events,
+            checkURL: { url in
+                do {
+                    _ = try await urlPolicy.resolveAndCheck(url)
+                } catch let error as WebhookURLError {
+                    throw SwiftletError.invalid(error.code, error.description)
+                }
+            },
+            generateSecret: { WebhookSecret.generate().unredacted }, clock: clock,
+            policy: WebhookService.Policy(secretOverlap: config.webhooks.secretOverlapSeconds))
+        let transport = transport ?? HTTPWebhookTransport()
+        self.transport = transport
+        guard config.webhooks.deliver else {
+            worker = nil
+            return
+        }
+        let webhooks = config.webhooks
+        worker = WebhookDeliveryWorker(
+            webhooks: storage.webhooks, events: storage.events, transport: transport,
+            policy: WebhookAttemptPolicy(
+                schedule: WebhookRetrySchedule(
+                    delays: webhooks.retryDelaysSeconds.map { .milliseconds(Int64(($0 * 1000).rounded())) },
+                    jitter: webhooks.retryJitter),
+                disableAfter: webhooks.disableAfterSeconds),
+            urlPolicy: urlPolicy,
+            settings: WebhookDeliverySettings(
+                attemptTimeout: .milliseconds(Int64((webhooks.attemptTimeoutSeconds * 1000).rounded())),
+                pollInterval: .milliseconds(Int64((webhooks.pollIntervalSeconds * 1000).rounded())),
+                lease: .milliseconds(Int64((webhooks.leaseSeconds * 1000).rounded())),
+                concurrency: webhooks.concurrency),
+            clock: clock, logger: logger)
+    }
+
+    /// Production sends only to public https receivers (plus the allow-list); the other
+    /// profiles also allow http and loopback, for receivers on a developer's machine.
+    static func urlPolicy(_ config: SwiftletConfiguration) throws -> WebhookURLPolicy {
+        let allowList: WebhookAllowList
+        do {
+            allowList = try WebhookAllowList(entries: config.webhooks.allowList)
+        } catch {
+            throw ConfigurationError(problems: [.init(key: "webhooks.allowList", message: "\(error)")])
+        }
+        return WebhookURLPolicy(mode: config.profile == .production ? .production : .development, allowList: allowList)
+    }
+
+    var lifecycleServices: [any Service] {
+        [WebhookTransportService(transport: transport)] + (worker.map { [WebhookDeliveryService(worker: $0)] } ?? [])
+    }
+}
+
+/// Runs the delivery worker until graceful shutdown. An attempt cut short keeps its
+/// lease until it lapses; the message is then due again, on this node or another.
+struct WebhookDeliveryService: Service {
+    let worker: WebhookDeliveryWorker
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown {
+            await worker.run()
+        }
+    }
+}
+
+/// Closes the webhook HTTP clients after the worker stopped (services stop in reverse order).
+struct WebhookTransportService: Service {
+    let transport: any WebhookTransport
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        await transport.shutdown()
+    }
+}
+
+/// Daily housekeeping of delivered and dead webhook messages, as one recurring job.
+enum WebhookMaintenance {
+    static let kind = "webhooks.prune"
+
+    static func schedule(jobs: any JobRepository, clock: SwiftletClock) async throws {
+        try await jobs.enqueue(JobRequest(kind: kind, key: "daily", payload: "", runAt: clock.now.addingTimeInterval(120)))
+    }
+
+    static func handlers(webhooks: any WebhookRepository, retention: TimeInterval, clock: SwiftletClock, logger: Logger)
+        -> [String: JobHandler]
+    {
+        [
+            kind: { _ in
+                let removed = try await webhooks.prune(before: clock.now.addingTimeInterval(-retention))
+                logger.info("pruned webhook messages", metadata: ["rows": .stringConvertible(removed)])
+                return .retry(after: 86_400)
+            },
+        ]
+    }
+}

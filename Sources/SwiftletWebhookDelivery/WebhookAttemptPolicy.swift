@@ -1,0 +1,84 @@
+import Foundation
+import SwiftletCore
+import SwiftletWebhooks
+
+/// What came back from one attempt.
+public enum WebhookAnswer: Sendable, Equatable {
+    /// The receiver answered: its status, its `Retry-After`, the first 1 KiB of its body.
+    case response(status: Int, retryAfter: String?, body: String)
+    /// No answer: timeout, refused connection, TLS failure, forbidden address.
+    case failure(String)
+}
+
+/// Decides, without IO, what an attempt's answer means for its message and its endpoint:
+/// 2xx delivers; anything else (3xx included: redirects are not followed, a receiver
+/// that moved must be updated by its operator) fails and is retried on the schedule
+/// until it is a dead letter; `410 Gone` also disables the endpoint, and so does a
+/// failure once the endpoint has failed continuously for `disableAfter`.
+public struct WebhookAttemptPolicy: Sendable {
+    public var schedule: WebhookRetrySchedule
+    public var disableAfter: TimeInterval
+
+    public init(schedule: WebhookRetrySchedule = WebhookRetrySchedule(), disableAfter: TimeInterval = 5 * 86_400) {
+        self.schedule = schedule
+        self.disableAfter = disableAfter
+    }
+
+    /// The record to store, and the operator event to write when the endpoint is disabled.
+    public func decide(_ delivery: WebhookDelivery, answer: WebhookAnswer, at now: Date, latencyMilliseconds: Int)
+        -> (record: WebhookAttemptRecord, endpointEvent: DomainEvent?)
+    {
+        let message = delivery.message
+        let number = message.attempts + 1
+        var attempt = WebhookAttempt(
+            messageID: message.id, endpointID: message.endpointID, number: number, attemptedAt: now, statusCode: nil,
+            latencyMilliseconds: latencyMilliseconds, responseBody: nil, error: nil)
+        let retryAfter: String?
+        switch answer {
+        case .response(let status, let asked, let body):
+            attempt.statusCode = status
+            attempt.responseBody = body
+            if (200..<300).contains(status) {
+                return (WebhookAttemptRecord(attempt: attempt, outcome: .delivered, endpoint: .healthy), nil)
+            }
+            attempt.error = (300..<400).contains(status) ? "redirects are not followed" : nil
+            retryAfter = asked
+        case .failure(let error):
+            attempt.error = error
+            retryAfter = nil
+        }
+        let outcome: WebhookMessageOutcome = schedule.nextAttempt(after: number, now: now, retryAfter: retryAfter)
+            .map { .retry(at: $0) } ?? .dead
+        let failingSince = delivery.endpointFailingSince ?? now
+        let reason: String? = if attempt.statusCode == 410 {
+            "the endpoint answered 410 Gone"
+        } else if now.timeIntervalSince(failingSince) >= disableAfter {
+            "every attempt failed for \(Self.describe(disableAfter))"
+        } else {
+            nil
+        }
+        guard let reason else {
+            return (WebhookAttemptRecord(attempt: attempt, outcome: outcome, endpoint: .failing), nil)
+        }
+        let event = WebhookDomainEvents.endpointDisabled(
+            message.endpointID, reason: reason, failingSince: delivery.endpointFailingSince, at: now)
+        return (WebhookAttemptRecord(attempt: attempt, outcome: outcome, endpoint: .disable(reason: reason)), event)
+    }
+
+    /// A message whose event left the outbox (retention) cannot be sent: a dead letter
+    /// that says so, with no request made and the endpoint's health untouched.
+    public func eventMissing(_ delivery: WebhookDelivery, at now: Date) -> WebhookAttemptRecord {
+        let message = delivery.message
+        return WebhookAttemptRecord(
+            attempt: WebhookAttempt(
+                messageID: message.id, endpointID: message.endpointID, number: message.attempts + 1, attemptedAt: now,
+                statusCode: nil, latencyMilliseconds: 0, responseBody: nil, error: "the event is no longer in the outbox"),
+            outcome: .dead, endpoint: .unchanged)
+    }
+
+    static func describe(_ interval: TimeInterval) -> String {
+        if interval >= 86_400, interval.truncatingRemainder(dividingBy: 86_400) == 0 { return "\(Int(interval / 86_400)) days" }
+        if interval >= 3_600, interval.truncatingRemainder(dividingBy: 3_600) == 0 { return "\(Int(interval / 3_600)) hours" }
+        return "\(Int(interval)) s"
+    }
+}

@@ -1,0 +1,170 @@
+import Foundation
+import Logging
+import SwiftletCore
+import SwiftletWebhooks
+
+/// Delivers webhooks on one node: dispatches new outbox events into messages, claims due
+/// messages, and sends each one signed, recording every attempt.
+///
+/// Several nodes can run it against one database: dispatch moves a shared cursor by
+/// compare-and-set, and messages are leased, so each attempt is made by one node; a node
+/// that dies mid-attempt loses its lease and another node tries again later with the same
+/// `webhook-id` (at-least-once, as docs/events.md says).
+///
+/// Before every attempt the URL is checked again and its host resolved again, and the
+/// request goes to an address that check accepted (DNS rebinding is refused per attempt).
+public struct WebhookDeliveryWorker: Sendable {
+    let webhooks: any WebhookRepository
+    let dispatcher: WebhookDispatcher
+    let transport: any WebhookTransport
+    let policy: WebhookAttemptPolicy
+    let urlPolicy: WebhookURLPolicy
+    let resolver: any WebhookHostResolver
+    let settings: WebhookDeliverySettings
+    let clock: SwiftletClock
+    let logger: Logger
+    public let workerID: String
+
+    public init(webhooks: any WebhookRepository, events: any EventOutboxRepository, transport: any WebhookTransport,
+                policy: WebhookAttemptPolicy, urlPolicy: WebhookURLPolicy,
+                resolver: any WebhookHostResolver = SystemWebhookHostResolver(), settings: WebhookDeliverySettings,
+                clock: SwiftletClock, logger: Logger) {
+        self.webhooks = webhooks
+        self.dispatcher = WebhookDispatcher(webhooks: webhooks, events: events, clock: clock)
+        self.transport = transport
+        self.policy = policy
+        self.urlPolicy = urlPolicy
+        self.resolver = resolver
+        self.settings = settings
+        self.clock = clock
+        self.logger = logger
+        self.workerID = "wh_" + RandomID.base32(byteCount: 8)
+    }
+
+    private enum Wake { case attemptDone, tick }
+
+    /// Delivers until the task is cancelled, with up to `settings.concurrency` attempts in
+    /// flight: a slow or hanging receiver holds one slot, not the whole node.
+    public func run() async {
+        await withTaskGroup(of: Wake.self) { group in
+            var inFlight = 0
+            var ticking = false
+            while !Task.isCancelled {
+                let free = settings.concurrency - inFlight
+                if free > 0 {
+                    for delivery in await dispatchAndClaim(limit: free) {
+                        inFlight += 1
+                        group.addTask { await self.attempt(delivery); return .attemptDone }
+                    }
+                }
+                if !ticking {
+                    ticking = true
+                    group.addTask { try? await Task.sleep(for: self.settings.pollInterval); return .tick }
+                }
+                // Claim again when a tick passes, or when half the slots are free again, so
+                // a busy node claims in batches rather than one query per finished attempt.
+                while let wake = await group.next() {
+                    if wake == .tick { ticking = false; break }
+                    inFlight -= 1
+                    if inFlight <= settings.concurrency / 2 { break }
+                }
+            }
+            group.cancelAll()
+        }
+    }
+
+    /// One pass for tests and tools: dispatch, claim, and run the attempts to the end.
+    /// Returns how many attempts were made.
+    @discardableResult
+    public func runOnce() async -> Int {
+        let claimed = await dispatchAndClaim(limit: settings.concurrency)
+        await withTaskGroup(of: Void.self) { group in
+            for delivery in claimed { group.addTask { await self.attempt(delivery) } }
+        }
+        return claimed.count
+    }
+
+    private func dispatchAndClaim(limit: Int) async -> [WebhookDelivery] {
+        do {
+            while try await dispatcher.dispatchOnce() > 0 {}
+            let now = clock.now
+            return try await webhooks.claimDue(
+                worker: workerID, now: now, leaseUntil: now.addingTimeInterval(settings.lease.seconds), limit: limit)
+        } catch is CancellationError {
+            return []
+        } catch {
+            logger.warning("webhook poll failed", metadata: ["error": .string(ErrorLog.describe(error))])
+            return []
+        }
+    }
+
+    /// One attempt of one message, recorded (or dropped if the lease was lost meanwhile).
+    func attempt(_ delivery: WebhookDelivery) async {
+        let record: WebhookAttemptRecord
+        var endpointEvent: DomainEvent?
+        if let event = delivery.event {
+            // Latency is measured, not scheduled: the monotonic clock, never the injected one.
+            let started = ContinuousClock.now
+            let answer = await send(event, delivery)
+            let latency = (ContinuousClock.now - started).seconds * 1000
+            (record, endpointEvent) = policy.decide(
+                delivery, answer: answer, at: clock.now, latencyMilliseconds: Int(latency.rounded()))
+        } else {
+            record = policy.eventMissing(delivery, at: clock.now)
+        }
+        do {
+            if try await !webhooks.record(record, worker: workerID, endpointEvent: endpointEvent) {
+                logger.warning("webhook lease lost before the attempt was recorded", metadata: [
+                    "message": .string(delivery.message.id.rawValue)])
+            }
+        } catch {
+            logger.warning("webhook attempt not recorded", metadata: [
+                "message": .string(delivery.message.id.rawValue), "error": .string(ErrorLog.describe(error))])
+        }
+        log(record)
+    }
+
+    private func send(_ event: StoredDomainEvent, _ delivery: WebhookDelivery) async -> WebhookAnswer {
+        let destination: WebhookDestination
+        do {
+            destination = try await urlPolicy.resolveAndCheck(delivery.url, resolver: resolver)
+        } catch {
+            return .failure("URL refused at delivery: \(error.code)")
+        }
+        let secrets = delivery.secrets.signing(at: clock.now).compactMap { try? WebhookSecret(parsing: $0) }
+        guard !secrets.isEmpty else { return .failure("the endpoint has no usable signing secret") }
+        let body = WebhookBody.bytes(event)
+        let headers = StandardWebhookSigner(secrets: secrets).headers(
+            id: event.event.id.rawValue, timestamp: StandardWebhookHeaders.timestamp(for: clock.now), body: body)
+        return await transport.send(WebhookRequest(
+            destination: destination, headers: headers.fields, body: body, timeout: settings.attemptTimeout))
+    }
+
+    private func log(_ record: WebhookAttemptRecord) {
+        let attempt = record.attempt
+        var metadata: Logger.Metadata = [
+            "message": .string(attempt.messageID.rawValue), "endpoint": .string(attempt.endpointID.rawValue),
+            "attempt": .stringConvertible(attempt.number), "latencyMs": .stringConvertible(attempt.latencyMilliseconds),
+        ]
+        if let status = attempt.statusCode { metadata["status"] = .stringConvertible(status) }
+        if let error = attempt.error { metadata["error"] = .string(error) }
+        switch (record.outcome, record.endpoint) {
+        case (_, .disable(let reason)):
+            metadata["reason"] = .string(reason)
+            logger.error("webhook endpoint disabled", metadata: metadata)
+        case (.delivered, _):
+            logger.debug("webhook delivered", metadata: metadata)
+        case (.retry, _):
+            logger.info("webhook attempt failed, will retry", metadata: metadata)
+        case (.dead, _):
+            logger.warning("webhook message is a dead letter", metadata: metadata)
+        }
+    }
+}
+
+extension Duration {
+    var seconds: TimeInterval {
+        let (seconds, attoseconds) = components
+        return TimeInterval(seconds) + TimeInterval(attoseconds) / 1e18
+    }
+}
