@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import SwiftletConfig
 import SwiftletCore
 import SwiftletHTTP
 import SwiftletServer
@@ -7,8 +8,8 @@ import SwiftletServer
 struct AdminCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "admin",
-        abstract: "Operator tasks: admin API keys for /admin/v1.",
-        subcommands: [CreateKey.self, RevokeKey.self, ListKeys.self])
+        abstract: "Operator tasks: admin API keys for /admin/v1, webhook endpoints.",
+        subcommands: [CreateKey.self, RevokeKey.self, ListKeys.self, WebhooksCommand.self])
 
     struct CreateKey: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -72,6 +73,13 @@ struct CLIFailure: Error, CustomStringConvertible {
 /// Opens the configured storage as `serve` would (SQLite migrates itself), runs `body`,
 /// closes it; failures are printed and exit 1.
 func withMigratedStorage(_ options: ConfigOptions, _ body: (any StorageEngine) async throws -> Void) async throws {
+    try await withMigratedStorage(options) { _, storage in try await body(storage) }
+}
+
+/// The same, with the loaded configuration.
+func withMigratedStorage(
+    _ options: ConfigOptions, _ body: (SwiftletConfiguration, any StorageEngine) async throws -> Void
+) async throws {
     let config = try await options.load()
     let logger = ProcessLogging.bootstrap(config)
     let storage: any StorageEngine
@@ -82,7 +90,7 @@ func withMigratedStorage(_ options: ConfigOptions, _ body: (any StorageEngine) a
         throw ExitCode(1)
     }
     do {
-        try await body(storage)
+        try await body(config, storage)
         try await storage.shutdown()
     } catch {
         try? await storage.shutdown()

@@ -17,14 +17,7 @@ struct WebhookComposition {
          transport: (any WebhookTransport)? = nil) throws {
         let urlPolicy = try Self.urlPolicy(config)
         service = WebhookService(
-            repository: storage.webhooks, events: storage.events,
-            checkURL: { url in
-                do {
-                    _ = try await urlPolicy.resolveAndCheck(url)
-                } catch let error as WebhookURLError {
-                    throw SwiftletError.invalid(error.code, error.description)
-                }
-            },
+            repository: storage.webhooks, events: storage.events, checkURL: Self.urlCheck(urlPolicy),
             generateSecret: { WebhookSecret.generate().unredacted }, clock: clock,
             policy: WebhookService.Policy(secretOverlap: config.webhooks.secretOverlapSeconds))
         let transport = transport ?? HTTPWebhookTransport()
@@ -60,6 +53,18 @@ struct WebhookComposition {
             throw ConfigurationError(problems: [.init(key: "webhooks.allowList", message: "\(error)")])
         }
         return WebhookURLPolicy(mode: config.profile == .production ? .production : .development, allowList: allowList)
+    }
+
+    /// The registration check: the URL policy with DNS, its refusal as a 400 naming the
+    /// host and the range (never the path or query).
+    static func urlCheck(_ policy: WebhookURLPolicy) -> WebhookService.URLCheck {
+        { url in
+            do {
+                _ = try await policy.resolveAndCheck(url)
+            } catch let error as WebhookURLError {
+                throw SwiftletError.invalid(error.code, error.description)
+            }
+        }
     }
 
     var lifecycleServices: [any Service] {
@@ -107,5 +112,18 @@ enum WebhookMaintenance {
                 return .retry(after: 86_400)
             },
         ]
+    }
+}
+
+/// The operators' webhook service outside a running server (the `swiftlet admin webhooks`
+/// commands): the same checks and secrets as the admin API.
+public enum WebhookAdministration {
+    public static func service(_ config: SwiftletConfiguration, storage: any StorageEngine) throws -> WebhookService {
+        let urlPolicy = try WebhookComposition.urlPolicy(config)
+        return WebhookService(
+            repository: storage.webhooks, events: storage.events,
+            checkURL: WebhookComposition.urlCheck(urlPolicy),
+            generateSecret: { WebhookSecret.generate().unredacted }, clock: .system,
+            policy: WebhookService.Policy(secretOverlap: config.webhooks.secretOverlapSeconds))
     }
 }
