@@ -97,7 +97,7 @@ log "running tests (PostgreSQL: $SWIFTLET_TEST_POSTGRES_URL, Redis: $SWIFTLET_TE
 # concurrent sockets, a 6 MB slow consumer), run after the rest and one at a time: beside
 # the parallel in-process suites on two cores they would push those suites' real-time
 # bounds (timeouts, deadlines) over.
-MULTI_PROCESS_SUITES=(ThreeNodeClusterTests ThreeNodeRedisClusterTests CrashRecoveryTests RealtimeGatewayTests RealtimeDeliveryTests)
+MULTI_PROCESS_SUITES=(ThreeNodeClusterTests ThreeNodeRedisClusterTests CrashRecoveryTests WebhookCrashTests RealtimeGatewayTests RealtimeDeliveryTests)
 if [ $# -eq 0 ]; then
   skip=$(IFS='|'; echo "${MULTI_PROCESS_SUITES[*]}")
   swift test --skip-build --skip "$skip"

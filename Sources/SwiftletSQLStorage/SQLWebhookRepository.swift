@@ -156,7 +156,7 @@ public struct SQLWebhookRepository: WebhookRepository {
         return try await executor.transaction { db in
             let claimed = try await db.raw("""
                 UPDATE webhook_messages SET locked_by = \(bind: worker), locked_until = \(bind: leaseUntil.unixMilliseconds),
-                                            updated_at = \(bind: now)
+                                            attempts = attempts + 1, updated_at = \(bind: now)
                 WHERE id IN (
                     SELECT m.id FROM webhook_messages m JOIN webhook_endpoints e ON e.id = m.endpoint_id
                     WHERE m.status IN \(unsafeRaw: Self.outstanding) AND m.next_attempt_at <= \(bind: now)

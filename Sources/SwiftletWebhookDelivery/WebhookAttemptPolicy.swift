@@ -29,7 +29,8 @@ public struct WebhookAttemptPolicy: Sendable {
         -> (record: WebhookAttemptRecord, endpointEvent: DomainEvent?)
     {
         let message = delivery.message
-        let number = message.attempts + 1
+        // The claim counted this attempt already.
+        let number = max(1, message.attempts)
         var attempt = WebhookAttempt(
             messageID: message.id, endpointID: message.endpointID, number: number, attemptedAt: now, statusCode: nil,
             latencyMilliseconds: latencyMilliseconds, responseBody: nil, error: nil)
@@ -71,7 +72,7 @@ public struct WebhookAttemptPolicy: Sendable {
         let message = delivery.message
         return WebhookAttemptRecord(
             attempt: WebhookAttempt(
-                messageID: message.id, endpointID: message.endpointID, number: message.attempts + 1, attemptedAt: now,
+                messageID: message.id, endpointID: message.endpointID, number: max(1, message.attempts), attemptedAt: now,
                 statusCode: nil, latencyMilliseconds: 0, responseBody: nil, error: "the event is no longer in the outbox"),
             outcome: .dead, endpoint: .unchanged)
     }

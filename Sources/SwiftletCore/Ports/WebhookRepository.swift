@@ -35,7 +35,8 @@ public protocol WebhookRepository: Sendable {
     // MARK: Delivery
 
     /// Leases up to `limit` due messages of enabled endpoints to `worker` until
-    /// `leaseUntil`. For an ordered endpoint a message is due only when no earlier event
+    /// `leaseUntil`, counting the attempt (so one cut short by a crash still counts: a
+    /// message that keeps killing nodes runs out of retries). For an ordered endpoint a message is due only when no earlier event
     /// about the same aggregate is still outstanding there.
     func claimDue(worker: String, now: Date, leaseUntil: Date, limit: Int) async throws -> [WebhookDelivery]
     /// Stores the attempt, the message's outcome and the endpoint's health in one

@@ -32,7 +32,7 @@ public struct WebhookMessage: Sendable, Equatable {
     public var eventOccurredAt: Date
     public var aggregateID: String
     public var status: WebhookMessageStatus
-    /// Attempts made so far (a replay starts counting again from 0).
+    /// Attempts started so far, the one in flight included (a replay counts from 0 again).
     public var attempts: Int
     public var nextAttemptAt: Date?
     public var lastStatusCode: Int?

@@ -147,8 +147,12 @@ struct WebhookEndToEndTests {
                 #expect(received.allSatisfy { $0.json["aggregateId"] as? String == order.id })
                 #expect(Set(received.map(\.id)).count == 2)
 
+                // Each answer is recorded just after the receiver saw the request.
+                #expect(try await app.eventually {
+                    let listed = try await app.admin(.get, "/admin/v1/webhooks/\(created.endpoint.id)/messages").decode(Messages.self)
+                    return Set(listed.items.map(\.status)) == ["delivered"]
+                })
                 let messages = try await app.admin(.get, "/admin/v1/webhooks/\(created.endpoint.id)/messages").decode(Messages.self)
-                #expect(Set(messages.items.map(\.status)) == ["delivered"])
                 #expect(Set(messages.items.map(\.eventId)) == Set(received.map(\.id)), "webhook-id is the event id")
                 let detail = try await app.admin(.get, "/admin/v1/webhook-messages/\(messages.items[0].id)").decode(Detail.self)
                 #expect(detail.attempts.count == 1 && detail.attempts[0].statusCode == 200)
