@@ -100,11 +100,12 @@ public struct SQLEventOutboxRepository: EventOutboxRepository {
     /// nor a PostgreSQL transaction for long.
     static let pruneChunk = 5_000
 
-    public func prune(before date: Date) async throws -> Int {
+    public func prune(before date: Date, through position: Int64) async throws -> Int {
         let bounds = try await executor.read { db in
             try await db.raw("""
                 SELECT (SELECT MIN(position) FROM event_outbox) AS oldest,
-                       (SELECT MAX(position) FROM event_outbox WHERE occurred_at < \(bind: date.unixMilliseconds)) AS up_to
+                       (SELECT MAX(position) FROM event_outbox
+                        WHERE occurred_at < \(bind: date.unixMilliseconds) AND position <= \(bind: position)) AS up_to
                 """).first()
         }
         guard let oldest = try bounds?.decode(column: "oldest", as: Int64?.self),

@@ -110,7 +110,8 @@ public func buildApplication(
     let commerce = try CommerceComposition(
         config, storage: storage, sandboxAddress: sandboxAddress, clock: clock, logger: logger,
         moreJobs: WebhookMaintenance.handlers(
-            webhooks: storage.webhooks, retention: config.webhooks.retentionSeconds, clock: clock, logger: logger))
+            webhooks: storage.webhooks, events: storage.events, retention: config.webhooks.retentionSeconds, clock: clock,
+            logger: logger))
     try await MaintenanceJobs.schedule(jobs: storage.jobs, clock: clock)
     try await WebhookMaintenance.schedule(jobs: storage.jobs, clock: clock)
     if config.commerce.demoCatalogue {

@@ -94,7 +94,8 @@ struct WebhookTransportService: Service {
     }
 }
 
-/// Daily housekeeping of delivered and dead webhook messages, as one recurring job.
+/// Daily housekeeping of delivered and dead webhook messages and of the outbox, as one
+/// recurring job (`webhooks.prune`, key `daily`: one node a day in a cluster).
 enum WebhookMaintenance {
     static let kind = "webhooks.prune"
 
@@ -102,13 +103,20 @@ enum WebhookMaintenance {
         try await jobs.enqueue(JobRequest(kind: kind, key: "daily", payload: "", runAt: clock.now.addingTimeInterval(120)))
     }
 
-    static func handlers(webhooks: any WebhookRepository, retention: TimeInterval, clock: SwiftletClock, logger: Logger)
-        -> [String: JobHandler]
+    /// Deletes finished messages older than `retention`, and outbox events older than it
+    /// that the webhook dispatch has passed (an event not yet dispatched stays, however
+    /// old, until it has been).
+    static func handlers(webhooks: any WebhookRepository, events: any EventOutboxRepository, retention: TimeInterval,
+                         clock: SwiftletClock, logger: Logger) -> [String: JobHandler]
     {
         [
             kind: { _ in
-                let removed = try await webhooks.prune(before: clock.now.addingTimeInterval(-retention))
-                logger.info("pruned webhook messages", metadata: ["rows": .stringConvertible(removed)])
+                let before = clock.now.addingTimeInterval(-retention)
+                let messages = try await webhooks.prune(before: before)
+                let outbox = try await events.prune(before: before, through: try await webhooks.dispatchCursor())
+                logger.info("pruned webhook messages and outbox events", metadata: [
+                    "messageRows": .stringConvertible(messages), "events": .stringConvertible(outbox),
+                ])
                 return .retry(after: 86_400)
             },
         ]

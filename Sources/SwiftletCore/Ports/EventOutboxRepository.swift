@@ -32,7 +32,14 @@ public protocol EventOutboxRepository: Sendable {
     /// Removes every event up to the newest one that occurred before `date` (a prefix of
     /// the positions, so what is kept has no holes; an event stamped younger by another
     /// node's clock but positioned before an older one goes with the prefix). The caller
-    /// picks a date every reader has moved past. Returns how many went.
-    func prune(before date: Date) async throws -> Int
+    /// picks a date every reader has moved past, and `position`, the furthest every reader
+    /// has read: nothing after it goes, however old. Returns how many went.
+    func prune(before date: Date, through position: Int64) async throws -> Int
 }
 
+extension EventOutboxRepository {
+    /// `prune(before:through:)` with no position bound.
+    public func prune(before date: Date) async throws -> Int {
+        try await prune(before: date, through: .max)
+    }
+}

@@ -311,6 +311,35 @@ struct WebhookDeliveryTests {
             #expect(try await bed.messages(everything.endpoint.id).count == 1)
         }
     }
+
+    @Test("Retention removes finished messages with their attempts, and only outbox events the dispatch has passed",
+          arguments: EngineKind.available)
+    func retentionKeepsWhatIsStillNeeded(_ kind: EngineKind) async throws {
+        try await WebhookTestbed.with(kind) { bed in
+            let endpoint = try await bed.endpoint()
+            try await bed.userCreated()
+            bed.receiver.script([], otherwise: .status(500))
+            try await bed.userCreated()
+            bed.receiver.script([.status(200)], otherwise: .status(500))
+            await bed.deliver()
+            bed.clock.advance(1)
+            // Written after the dispatch ran, and dispatch now off: it must survive pruning.
+            try await bed.userCreated()
+
+            bed.clock.advance(40 * 86_400)
+            let cutoff = bed.clock.now.addingTimeInterval(-30 * 86_400)
+            let removedRows = try await bed.storage.webhooks.prune(before: cutoff)
+            #expect(removedRows == 2, "the delivered message and its one attempt")
+            let remaining = try await bed.messages(endpoint.endpoint.id)
+            #expect(remaining.count == 1 && remaining[0].status == .failed, "an outstanding message stays, however old")
+
+            let cursor = try await bed.storage.webhooks.dispatchCursor()
+            #expect(cursor == 2)
+            #expect(try await bed.storage.events.prune(before: cutoff, through: cursor) == 2)
+            let left = try await bed.storage.events.events(after: 0, limit: 10)
+            #expect(left.map(\.position) == [3], "the event not yet dispatched stays")
+        }
+    }
 }
 
 /// Resolves names from a fixed table, for checks at delivery time.
