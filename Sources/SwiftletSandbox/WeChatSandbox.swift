@@ -31,11 +31,26 @@ import Synchronization
 /// - `POST /sandbox/wechat/control/reject-token` makes APIs answer 40001 to the current
 ///   token while normal mode keeps returning it, so only a forced refresh gets a working
 ///   token (a leaked token revoked by WeChat).
+///
+/// Subscribe messages follow WeChat's one-time model: each subscription the user accepted
+/// (`wx.requestSubscribeMessage`) allows one send.
+/// - `POST /sandbox/wechat/cgi-bin/message/subscribe/send` answers a scripted failure
+///   first, then checks the token (40001, 42001), `touser` (40003), `template_id` (40037:
+///   empty or never accepted by anyone) and each `data` value against its kind's limits
+///   (47003 naming the field), then takes one accepted subscription (43101 when none is
+///   left) and answers a `msgid`;
+/// - `POST /sandbox/wechat/control/subscribe/accept` `{"openid"|"name","templateId","count"?}`
+///   records what the user accepted;
+/// - `GET /sandbox/wechat/control/subscribe/messages?openid=…` (or `?name=…`) lists the
+///   messages sent to a user, in send order;
+/// - `POST /sandbox/wechat/control/subscribe/fail` `{"errcode","count"?}` makes the next sends
+///   answer that errcode (retry tests).
 public final class WeChatSandbox: Sendable {
     public let appID: String
     private let appSecret: String
     private let tokenLifetime: TimeInterval
-    private let state = Mutex(State())
+    /// Internal, not private: the endpoints kept in `WeChatSandbox+…` files share it.
+    let state = Mutex(State())
 
     struct State {
         var usedLoginCodes: Set<String> = []
@@ -50,6 +65,7 @@ public final class WeChatSandbox: Sendable {
         var classicToken: (value: String, expiresAt: Date)?
         /// The classic token a new call replaced, valid for five more minutes.
         var replacedClassicToken: (value: String, validUntil: Date)?
+        var subscribe = SubscribeState()
     }
 
     /// How long a classic token stays valid after a new one replaced it (WeChat: ~5 minutes).
@@ -85,6 +101,7 @@ public final class WeChatSandbox: Sendable {
             let body = try await Self.jsonObject(request)
             return try await self.phoneNumber(token: request.uri.queryParameters.get("access_token"), body: body)
         }
+        registerSubscribeMessages(on: group)
         group.post("/control/rotate-token") { _, _ in
             self.rotateToken()
             return Self.json(["errcode": 0, "errmsg": "ok"])
@@ -158,15 +175,7 @@ public final class WeChatSandbox: Sendable {
     }
 
     func phoneNumber(token: String?, body: [String: Any]) async throws -> Response {
-        let valid = state.withLock { state in
-            guard let token else { return false }
-            let now = Date()
-            if let current = state.token, current.expiresAt > now, token == current.value { return !state.tokenRejected }
-            if let classic = state.classicToken, classic.expiresAt > now, token == classic.value { return true }
-            if let replaced = state.replacedClassicToken, replaced.validUntil > now, token == replaced.value { return true }
-            return false
-        }
-        guard valid else { return Self.error(40001) }
+        if let errcode = tokenErrcode(token) { return Self.error(errcode) }
         guard let code = body["code"] as? String, !code.isEmpty else { return Self.error(40029) }
         switch try await script(code, used: \.usedPhoneCodes) {
         case .fail(let errcode):
@@ -180,6 +189,22 @@ public final class WeChatSandbox: Sendable {
                     "watermark": ["timestamp": Int(Date().timeIntervalSince1970), "appid": appID],
                 ] as [String: Any],
             ])
+        }
+    }
+
+    /// Why an API refuses `token`, as WeChat answers it: 42001 for a token that was valid and
+    /// has expired, 40001 for one unknown, replaced or rejected; nil when it is valid.
+    func tokenErrcode(_ token: String?) -> Int? {
+        state.withLock { state in
+            guard let token else { return 40001 }
+            let now = Date()
+            if let current = state.token, token == current.value {
+                if current.expiresAt <= now { return 42001 }
+                return state.tokenRejected ? 40001 : nil
+            }
+            if let classic = state.classicToken, token == classic.value { return classic.expiresAt > now ? nil : 42001 }
+            if let replaced = state.replacedClassicToken, replaced.validUntil > now, token == replaced.value { return nil }
+            return 40001
         }
     }
 
@@ -233,13 +258,17 @@ public final class WeChatSandbox: Sendable {
 
     static let messages: [Int: String] = [
         -1: "system error", 40001: "invalid credential, access_token is invalid or not latest",
-        40002: "invalid grant_type", 40013: "invalid appid", 40029: "invalid code", 40125: "invalid appsecret",
-        40163: "code been used", 40226: "code blocked", 42001: "access_token expired",
+        40002: "invalid grant_type", 40003: "invalid openid", 40013: "invalid appid", 40029: "invalid code",
+        40037: "invalid template_id", 40097: "invalid args", 40125: "invalid appsecret",
+        40163: "code been used", 40226: "code blocked", 42001: "access_token expired", 43101: "user refuse to accept the msg",
         45009: "reach max api daily quota limit", 45011: "api minute-quota reach limit mustslower retry next minute",
+        47003: "argument invalid!",
     ]
 
-    static func error(_ errcode: Int) -> Response {
-        json(["errcode": errcode, "errmsg": (messages[errcode] ?? "sandbox error") + ", rid: " + RandomID.base32(byteCount: 8)])
+    /// WeChat's error answer; `errmsg` replaces the errcode's usual text where WeChat builds
+    /// it per request (47003 names the field).
+    static func error(_ errcode: Int, errmsg: String? = nil) -> Response {
+        json(["errcode": errcode, "errmsg": (errmsg ?? messages[errcode] ?? "sandbox error") + ", rid: " + RandomID.base32(byteCount: 8)])
     }
 
     static func json(_ object: [String: Any]) -> Response {

@@ -14,7 +14,8 @@ import NIOHTTP1
 /// cache stays in front, so one node never sends two fetches at once.
 public struct WeChatClient: Sendable {
     public let configuration: WeChatConfiguration
-    private let http: HTTPClient
+    /// Internal, not private: the calls kept in `WeChatClient+…` files send through it too.
+    let http: HTTPClient
     private let tokens: AccessTokenCache
 
     public init(configuration: WeChatConfiguration, httpClient: HTTPClient = .shared, sharing: AccessTokenSharing? = nil) {
