@@ -71,6 +71,7 @@ struct ConfigParser {
         config.jobs.leaseSeconds = seconds("jobs.lease", default: config.jobs.leaseSeconds)
         parseRealtime(&config)
         parseWebhooks(&config)
+        parseSubscribe(&config)
         if let raw = optional("cache.userLifetime") {
             if let value = Double(raw), value.isFinite, (0...3600).contains(value) {
                 config.cache.userLifetimeSeconds = value
@@ -79,6 +80,30 @@ struct ConfigParser {
             }
         }
         return config
+    }
+
+    mutating func parseSubscribe(_ config: inout SwiftletConfiguration) {
+        var subscribe = config.subscribe
+        if let raw = optional("subscribe.templates") {
+            let trimmed = raw.trimmingCharacters(in: .whitespacesAndNewlines)
+            if trimmed.hasPrefix("["), (try? JSONSerialization.jsonObject(with: Data(trimmed.utf8))) is [Any] {
+                subscribe.templatesJSON = trimmed
+            } else {
+                problems.append(.init(key: "subscribe.templates", message: "expected a JSON array of template mappings"))
+            }
+        }
+        if optional("subscribe.miniprogramState") != nil {
+            subscribe.miniprogramState = choice("subscribe.miniprogramState", default: SwiftletConfiguration.Subscribe.State.formal)
+        }
+        if let lang = optional("subscribe.lang") {
+            if ["zh_CN", "en_US", "zh_HK", "zh_TW"].contains(lang.trimmingCharacters(in: .whitespaces)) {
+                subscribe.lang = lang.trimmingCharacters(in: .whitespaces)
+            } else {
+                problems.append(.init(key: "subscribe.lang", message: "expected zh_CN, en_US, zh_HK or zh_TW, got \"\(lang)\""))
+            }
+        }
+        subscribe.maxAttempts = integer("subscribe.maxAttempts", default: subscribe.maxAttempts, in: 1...50)
+        config.subscribe = subscribe
     }
 
     mutating func parseWebhooks(_ config: inout SwiftletConfiguration) {

@@ -198,6 +198,20 @@ public struct SwiftletConfiguration: Sendable, Equatable {
         public init() {}
     }
 
+    /// WeChat subscribe messages (docs/events.md#wechat-subscribe-messages).
+    public struct Subscribe: Sendable, Equatable {
+        public enum State: String, Sendable, CaseIterable { case developer, trial, formal }
+        /// The event → template mappings, as JSON (an array of objects; see the docs).
+        public var templatesJSON: String = "[]"
+        /// Which version of the mini-program a tap opens; nil: `formal` in production,
+        /// `developer` otherwise.
+        public var miniprogramState: State?
+        public var lang: String = "zh_CN"
+        /// Calls to WeChat for one message before it is given up.
+        public var maxAttempts: Int = 6
+        public init() {}
+    }
+
     /// Outbound webhooks (docs/events.md).
     public struct Webhooks: Sendable, Equatable {
         /// Whether this node dispatches and delivers webhooks (any number of nodes may).
@@ -272,6 +286,7 @@ public struct SwiftletConfiguration: Sendable, Equatable {
     public var cache = Cache()
     public var realtime = Realtime()
     public var webhooks = Webhooks()
+    public var subscribe = Subscribe()
     public var wechatPay = WeChatPay()
 
     public init() {}

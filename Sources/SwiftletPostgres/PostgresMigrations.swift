@@ -392,5 +392,43 @@ public enum PostgresMigrations {
             """,
             "CREATE INDEX webhook_attempts_time ON webhook_attempts (attempted_at)",
         ]),
+        // WeChat subscribe messages: acceptances left per user and template, the sends made
+        // from domain events (one per event and template), and their dispatch cursor, which
+        // starts at the outbox's head so events from before the feature existed send nothing.
+        Migration(version: 9, name: "create_subscribe_messages", statements: [
+            """
+            CREATE TABLE subscription_quotas (
+                user_id TEXT NOT NULL,
+                template_id TEXT NOT NULL,
+                remaining BIGINT NOT NULL CHECK (remaining >= 0),
+                updated_at BIGINT NOT NULL,
+                PRIMARY KEY (user_id, template_id)
+            )
+            """,
+            """
+            CREATE TABLE subscribe_dispatch (
+                id BIGINT PRIMARY KEY CHECK (id = 1),
+                last_position BIGINT NOT NULL
+            )
+            """,
+            "INSERT INTO subscribe_dispatch (id, last_position) SELECT 1, COALESCE((SELECT MAX(last_position) FROM event_outbox_head), 0)",
+            """
+            CREATE TABLE subscribe_sends (
+                id TEXT PRIMARY KEY,
+                event_id TEXT NOT NULL,
+                user_id TEXT NOT NULL,
+                template_key TEXT NOT NULL,
+                template_id TEXT NOT NULL,
+                status TEXT NOT NULL,
+                attempts BIGINT NOT NULL,
+                quota_taken BOOLEAN NOT NULL DEFAULT FALSE,
+                outcome TEXT,
+                created_at BIGINT NOT NULL,
+                updated_at BIGINT NOT NULL,
+                UNIQUE (event_id, template_key)
+            )
+            """,
+            "CREATE INDEX subscribe_sends_user ON subscribe_sends (user_id, created_at)",
+        ]),
     ]
 }

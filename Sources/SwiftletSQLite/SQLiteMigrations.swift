@@ -393,5 +393,43 @@ public enum SQLiteMigrations {
             """,
             "CREATE INDEX webhook_attempts_time ON webhook_attempts (attempted_at)",
         ]),
+        // WeChat subscribe messages: acceptances left per user and template, the sends made
+        // from domain events (one per event and template), and their dispatch cursor, which
+        // starts at the outbox's head so events from before the feature existed send nothing.
+        Migration(version: 9, name: "create_subscribe_messages", statements: [
+            """
+            CREATE TABLE subscription_quotas (
+                user_id TEXT NOT NULL,
+                template_id TEXT NOT NULL,
+                remaining INTEGER NOT NULL CHECK (remaining >= 0),
+                updated_at INTEGER NOT NULL,
+                PRIMARY KEY (user_id, template_id)
+            ) STRICT
+            """,
+            """
+            CREATE TABLE subscribe_dispatch (
+                id INTEGER PRIMARY KEY CHECK (id = 1),
+                last_position INTEGER NOT NULL
+            ) STRICT
+            """,
+            "INSERT INTO subscribe_dispatch (id, last_position) SELECT 1, COALESCE((SELECT MAX(last_position) FROM event_outbox_head), 0)",
+            """
+            CREATE TABLE subscribe_sends (
+                id TEXT PRIMARY KEY,
+                event_id TEXT NOT NULL,
+                user_id TEXT NOT NULL,
+                template_key TEXT NOT NULL,
+                template_id TEXT NOT NULL,
+                status TEXT NOT NULL,
+                attempts INTEGER NOT NULL,
+                quota_taken INTEGER NOT NULL DEFAULT 0,
+                outcome TEXT,
+                created_at INTEGER NOT NULL,
+                updated_at INTEGER NOT NULL,
+                UNIQUE (event_id, template_key)
+            ) STRICT
+            """,
+            "CREATE INDEX subscribe_sends_user ON subscribe_sends (user_id, created_at)",
+        ]),
     ]
 }

@@ -82,9 +82,9 @@ public func buildApplication(
     let sandboxAddress = SandboxAddress()
     let codec = try await IdentityComposition.tokenCodec(config)
     let cluster = try await ClusterComposition.clusterState(config, customization: customization, logger: logger)
-    let wechat = WeChatIdentityAdapter(
-        client: IdentityComposition.wechatClient(config, sandboxAddress: sandboxAddress, cluster: cluster, clock: clock, logger: logger),
-        logger: logger)
+    let wechatClient = IdentityComposition.wechatClient(
+        config, sandboxAddress: sandboxAddress, cluster: cluster, clock: clock, logger: logger)
+    let wechat = WeChatIdentityAdapter(client: wechatClient, logger: logger)
     let revocations = RevocationList()
     let revocationFeed = RevocationFeed(cluster: cluster, sessions: storage.sessions, list: revocations, clock: clock, logger: logger)
     let userFeed = UserCacheFeed(cluster: cluster, logger: logger)
@@ -107,11 +107,13 @@ public func buildApplication(
         decideJoin: customization.roomJoinDecider)
     let webhooks = try WebhookComposition(config, storage: storage, clock: clock, logger: logger,
                                           transport: customization.webhookTransport)
+    let subscribe = try SubscribeComposition(
+        config, storage: storage, wechat: wechatClient, presence: realtime.userPresence, clock: clock, logger: logger)
     let commerce = try CommerceComposition(
         config, storage: storage, sandboxAddress: sandboxAddress, clock: clock, logger: logger,
         moreJobs: WebhookMaintenance.handlers(
             webhooks: storage.webhooks, events: storage.events, retention: config.webhooks.retentionSeconds, clock: clock,
-            logger: logger))
+            logger: logger).merging(subscribe.jobs) { first, _ in first })
     try await MaintenanceJobs.schedule(jobs: storage.jobs, clock: clock)
     try await WebhookMaintenance.schedule(jobs: storage.jobs, clock: clock)
     if config.commerce.demoCatalogue {
@@ -135,15 +137,16 @@ public func buildApplication(
     RealtimeRoutes(inbox: storage.inbox, messages: realtime.messages, clock: clock).register(buyer: buyer, router: router)
     RoomRoutes(rooms: realtime.rooms, presence: realtime.presence).register(buyer: buyer)
     WebhookRoutes(webhooks: webhooks.service).register(admin: admin)
+    SubscriptionRoutes(subscriptions: subscribe.service).register(buyer: buyer)
     if let verifier = commerce.verifier {
         PaymentNotifyRoute(verifier: verifier, payments: commerce.payments, logger: logger).register(on: router)
     }
     commerce.paySandbox?.register(on: router)
     JWKSRoute(document: codec.jwks()).register(on: router)
     OpenAPIRoute().register(on: router)
-    if config.wechat.sandbox {
-        WeChatSandbox(appID: config.wechat.appID, appSecret: config.wechat.effectiveAppSecret ?? "").register(on: router)
-    }
+    let wechatSandbox = config.wechat.sandbox
+        ? WeChatSandbox(appID: config.wechat.appID, appSecret: config.wechat.effectiveAppSecret ?? "") : nil
+    wechatSandbox?.register(on: router)
     if config.benchEndpoints {
         BenchmarkRoutes().register(on: routes)
     }
@@ -170,7 +173,8 @@ public func buildApplication(
         : nil
     customization.onComponents(SwiftletComponents(
         storage: storage, paySandbox: commerce.paySandbox, jobWorker: commerce.jobWorker, webhooks: webhooks.service,
-        webhookWorker: webhooks.worker, inlineLane: inlineLane,
+        webhookWorker: webhooks.worker, subscribeMessages: subscribe.service, wechatSandbox: wechatSandbox,
+        inlineLane: inlineLane,
         routes: router.routes.map { ($0.method.rawValue, $0.path.description) }))
 
     let http = config.http
@@ -189,6 +193,8 @@ public func buildApplication(
             + ClusterComposition.lifecycleServices(cluster)
             + [ClusterFeedService(revocations: revocationFeed, users: userFeed, cache: users), realtime.service]
             + (customization.runsWebhookWorker ? webhooks.lifecycleServices : [WebhookTransportService(transport: webhooks.transport)])
+            + (customization.runsJobWorker
+                ? [SubscribeDispatchService(service: subscribe.service, interval: subscribe.pollInterval, logger: logger)] : [])
             + (customization.runsJobWorker ? [JobWorkerService(worker: commerce.jobWorker)] : [])
             + (commerce.paySandbox.map { [PaySandboxLifecycleService(sandbox: $0)] } ?? []),
         onServerRunning: { channel in

@@ -19,6 +19,11 @@ public struct SwiftletComponents: Sendable {
     public let webhooks: WebhookService
     /// This node's webhook delivery, unless `webhooks.deliver` is off.
     public let webhookWorker: WebhookDeliveryWorker?
+    /// Subscribe messages: quotas, dispatch (tests drive `dispatchOnce` by hand when the
+    /// job worker is off) and the send job.
+    public let subscribeMessages: SubscribeMessageService
+    /// The WeChat sandbox, when it serves this application.
+    public let wechatSandbox: WeChatSandbox?
     /// The inline lane, unless `http.inlineRoutes` turned it off.
     public let inlineLane: InlineLane?
     /// Every route on the router as (method, path template), e.g. `("GET", "/api/v1/orders/{id}")`:

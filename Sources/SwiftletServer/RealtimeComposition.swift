@@ -12,6 +12,8 @@ struct RealtimeComposition {
     let messages: DirectMessageService
     let rooms: RoomService
     let roomPresence: RoomPresence
+    /// Who is connected on any node (subscribe messages skip them).
+    let userPresence: UserPresence
     let upgrader: RealtimeUpgrader
     let service: RealtimeService
 
@@ -43,6 +45,9 @@ struct RealtimeComposition {
             cluster: cluster, local: { registry.localUsers(in: $0) }, localRooms: { registry.followedRooms }, clock: clock,
             logger: logger)
         registry.setRoomChangeHandler { [roomPresence] in roomPresence.changed($0) }
+        userPresence = UserPresence(
+            cluster: cluster, localUsers: { registry.connectedUsers }, isLocal: { registry.connectionCount(of: $0) > 0 },
+            logger: logger)
         let authentication = auth
         upgrader = RealtimeUpgrader(environment: RealtimeEnvironment(
             verify: { token in
@@ -55,7 +60,7 @@ struct RealtimeComposition {
             inbox: storage.inbox, messages: messages, rooms: rooms, presence: roomPresence, registry: registry,
             settings: settings, clock: clock, logger: logger))
         service = RealtimeService(
-            fanout: fanout, roomFanout: roomFanout, presence: roomPresence, inbox: storage.inbox,
+            fanout: fanout, roomFanout: roomFanout, presence: roomPresence, userPresence: userPresence, inbox: storage.inbox,
             retention: InboxRetention(maxAge: config.realtime.inboxRetentionSeconds, maxCount: config.realtime.inboxMaxMessages),
             clock: clock, logger: logger)
     }
@@ -81,6 +86,7 @@ struct RealtimeService: Service {
     let fanout: InboxFanout
     let roomFanout: RoomFanout
     let presence: RoomPresence
+    let userPresence: UserPresence
     let inbox: any InboxRepository
     let retention: InboxRetention
     let clock: SwiftletClock
@@ -92,6 +98,7 @@ struct RealtimeService: Service {
                 group.addTask { await fanout.run() }
                 group.addTask { await roomFanout.run() }
                 group.addTask { await presence.run() }
+                group.addTask { await userPresence.run() }
                 group.addTask {
                     while !Task.isCancelled {
                         do {

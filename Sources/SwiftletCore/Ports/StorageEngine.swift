@@ -13,6 +13,7 @@ public protocol StorageEngine: Sendable {
     var rooms: any RoomRepository { get }
     var events: any EventOutboxRepository { get }
     var webhooks: any WebhookRepository { get }
+    var subscriptions: any SubscriptionRepository { get }
     /// Told about inbox messages after the transactions that stored them commit.
     var inboxAnnouncer: InboxAnnouncer { get }
 

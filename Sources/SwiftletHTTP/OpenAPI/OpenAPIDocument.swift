@@ -9,6 +9,7 @@ public enum OpenAPIDocument {
     static let operations: [OpenAPIOperation] = OpenAPIIdentityPaths.operations + OpenAPICommercePaths.operations + OpenAPIRealtimePaths.operations
         + OpenAPIRoomPaths.operations
         + OpenAPIWebhookPaths.operations
+        + OpenAPISubscriptionPaths.operations
 
     /// Every documented operation as (method, path), e.g. `("GET", "/api/v1/me")`.
     public static var routes: [(method: String, path: String)] {

@@ -64,6 +64,8 @@ struct CommerceHarness: Sendable {
     let sandbox: WeChatPaySandbox
     let jobWorker: JobWorker
     let adminKey: String
+    /// The WeChat sandbox serving this application (subscribe messages, tokens).
+    let wechat: WeChatSandbox?
 
     var port: Int { client.port ?? 0 }
 
@@ -93,7 +95,8 @@ struct CommerceHarness: Sendable {
                 throw TestSetupError("the pay sandbox was not wired")
             }
             try await app.test(.live) { (client: any TestClientProtocol) async throws in
-                try await body(CommerceHarness(client: client, storage: storage, sandbox: sandbox, jobWorker: parts.jobWorker, adminKey: adminKey))
+                try await body(CommerceHarness(client: client, storage: storage, sandbox: sandbox, jobWorker: parts.jobWorker,
+                                          adminKey: adminKey, wechat: parts.wechatSandbox))
                 await sandbox.waitUntilIdle()
             }
         }
