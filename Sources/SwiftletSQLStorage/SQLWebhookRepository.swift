@@ -186,7 +186,26 @@ public struct SQLWebhookRepository: WebhookRepository {
         }
     }
 
-    public func record(_ record: WebhookAttemptRecord, worker: String, endpointEvent: DomainEvent?) async throws -> Bool {
+    public func record(_ records: [WebhookRecordedAttempt], worker: String) async throws -> Set<WebhookMessageID> {
+        guard !records.isEmpty else { return [] }
+        return try await executor.transaction { db in
+            var stored: Set<WebhookMessageID> = []
+            var events: [DomainEvent] = []
+            for recorded in records where try await Self.record(db, recorded.record, worker: worker) {
+                stored.insert(recorded.record.attempt.messageID)
+                if case .disable = recorded.record.endpoint, let event = recorded.endpointEvent,
+                   try await Self.disable(db, recorded.record) {
+                    events.append(event)
+                }
+            }
+            // The outbox append goes last: from it to the commit, other event writers wait.
+            try await SQLEventOutboxRepository.append(db, events)
+            return stored
+        }
+    }
+
+    /// One attempt inside the batch's transaction; false when the lease is no longer `worker`'s.
+    static func record(_ db: any SQLDatabase, _ record: WebhookAttemptRecord, worker: String) async throws -> Bool {
         let attempt = record.attempt
         let at = attempt.attemptedAt.unixMilliseconds
         let (status, next): (WebhookMessageStatus, Int64?) = switch record.outcome {
@@ -194,48 +213,48 @@ public struct SQLWebhookRepository: WebhookRepository {
         case .retry(let date): (.failed, date.unixMilliseconds)
         case .dead: (.dead, nil)
         }
-        return try await executor.transaction { db in
-            guard try await db.raw("""
-                UPDATE webhook_messages SET status = \(bind: status.rawValue), attempts = \(bind: attempt.number),
-                       next_attempt_at = \(bind: next), last_status_code = \(bind: attempt.statusCode),
-                       last_error = \(bind: attempt.error), delivered_at = \(bind: status == .delivered ? at : nil),
-                       locked_by = NULL, locked_until = NULL, updated_at = \(bind: at)
-                WHERE id = \(bind: attempt.messageID.rawValue) AND locked_by = \(bind: worker)
-                RETURNING id
-                """).first() != nil
-            else { return false }
+        guard try await db.raw("""
+            UPDATE webhook_messages SET status = \(bind: status.rawValue), attempts = \(bind: attempt.number),
+                   next_attempt_at = \(bind: next), last_status_code = \(bind: attempt.statusCode),
+                   last_error = \(bind: attempt.error), delivered_at = \(bind: status == .delivered ? at : nil),
+                   locked_by = NULL, locked_until = NULL, updated_at = \(bind: at)
+            WHERE id = \(bind: attempt.messageID.rawValue) AND locked_by = \(bind: worker)
+            RETURNING id
+            """).first() != nil
+        else { return false }
+        try await db.raw("""
+            INSERT INTO webhook_attempts (message_id, number, endpoint_id, attempted_at, status_code, latency_ms,
+                                          response_body, error)
+            VALUES (\(bind: attempt.messageID.rawValue), \(bind: attempt.number), \(bind: attempt.endpointID.rawValue),
+                    \(bind: at), \(bind: attempt.statusCode), \(bind: attempt.latencyMilliseconds),
+                    \(bind: attempt.responseBody), \(bind: attempt.error))
+            """).run()
+        let endpoint = attempt.endpointID.rawValue
+        switch record.endpoint {
+        case .unchanged, .disable:
+            break
+        case .healthy:
             try await db.raw("""
-                INSERT INTO webhook_attempts (message_id, number, endpoint_id, attempted_at, status_code, latency_ms,
-                                              response_body, error)
-                VALUES (\(bind: attempt.messageID.rawValue), \(bind: attempt.number), \(bind: attempt.endpointID.rawValue),
-                        \(bind: at), \(bind: attempt.statusCode), \(bind: attempt.latencyMilliseconds),
-                        \(bind: attempt.responseBody), \(bind: attempt.error))
+                UPDATE webhook_endpoints SET failing_since = NULL WHERE id = \(bind: endpoint) AND failing_since IS NOT NULL
                 """).run()
-            let endpoint = attempt.endpointID.rawValue
-            switch record.endpoint {
-            case .unchanged:
-                break
-            case .healthy:
-                try await db.raw("""
-                    UPDATE webhook_endpoints SET failing_since = NULL WHERE id = \(bind: endpoint) AND failing_since IS NOT NULL
-                    """).run()
-            case .failing:
-                try await db.raw("""
-                    UPDATE webhook_endpoints SET failing_since = \(bind: at) WHERE id = \(bind: endpoint) AND failing_since IS NULL
-                    """).run()
-            case .disable(let reason):
-                let disabled = try await db.raw("""
-                    UPDATE webhook_endpoints SET enabled = \(bind: false), disabled_at = \(bind: at),
-                           disabled_reason = \(bind: reason), failing_since = COALESCE(failing_since, \(bind: at)),
-                           updated_at = \(bind: at)
-                    WHERE id = \(bind: endpoint) AND enabled = \(bind: true) RETURNING id
-                    """).first() != nil
-                if disabled, let endpointEvent {
-                    try await SQLEventOutboxRepository.append(db, [endpointEvent])
-                }
-            }
-            return true
+        case .failing:
+            try await db.raw("""
+                UPDATE webhook_endpoints SET failing_since = \(bind: at) WHERE id = \(bind: endpoint) AND failing_since IS NULL
+                """).run()
         }
+        return true
+    }
+
+    /// Disables the attempt's endpoint; true when this attempt is the one that did.
+    static func disable(_ db: any SQLDatabase, _ record: WebhookAttemptRecord) async throws -> Bool {
+        guard case .disable(let reason) = record.endpoint else { return false }
+        let at = record.attempt.attemptedAt.unixMilliseconds
+        return try await db.raw("""
+            UPDATE webhook_endpoints SET enabled = \(bind: false), disabled_at = \(bind: at),
+                   disabled_reason = \(bind: reason), failing_since = COALESCE(failing_since, \(bind: at)),
+                   updated_at = \(bind: at)
+            WHERE id = \(bind: record.attempt.endpointID.rawValue) AND enabled = \(bind: true) RETURNING id
+            """).first() != nil
     }
 
     // MARK: Inspection and replay

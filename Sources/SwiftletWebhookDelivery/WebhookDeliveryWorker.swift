@@ -41,20 +41,25 @@ public struct WebhookDeliveryWorker: Sendable {
         self.workerID = "wh_" + RandomID.base32(byteCount: 8)
     }
 
-    private enum Wake { case attemptDone, tick }
+    private enum Wake { case attemptDone(WebhookRecordedAttempt), tick }
 
     /// Delivers until the task is cancelled, with up to `settings.concurrency` attempts in
-    /// flight: a slow or hanging receiver holds one slot, not the whole node.
+    /// flight: a slow or hanging receiver holds one slot, not the whole node. Finished
+    /// attempts are stored together, one transaction per wake-up (their messages stay
+    /// leased until then, so nothing else sends them meanwhile).
     public func run() async {
         await withTaskGroup(of: Wake.self) { group in
             var inFlight = 0
             var ticking = false
+            var finished: [WebhookRecordedAttempt] = []
             while !Task.isCancelled {
+                await store(finished)
+                finished.removeAll(keepingCapacity: true)
                 let free = settings.concurrency - inFlight
                 if free > 0 {
                     for delivery in await dispatchAndClaim(limit: free) {
                         inFlight += 1
-                        group.addTask { await self.attempt(delivery); return .attemptDone }
+                        group.addTask { .attemptDone(await self.attempt(delivery)) }
                     }
                 }
                 if !ticking {
@@ -64,23 +69,30 @@ public struct WebhookDeliveryWorker: Sendable {
                 // Claim again when a tick passes, or when half the slots are free again, so
                 // a busy node claims in batches rather than one query per finished attempt.
                 while let wake = await group.next() {
-                    if wake == .tick { ticking = false; break }
+                    guard case .attemptDone(let recorded) = wake else { ticking = false; break }
+                    finished.append(recorded)
                     inFlight -= 1
                     if inFlight <= settings.concurrency / 2 { break }
                 }
             }
+            // Shutting down: attempts cut short now are not the receiver's failures, so they
+            // are not stored; their messages stay leased and are sent again once it lapses.
             group.cancelAll()
+            for await _ in group {}
+            await store(finished)
         }
     }
 
-    /// One pass for tests and tools: dispatch, claim, and run the attempts to the end.
-    /// Returns how many attempts were made.
+    /// One pass for tests and tools: dispatch, claim, run the attempts to the end and
+    /// store them. Returns how many attempts were made.
     @discardableResult
     public func runOnce() async -> Int {
         let claimed = await dispatchAndClaim(limit: settings.concurrency)
-        await withTaskGroup(of: Void.self) { group in
+        let finished = await withTaskGroup(of: WebhookRecordedAttempt.self) { group in
             for delivery in claimed { group.addTask { await self.attempt(delivery) } }
+            return await group.reduce(into: [WebhookRecordedAttempt]()) { $0.append($1) }
         }
+        await store(finished)
         return claimed.count
     }
 
@@ -98,30 +110,38 @@ public struct WebhookDeliveryWorker: Sendable {
         }
     }
 
-    /// One attempt of one message, recorded (or dropped if the lease was lost meanwhile).
-    func attempt(_ delivery: WebhookDelivery) async {
-        let record: WebhookAttemptRecord
-        var endpointEvent: DomainEvent?
-        if let event = delivery.event {
-            // Latency is measured, not scheduled: the monotonic clock, never the injected one.
-            let started = ContinuousClock.now
-            let answer = await send(event, delivery)
-            let latency = (ContinuousClock.now - started).seconds * 1000
-            (record, endpointEvent) = policy.decide(
-                delivery, answer: answer, at: clock.now, latencyMilliseconds: Int(latency.rounded()))
-        } else {
-            record = policy.eventMissing(delivery, at: clock.now)
+    /// One attempt of one message, decided but not yet stored.
+    func attempt(_ delivery: WebhookDelivery) async -> WebhookRecordedAttempt {
+        guard let event = delivery.event else {
+            return WebhookRecordedAttempt(record: policy.eventMissing(delivery, at: clock.now), endpointEvent: nil)
         }
+        // Latency is measured, not scheduled: the monotonic clock, never the injected one.
+        let started = ContinuousClock.now
+        let answer = await send(event, delivery)
+        let latency = (ContinuousClock.now - started).seconds * 1000
+        let (record, endpointEvent) = policy.decide(delivery, answer: answer, at: clock.now, latencyMilliseconds: Int(latency.rounded()))
+        return WebhookRecordedAttempt(record: record, endpointEvent: endpointEvent)
+    }
+
+    /// Stores finished attempts in one transaction and logs them. An attempt whose lease
+    /// was lost meanwhile (another node took the message over) is dropped; a failed write
+    /// leaves the messages leased, so they are sent again once the leases lapse.
+    private func store(_ finished: [WebhookRecordedAttempt]) async {
+        guard !finished.isEmpty else { return }
         do {
-            if try await !webhooks.record(record, worker: workerID, endpointEvent: endpointEvent) {
-                logger.warning("webhook lease lost before the attempt was recorded", metadata: [
-                    "message": .string(delivery.message.id.rawValue)])
+            let stored = try await webhooks.record(finished, worker: workerID)
+            for recorded in finished {
+                if stored.contains(recorded.record.attempt.messageID) {
+                    log(recorded.record)
+                } else {
+                    logger.warning("webhook lease lost before the attempt was recorded", metadata: [
+                        "message": .string(recorded.record.attempt.messageID.rawValue)])
+                }
             }
         } catch {
-            logger.warning("webhook attempt not recorded", metadata: [
-                "message": .string(delivery.message.id.rawValue), "error": .string(ErrorLog.describe(error))])
+            logger.warning("webhook attempts not recorded; they are sent again when their leases lapse", metadata: [
+                "attempts": .stringConvertible(finished.count), "error": .string(ErrorLog.describe(error))])
         }
-        log(record)
     }
 
     private func send(_ event: StoredDomainEvent, _ delivery: WebhookDelivery) async -> WebhookAnswer {

@@ -39,10 +39,14 @@ public protocol WebhookRepository: Sendable {
     /// message that keeps killing nodes runs out of retries). For an ordered endpoint a message is due only when no earlier event
     /// about the same aggregate is still outstanding there.
     func claimDue(worker: String, now: Date, leaseUntil: Date, limit: Int) async throws -> [WebhookDelivery]
-    /// Stores the attempt, the message's outcome and the endpoint's health in one
-    /// transaction, with `endpointEvent` (an operator event) when the endpoint is
-    /// disabled; false, storing nothing, when `worker` no longer holds the lease.
-    func record(_ record: WebhookAttemptRecord, worker: String, endpointEvent: DomainEvent?) async throws -> Bool
+    /// Stores finished attempts in one transaction: for each, the attempt, the message's
+    /// outcome and the endpoint's health, with its operator event when the endpoint is
+    /// disabled. An attempt whose lease `worker` no longer holds stores nothing. Returns
+    /// the ids of the messages whose attempts were stored.
+    ///
+    /// One transaction for a batch, not one per attempt: on SQLite every transaction waits
+    /// for the single writer, which a busy node's deliveries would otherwise queue on.
+    func record(_ records: [WebhookRecordedAttempt], worker: String) async throws -> Set<WebhookMessageID>
 
     // MARK: Inspection and replay
 

@@ -149,3 +149,14 @@ public struct WebhookAttemptRecord: Sendable, Equatable {
         self.endpoint = endpoint
     }
 }
+
+/// A finished attempt to store, with the operator event to write if it disabled its endpoint.
+public struct WebhookRecordedAttempt: Sendable, Equatable {
+    public var record: WebhookAttemptRecord
+    public var endpointEvent: DomainEvent?
+
+    public init(record: WebhookAttemptRecord, endpointEvent: DomainEvent?) {
+        self.record = record
+        self.endpointEvent = endpointEvent
+    }
+}
