@@ -28,13 +28,13 @@ def call(port, method, path, body=None, headers=None):
         return json.loads(response.read() or b"null")
 
 
-def serve(engine, work, env_extra):
+def serve(engine, work, env_extra, key_name="bench"):
     env = dict(os.environ, SWIFTLET_HTTP_PORT="0", SWIFTLET_DATA_DIRECTORY=os.path.join(work, "data"),
                SWIFTLET_STORAGE_SQLITE_PATH=os.path.join(work, "data", "swiftlet.sqlite"),
                SWIFTLET_COMMERCE_DEMO_CATALOGUE="false", SWIFTLET_LOG_ACCESS_LOG="false", SWIFTLET_LOG_LEVEL="warning",
                SWIFTLET_WECHATPAY_SANDBOX_RETRY_SCHEDULE="1", **env_extra)
     env = {k: v for k, v in env.items() if not (k.startswith("SWIFTLET_") and v == "")}
-    key = subprocess.run([BINARY, "admin", "create-key", "--name", "bench"], env=dict(env, SWIFTLET_LOG_LEVEL="error"),
+    key = subprocess.run([BINARY, "admin", "create-key", "--name", key_name], env=dict(env, SWIFTLET_LOG_LEVEL="error"),
                          capture_output=True, text=True, check=True).stdout.strip()
     log = open(os.path.join(work, f"server-{engine}.log"), "w")
     process = subprocess.Popen([BINARY, "serve"], env=dict(env, SWIFTLET_LOG_LEVEL="notice"), stdout=log,
