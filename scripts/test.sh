@@ -96,8 +96,11 @@ log "running tests (PostgreSQL: $SWIFTLET_TEST_POSTGRES_URL, Redis: $SWIFTLET_TE
 # restarted), and the realtime load tests (10,000 messages resumed on both engines, 1,000
 # concurrent sockets, a 6 MB slow consumer), run after the rest and one at a time: beside
 # the parallel in-process suites on two cores they would push those suites' real-time
-# bounds (timeouts, deadlines) over.
-MULTI_PROCESS_SUITES=(ThreeNodeClusterTests ThreeNodeRedisClusterTests CrashRecoveryTests WebhookCrashTests RealtimeGatewayTests RealtimeDeliveryTests)
+# bounds (timeouts, deadlines) over. So do the suites that run whole applications against
+# real receivers and the WeChat sandbox for webhooks and subscribe messages (each case its
+# own server, receiver and database, with hanging and slow receivers among them).
+MULTI_PROCESS_SUITES=(ThreeNodeClusterTests ThreeNodeRedisClusterTests CrashRecoveryTests WebhookCrashTests RealtimeGatewayTests
+  RealtimeDeliveryTests WebhookDeliveryTests WebhookEndToEndTests SubscribeEndToEndTests SubscribeMessageClientTests)
 if [ $# -eq 0 ]; then
   skip=$(IFS='|'; echo "${MULTI_PROCESS_SUITES[*]}")
   swift test --skip-build --skip "$skip"
