@@ -34,11 +34,7 @@ struct WebhooksCommand: AsyncParsableCommand {
 
     static func date(_ text: String?) throws -> Date? {
         guard let text else { return nil }
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        if let date = formatter.date(from: text) { return date }
-        formatter.formatOptions = [.withInternetDateTime]
-        if let date = formatter.date(from: text) { return date }
+        if let date = RFC3339.date(text) { return date }
         throw ValidationError("expected an RFC 3339 time such as 2027-01-15T08:00:00Z, got \(text)")
     }
 

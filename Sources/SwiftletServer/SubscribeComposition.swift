@@ -22,7 +22,7 @@ struct SubscribeComposition {
             isOnline: { await presence.isOnline($0) }, clock: clock,
             settings: SubscribeMessageService.Settings(templates: templates, maxAttempts: config.subscribe.maxAttempts),
             logger: logger)
-        pollInterval = .milliseconds(Int64(config.jobs.pollIntervalSeconds * 1000))
+        pollInterval = .seconds(config.jobs.pollIntervalSeconds)
     }
 
     var jobs: [String: JobHandler] {

@@ -31,14 +31,13 @@ struct WebhookComposition {
             webhooks: storage.webhooks, events: storage.events, transport: transport,
             policy: WebhookAttemptPolicy(
                 schedule: WebhookRetrySchedule(
-                    delays: webhooks.retryDelaysSeconds.map { .milliseconds(Int64(($0 * 1000).rounded())) },
+                    delays: webhooks.retryDelaysSeconds.map { .seconds($0) },
                     jitter: webhooks.retryJitter),
                 disableAfter: webhooks.disableAfterSeconds),
             urlPolicy: urlPolicy,
             settings: WebhookDeliverySettings(
-                attemptTimeout: .milliseconds(Int64((webhooks.attemptTimeoutSeconds * 1000).rounded())),
-                pollInterval: .milliseconds(Int64((webhooks.pollIntervalSeconds * 1000).rounded())),
-                lease: .milliseconds(Int64((webhooks.leaseSeconds * 1000).rounded())),
+                attemptTimeout: .seconds(webhooks.attemptTimeoutSeconds), pollInterval: .seconds(webhooks.pollIntervalSeconds),
+                lease: .seconds(webhooks.leaseSeconds),
                 concurrency: webhooks.concurrency),
             clock: clock, logger: logger)
     }

@@ -46,8 +46,7 @@ public final class HTTPWebhookTransport: WebhookTransport {
         outbound.headers.add(name: "user-agent", value: userAgent)
         for (name, value) in request.headers { outbound.headers.add(name: name, value: value) }
         outbound.body = .bytes(ByteBuffer(bytes: request.body))
-        let deadline = NIODeadline.now() + .nanoseconds(Int64(request.timeout.components.seconds) * 1_000_000_000
-            + request.timeout.components.attoseconds / 1_000_000_000)
+        let deadline = NIODeadline.now() + TimeAmount(request.timeout)
         do {
             let response = try await client.execute(outbound, deadline: deadline)
             var prefix = ByteBuffer()

@@ -101,7 +101,7 @@ public struct WebhookDeliveryWorker: Sendable {
             while try await dispatcher.dispatchOnce() > 0 {}
             let now = clock.now
             return try await webhooks.claimDue(
-                worker: workerID, now: now, leaseUntil: now.addingTimeInterval(settings.lease.seconds), limit: limit)
+                worker: workerID, now: now, leaseUntil: now.addingTimeInterval(settings.lease.timeInterval), limit: limit)
         } catch is CancellationError {
             return []
         } catch {
@@ -118,7 +118,7 @@ public struct WebhookDeliveryWorker: Sendable {
         // Latency is measured, not scheduled: the monotonic clock, never the injected one.
         let started = ContinuousClock.now
         let answer = await send(event, delivery)
-        let latency = (ContinuousClock.now - started).seconds * 1000
+        let latency = (ContinuousClock.now - started).timeInterval * 1000
         let (record, endpointEvent) = policy.decide(delivery, answer: answer, at: clock.now, latencyMilliseconds: Int(latency.rounded()))
         return WebhookRecordedAttempt(record: record, endpointEvent: endpointEvent)
     }
@@ -179,12 +179,5 @@ public struct WebhookDeliveryWorker: Sendable {
         case (.dead, _):
             logger.warning("webhook message is a dead letter", metadata: metadata)
         }
-    }
-}
-
-extension Duration {
-    var seconds: TimeInterval {
-        let (seconds, attoseconds) = components
-        return TimeInterval(seconds) + TimeInterval(attoseconds) / 1e18
     }
 }

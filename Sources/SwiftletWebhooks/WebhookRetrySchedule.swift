@@ -70,7 +70,7 @@ public struct WebhookRetrySchedule: Sendable {
 
 extension Duration {
     /// The duration in seconds, as `Date` arithmetic takes it.
-    var timeInterval: TimeInterval {
+    public var timeInterval: TimeInterval {
         let (seconds, attoseconds) = components
         return TimeInterval(seconds) + TimeInterval(attoseconds) / 1e18
     }

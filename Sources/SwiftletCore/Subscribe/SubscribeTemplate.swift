@@ -74,7 +74,7 @@ public struct SubscribeTemplate: Sendable, Equatable, Codable {
             let magnitude = fen.magnitude
             return "\(sign)\(magnitude / 100).\(magnitude % 100 < 10 ? "0" : "")\(magnitude % 100)"
         case "time", "date":
-            guard let text = raw as? String, let date = Self.parse(text) else { return "" }
+            guard let text = raw as? String, let date = RFC3339.date(text) else { return "" }
             var calendar = Calendar(identifier: .gregorian)
             calendar.timeZone = chinaTime
             let parts = calendar.dateComponents([.year, .month, .day, .hour, .minute], from: date)
@@ -88,13 +88,6 @@ public struct SubscribeTemplate: Sendable, Equatable, Codable {
         }
     }
 
-    static func parse(_ text: String) -> Date? {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        if let date = formatter.date(from: text) { return date }
-        formatter.formatOptions = [.withInternetDateTime]
-        return formatter.date(from: text)
-    }
 }
 
 /// Why a template field cannot be sent.

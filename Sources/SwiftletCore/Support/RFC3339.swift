@@ -14,6 +14,17 @@ public enum RFC3339 {
         string(Date())
     }
 
+    /// Reads an RFC 3339 time as people and tools write it: with or without fractional
+    /// seconds, `Z` or an offset. Nil when it is not one. (Input only: admin requests, the
+    /// CLI, event payloads; never a hot path.)
+    public static func date(_ text: String) -> Date? {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        if let date = formatter.date(from: text) { return date }
+        formatter.formatOptions = [.withInternetDateTime]
+        return formatter.date(from: text)
+    }
+
     /// Appends the timestamp of `milliseconds` since the Unix epoch. Pure arithmetic (the
     /// proleptic Gregorian calendar from a day count), so the access log can stamp every
     /// line without a lock, a cache or a C library call.

@@ -94,11 +94,7 @@ public struct WebhookRoutes: Sendable {
 
     /// An RFC 3339 time, with or without fractional seconds.
     static func date(_ text: String, field: String) throws -> Date {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        if let date = formatter.date(from: text) { return date }
-        formatter.formatOptions = [.withInternetDateTime]
-        if let date = formatter.date(from: text) { return date }
+        if let date = RFC3339.date(text) { return date }
         throw SwiftletError.invalid("webhooks.invalid_time", "\(field) must be an RFC 3339 time such as 2027-01-15T08:00:00Z")
     }
 }
