@@ -60,7 +60,9 @@ struct RealtimeComposition {
             inbox: storage.inbox, messages: messages, rooms: rooms, presence: roomPresence, registry: registry,
             settings: settings, clock: clock, logger: logger))
         service = RealtimeService(
-            fanout: fanout, roomFanout: roomFanout, presence: roomPresence, userPresence: userPresence, inbox: storage.inbox,
+            fanout: fanout, roomFanout: roomFanout, presence: roomPresence,
+            // Only subscribe messages read the online marks: without templates, no Redis writes.
+            userPresence: config.subscribe.templatesJSON == "[]" ? nil : userPresence, inbox: storage.inbox,
             retention: InboxRetention(maxAge: config.realtime.inboxRetentionSeconds, maxCount: config.realtime.inboxMaxMessages),
             clock: clock, logger: logger)
     }
@@ -86,7 +88,8 @@ struct RealtimeService: Service {
     let fanout: InboxFanout
     let roomFanout: RoomFanout
     let presence: RoomPresence
-    let userPresence: UserPresence
+    /// Marks this node's connected users in the shared state; nil when nothing reads them.
+    let userPresence: UserPresence?
     let inbox: any InboxRepository
     let retention: InboxRetention
     let clock: SwiftletClock
@@ -98,7 +101,7 @@ struct RealtimeService: Service {
                 group.addTask { await fanout.run() }
                 group.addTask { await roomFanout.run() }
                 group.addTask { await presence.run() }
-                group.addTask { await userPresence.run() }
+                if let userPresence { group.addTask { await userPresence.run() } }
                 group.addTask {
                     while !Task.isCancelled {
                         do {
