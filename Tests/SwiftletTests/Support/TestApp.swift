@@ -47,6 +47,10 @@ enum TestApp {
         config.http.port = 0
         config.log.accessLog = false
         config.dataDirectory = TestApp.secretsDirectory
+        // Every test application runs a webhook worker; at the production default (0.1 s)
+        // dozens of idle ones polling at once loaded both cores enough to push other suites'
+        // real-time bounds over. Tests that deliver webhooks set a short interval themselves.
+        config.webhooks.pollIntervalSeconds = 1
         adjust(&config)
         return config
     }
