@@ -260,7 +260,8 @@ public final class WeChatSandbox: Sendable {
         -1: "system error", 40001: "invalid credential, access_token is invalid or not latest",
         40002: "invalid grant_type", 40003: "invalid openid", 40013: "invalid appid", 40029: "invalid code",
         40037: "invalid template_id", 40097: "invalid args", 40125: "invalid appsecret",
-        40163: "code been used", 40226: "code blocked", 42001: "access_token expired", 43101: "user refuse to accept the msg",
+        40066: "invalid url", 40163: "code been used", 40226: "code blocked", 42001: "access_token expired",
+        43001: "require GET method", 43002: "require POST method", 43101: "user refuse to accept the msg",
         45009: "reach max api daily quota limit", 45011: "api minute-quota reach limit mustslower retry next minute",
         47003: "argument invalid!",
     ]

@@ -163,7 +163,9 @@ public func buildApplication(
         maxBodyBytes: config.http.maxBodyBytes,
         requestIDs: requestIDs,
         logger: logger,
-        seam: seam)
+        seam: seam,
+        mountedAPIs: (wechatSandbox == nil ? [] : [WeChatSandbox.routeMissShape()])
+            + (commerce.paySandbox.map { [$0.routeMissShape()] } ?? []))
     let serverName = "swiftlet"
     let date = HTTPDateHeader()
     let upgradeLane = UpgradeLane(upgraders: [realtime.upgrader], requestIDs: requestIDs, seam: seam,

@@ -19,15 +19,17 @@ public struct SwiftletResponder<Inner: HTTPResponder>: HTTPResponder where Inner
     let requestIDs: RequestIDs
     let logger: Logger
     let seam: RequestSeam
+    let mountedAPIs: [MountedAPIErrorShape]
 
     public init(inner: Inner, methodIndex: RouteMethodIndex, maxBodyBytes: Int, requestIDs: RequestIDs,
-                logger: Logger, seam: RequestSeam) {
+                logger: Logger, seam: RequestSeam, mountedAPIs: [MountedAPIErrorShape] = []) {
         self.inner = inner
         self.methodIndex = methodIndex
         self.maxBodyBytes = maxBodyBytes
         self.requestIDs = requestIDs
         self.logger = logger
         self.seam = seam
+        self.mountedAPIs = mountedAPIs
     }
 
     public func respond(to request: Request, context: SwiftletRequestContext) async throws -> Response {
@@ -68,6 +70,9 @@ public struct SwiftletResponder<Inner: HTTPResponder>: HTTPResponder where Inner
         var headers: HTTPFields = [:]
         if rendered.status == .notFound, rendered.code == "route.not_found" {
             let allowed = methodIndex.allowedMethods(for: request.uri.path)
+            if let mounted = mountedAPIs.first(where: { $0.covers(request.uri.path) }) {
+                return mounted.answer(request, allowed.isEmpty ? .unknownPath : .methodNotAllowed(allowed: allowed.sorted { $0.rawValue < $1.rawValue }))
+            }
             if !allowed.isEmpty {
                 let list = allowed.map(\.rawValue).sorted().joined(separator: ", ")
                 headers[.allow] = list
