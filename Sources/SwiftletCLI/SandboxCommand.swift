@@ -33,6 +33,7 @@ struct SandboxCommand: AsyncParsableCommand {
                 ("AppSecret", config.wechat.effectiveAppSecret ?? ""),
                 ("WeChat Pay base URL", base + WeChatPaySandbox.pathPrefix),
                 ("merchant id (mchid)", credentials.mchID),
+                ("merchant key mode", Self.describe(config.wechatPay)),
                 ("merchant certificate serial", credentials.merchantSerialNumber),
                 ("merchant private key file", files.merchantPrivateKey),
                 ("merchant certificate file", files.merchantCertificate),
@@ -46,6 +47,16 @@ struct SandboxCommand: AsyncParsableCommand {
             for (name, value) in rows {
                 print(name.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + value)
             }
+        }
+
+        /// Which key the SDK must verify with, and how to change it.
+        static func describe(_ pay: SwiftletConfiguration.WeChatPay) -> String {
+            let mode = switch pay.sandboxKeyMode {
+            case .certificate: "certificate (verify with the platform certificate)"
+            case .publicKey: "publicKey (verify with the WeChat Pay public key)"
+            case .migrating: "migrating (both; notifies move to the public key over \(Int(pay.sandboxMigrationSeconds)) s)"
+            }
+            return mode + "; set wechatpay.sandboxKeyMode to change it"
         }
     }
 }

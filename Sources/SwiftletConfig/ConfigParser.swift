@@ -212,6 +212,8 @@ struct ConfigParser {
                 pay.sandboxRetrySchedule = delays.compactMap { $0 }
             }
         }
+        pay.sandboxKeyMode = choice("wechatpay.sandboxKeyMode", default: pay.sandboxKeyMode)
+        pay.sandboxMigrationSeconds = duration("wechatpay.sandboxMigrationWindow", default: pay.sandboxMigrationSeconds)
         if pay.isConfigured {
             for (key, value) in [("wechatpay.merchantSerialNumber", pay.merchantSerialNumber), ("wechatpay.merchantPrivateKeyFile", pay.merchantPrivateKeyFile),
                                  ("wechatpay.apiV3Key", pay.apiV3Key), ("wechatpay.notifyUrl", pay.notifyURL)] where value == nil {
@@ -353,7 +355,8 @@ struct ConfigParser {
     mutating func choice<Choice: RawRepresentable & CaseIterable>(_ key: String, default value: Choice) -> Choice
     where Choice.RawValue == String {
         guard let raw = lookup(key) else { return value }
-        guard let parsed = Choice(rawValue: raw.trimmingCharacters(in: .whitespaces).lowercased()) else {
+        let wanted = raw.trimmingCharacters(in: .whitespaces).lowercased()
+        guard let parsed = Choice.allCases.first(where: { $0.rawValue.lowercased() == wanted }) else {
             let allowed = Choice.allCases.map(\.rawValue).joined(separator: ", ")
             problems.append(.init(key: key, message: "expected one of \(allowed), got \"\(raw)\""))
             return value

@@ -57,7 +57,9 @@ extension SwiftletConfiguration {
             ("auth.jwt.retiredSecrets", auth.jwtRetiredSecrets.isEmpty ? "(none)" : auth.jwtRetiredSecrets.map { "\($0.kid)=****" }.joined(separator: ",")),
             ("auth.jwt.privateKeyFile", auth.jwtPrivateKeyFile ?? "(generated)"),
             ("wechat.appId", wechat.appID),
-            ("wechat.appSecret", wechat.appSecret == nil ? (wechat.sandbox ? "(sandbox)" : "(none)") : "****"),
+            ("wechat.appSecret", wechat.appSecret == nil
+                ? (wechat.sandbox ? "(sandbox: \(WeChat.sandboxAppSecret); `swiftlet sandbox credentials` lists the rest)" : "(none)")
+                : "****"),
             ("wechat.apiBaseUrl", wechat.apiBaseURL ?? (wechat.sandbox ? "(embedded sandbox)" : "https://api.weixin.qq.com")),
             ("wechat.timeout", format(wechat.timeoutSeconds)),
             ("wechat.sandbox", String(wechat.sandbox)),
@@ -73,6 +75,8 @@ extension SwiftletConfiguration {
             ("wechatpay.notifyUrl", wechatPay.notifyURL ?? "(this server's /api/v1/pay/wechat/notify)"),
             ("wechatpay.timeout", format(wechatPay.timeoutSeconds)),
             ("wechatpay.sandboxRetrySchedule", wechatPay.sandboxRetrySchedule.map(format).joined(separator: ",")),
+            ("wechatpay.sandboxKeyMode", wechatPay.sandboxKeyMode.rawValue),
+            ("wechatpay.sandboxMigrationWindow", format(wechatPay.sandboxMigrationSeconds)),
             ("commerce.unpaidTimeout", format(commerce.unpaidTimeoutSeconds)),
             ("commerce.maxQuantityPerItem", String(commerce.maxQuantityPerItem)),
             ("commerce.demoCatalogue", String(commerce.demoCatalogue)),

@@ -263,7 +263,20 @@ public struct SwiftletConfiguration: Sendable, Equatable {
         public var timeoutSeconds: Double = 10
         /// The sandbox's notify retry delays; tests shorten them.
         public var sandboxRetrySchedule: [Double] = wechatRetrySchedule
+        /// Which key the sandbox merchant has WeChat Pay sign with (as a merchant sets it on
+        /// the merchant platform); the embedded client is configured to match.
+        public var sandboxKeyMode: SandboxKeyMode = .certificate
+        /// In `migrating` mode, how long notifies take to move from all certificate-signed
+        /// to all public-key-signed (WeChat: about 7 days).
+        public var sandboxMigrationSeconds: Double = 7 * 86_400
         public init() {}
+
+        /// The sandbox merchant's verification key mode.
+        public enum SandboxKeyMode: String, Sendable, CaseIterable {
+            case certificate
+            case publicKey
+            case migrating
+        }
 
         /// Whether a real merchant is configured (as opposed to the sandbox merchant).
         public var isConfigured: Bool { mchID != nil }

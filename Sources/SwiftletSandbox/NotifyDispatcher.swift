@@ -64,7 +64,7 @@ extension WeChatPaySandbox {
             ("Wechatpay-Timestamp", timestamp),
             ("Wechatpay-Nonce", nonce),
             ("Wechatpay-Signature", signature ?? genuine),
-            ("Wechatpay-Serial", defaultSerial),
+            ("Wechatpay-Serial", notifySerial()),
             ("Wechatpay-Signature-Type", WeChatPayWire.authorizationScheme),
         ]
     }
@@ -85,9 +85,11 @@ extension WeChatPaySandbox {
         var attempt = 0
         while !Task.isCancelled {
             attempt += 1
-            let (status, failure) = await post(event.url, headers: notifyHeaders(body: body), body: body)
+            let headers = notifyHeaders(body: body)
+            let (status, failure) = await post(event.url, headers: headers, body: body)
             let acknowledged = status == 200 || status == 204
-            record(event, attempt: attempt, status: status, error: failure, acknowledged: acknowledged, probe: false)
+            record(event, attempt: attempt, status: status, error: failure, acknowledged: acknowledged, probe: false,
+                   headers: headers)
             guard !acknowledged, attempt <= notifyRetrySchedule.count else { return }
             do {
                 try await Task.sleep(for: notifyRetrySchedule[attempt - 1])
@@ -104,9 +106,10 @@ extension WeChatPaySandbox {
         guard let order = state.withLock({ $0.orders[outTradeNo] }), order.transactionID != nil,
               let body = try? envelope(transactionEvent(order)) else { return nil }
         let probe = "WECHATPAY/SIGNTEST/" + Data(RandomID.randomBytes(192)).base64EncodedString()
-        let (status, failure) = await post(order.notifyURL, headers: notifyHeaders(body: body, signature: probe), body: body)
+        let headers = notifyHeaders(body: body, signature: probe)
+        let (status, failure) = await post(order.notifyURL, headers: headers, body: body)
         return record(transactionEvent(order), attempt: 1, status: status, error: failure,
-                      acknowledged: status == 200 || status == 204, probe: true)
+                      acknowledged: status == 200 || status == 204, probe: true, headers: headers)
     }
 
     func transactionEvent(_ order: Order) -> NotifyEvent {
@@ -117,12 +120,13 @@ extension WeChatPaySandbox {
 
     @discardableResult
     private func record(
-        _ event: NotifyEvent, attempt: Int, status: Int?, error: String?, acknowledged: Bool, probe: Bool
+        _ event: NotifyEvent, attempt: Int, status: Int?, error: String?, acknowledged: Bool, probe: Bool,
+        headers: [(String, String)]
     ) -> NotifyDelivery {
         let delivery = NotifyDelivery(
             eventID: event.eventID, eventType: event.eventType, outTradeNo: event.outTradeNo, outRefundNo: event.outRefundNo,
             url: event.url, attempt: attempt, status: status, error: error, acknowledged: acknowledged,
-            isSignatureProbe: probe, at: Date())
+            isSignatureProbe: probe, serial: headers.first { $0.0 == "Wechatpay-Serial" }?.1 ?? "", at: Date())
         state.withLock { $0.deliveries.append(delivery) }
         return delivery
     }

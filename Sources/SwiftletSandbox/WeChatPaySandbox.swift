@@ -36,17 +36,29 @@ public final class WeChatPaySandbox: Sendable {
     static let prepayLifetime: TimeInterval = 7200
     static let allowedClockSkew: TimeInterval = 300
 
-    /// Which key id the sandbox signs with when the request does not choose one
-    /// (`Wechatpay-Serial`), and always for notifies.
-    public enum KeyMode: Sendable {
-        /// `Wechatpay-Serial: PUB_KEY_ID_…`: verify with `platformPublicKeyPEM`.
-        case publicKey
-        /// `Wechatpay-Serial: <platform certificate serial>`: verify with the certificate from `/v3/certificates`.
+    /// Which key the sandbox merchant verifies WeChat Pay with, as set on the merchant
+    /// platform: it decides which serials a request may name in `Wechatpay-Serial`, which
+    /// one answers that name none are signed under, and which one notifies are signed under.
+    public enum KeyMode: Sendable, Equatable {
+        /// Platform certificates (what a certificate-mode SDK expects): answers and notifies
+        /// carry the platform certificate serial from `/v3/certificates`; naming the public
+        /// key id is refused.
         case certificate
+        /// The WeChat Pay public key: answers and notifies carry `PUB_KEY_ID_…`; naming the
+        /// certificate serial is refused.
+        case publicKey
+        /// Moving from certificates to the public key: both serials are accepted and answers
+        /// follow the one the request names (the certificate when it names none), while
+        /// notifies switch gradually, as WeChat's do, from all certificate-signed at the
+        /// sandbox's start to all public-key-signed after `window`, when the merchant is in
+        /// public-key mode.
+        case migrating(window: Duration)
     }
 
     public let credentials: WeChatPaySandboxCredentials
     public let keyMode: KeyMode
+    /// When a migration started (sandbox clock): the sandbox's creation.
+    let migrationStartedAt: Date
     let keys: WeChatPaySandboxKeys
     let notifyRetrySchedule: [Duration]
     let httpClient: HTTPClient
@@ -59,7 +71,7 @@ public final class WeChatPaySandbox: Sendable {
         notifyRetrySchedule: [Duration] = WeChatPaySandbox.wechatRetrySchedule,
         httpClient: HTTPClient = .shared,
         refundDelay: Duration = .milliseconds(200),
-        keyMode: KeyMode = .publicKey,
+        keyMode: KeyMode = .certificate,
         notifyTimeout: Duration = .seconds(5)
     ) throws {
         self.credentials = credentials
@@ -69,11 +81,7 @@ public final class WeChatPaySandbox: Sendable {
         self.refundDelay = refundDelay
         self.keyMode = keyMode
         self.notifyTimeout = notifyTimeout
-    }
-
-    /// The serial notifies (and answers to requests that name none) are signed under.
-    var defaultSerial: String {
-        keyMode == .publicKey ? credentials.publicKeyID : credentials.platformCertificateSerialNumber
+        self.migrationStartedAt = Date()
     }
 
     /// The sandbox's notion of "now" for orders and refunds (moved by `advanceClock`).
@@ -131,7 +139,7 @@ public final class WeChatPaySandbox: Sendable {
 
     /// Authenticates, counts, applies injected failures, runs `handler`, and signs the answer.
     func api(_ kind: APIKind, _ request: Request, _ handler: (Call) throws -> Reply) async -> Response {
-        var serial = kind == .certificates ? credentials.platformCertificateSerialNumber : defaultSerial
+        var serial = kind == .certificates ? credentials.platformCertificateSerialNumber : answerSerial(requested: nil)
         do {
             let body: [UInt8]
             do {
@@ -140,10 +148,8 @@ public final class WeChatPaySandbox: Sendable {
                 throw PayAPIError.invalidRequest("请求体过大或读取失败")
             }
             if let chosen = request.headers[HTTPField.Name("Wechatpay-Serial")!] {
-                guard chosen == credentials.publicKeyID || chosen == credentials.platformCertificateSerialNumber else {
-                    throw PayAPIError.invalidRequest("Wechatpay-Serial 无效：既不是微信支付公钥ID，也不是有效的平台证书序列号")
-                }
-                serial = chosen
+                let accepted = try acceptedSerial(chosen)
+                serial = accepted
             }
             let mchid = try authenticate(request, body: body)
             if request.method == .post, !body.isEmpty,

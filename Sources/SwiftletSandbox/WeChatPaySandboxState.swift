@@ -131,6 +131,8 @@ extension WeChatPaySandbox {
         public var acknowledged: Bool
         /// A deliberately wrong `WECHATPAY/SIGNTEST/` signature that must be refused.
         public var isSignatureProbe: Bool
+        /// The `Wechatpay-Serial` it was signed under (the merchant's key mode decides).
+        public var serial: String
         public var at: Date
     }
 
@@ -156,6 +158,8 @@ extension WeChatPaySandbox {
         var refunds: [String: Refund] = [:]
         var calls = APICallCounts()
         var clockOffset: TimeInterval = 0
+        /// Migration: the notifies owed to the public key so far, less those sent (see `notifySerial`).
+        var publicKeyNotifyCredit: Double = 0
         var injectedFailures: [APIKind: [PayAPIError]] = [:]
         var deliveries: [NotifyDelivery] = []
         var tasks: [Int: Task<Void, Never>] = [:]

@@ -58,12 +58,19 @@ struct CommerceComposition {
                 directory: config.dataDirectory + "/secrets", appID: config.wechat.appID)
             let sandbox = try WeChatPaySandbox(
                 credentials: credentials,
-                notifyRetrySchedule: pay.sandboxRetrySchedule.map { .milliseconds(Int64($0 * 1000)) })
+                notifyRetrySchedule: pay.sandboxRetrySchedule.map { .milliseconds(Int64($0 * 1000)) },
+                keyMode: Self.sandboxKeyMode(pay))
             let base = pay.baseURL
+            // The embedded client verifies as a merchant in that mode would: with the
+            // certificate, the public key, or both while migrating.
+            let usesPublicKey = pay.sandboxKeyMode != .certificate
+            let usesCertificate = pay.sandboxKeyMode != .publicKey
             let client = try WeChatPayClient(configuration: WeChatPayConfiguration(
                 appID: credentials.appID, mchID: credentials.mchID, merchantSerialNumber: credentials.merchantSerialNumber,
                 merchantPrivateKeyPEM: credentials.merchantPrivateKeyPEM, apiV3Key: credentials.apiV3Key,
-                publicKeyID: credentials.publicKeyID, publicKeyPEM: credentials.platformPublicKeyPEM, platformCertificatePEMs: [],
+                publicKeyID: usesPublicKey ? credentials.publicKeyID : nil,
+                publicKeyPEM: usesPublicKey ? credentials.platformPublicKeyPEM : nil,
+                platformCertificatePEMs: usesCertificate ? [credentials.platformCertificatePEM] : [],
                 baseURL: { base ?? sandboxAddress.baseURL + WeChatPaySandbox.pathPrefix },
                 timeout: .milliseconds(Int64(pay.timeoutSeconds * 1000))))
             gateway = WeChatPayGateway(client: client, notifyURL: notifyURL)
@@ -88,6 +95,14 @@ struct CommerceComposition {
             clock: clock,
             policy: JobWorker.Policy(pollInterval: config.jobs.pollIntervalSeconds, lease: config.jobs.leaseSeconds),
             logger: logger)
+    }
+
+    static func sandboxKeyMode(_ pay: SwiftletConfiguration.WeChatPay) -> WeChatPaySandbox.KeyMode {
+        switch pay.sandboxKeyMode {
+        case .certificate: .certificate
+        case .publicKey: .publicKey
+        case .migrating: .migrating(window: .milliseconds(Int64(pay.sandboxMigrationSeconds * 1000)))
+        }
     }
 
     /// A real merchant's credentials, read from the configured files.

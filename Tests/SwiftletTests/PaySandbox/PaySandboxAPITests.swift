@@ -152,21 +152,6 @@ struct PaySandboxAPITests {
         }
     }
 
-    @Test func wechatpaySerialRequestHeaderChoosesTheResponseKey() async throws {
-        try await PaySandboxHarness.run { merchant, _, _ in
-            let serial = merchant.credentials.platformCertificateSerialNumber
-            let chosen = try await merchant.call(
-                .POST, "/v3/pay/transactions/jsapi", body: merchant.prepayBody("order_serial_1"),
-                extraHeaders: [("Wechatpay-Serial", serial)])
-            #expect(chosen.status == 200)
-            #expect(chosen.headers["wechatpay-serial"] == serial)
-            let unknown = try await merchant.call(
-                .POST, "/v3/pay/transactions/jsapi", body: merchant.prepayBody("order_serial_2"),
-                extraHeaders: [("Wechatpay-Serial", "PUB_KEY_ID_00000000000000000000000000000000")])
-            #expect(unknown.status == 400 && unknown.code == "INVALID_REQUEST")
-        }
-    }
-
     @Test func certificatesDecryptToThePlatformCertificate() async throws {
         try await PaySandboxHarness.run(keyMode: .certificate) { merchant, sandbox, _ in
             let response = try await merchant.call(.GET, "/v3/certificates")
