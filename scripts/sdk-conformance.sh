@@ -4,7 +4,8 @@
 # on a throwaway data directory and a free port, reads the sandbox credentials with
 # `swiftlet sandbox credentials`, and runs scripts/sdk_conformance.py against it (login,
 # access token, phone number; prepay, query, close, pay, refund and the SDK's own notify
-# verification, in WeChat Pay public-key mode).
+# verification), once with the sandbox merchant in WeChat Pay public-key mode and once in
+# certificate mode (a server each, on the same data directory and credentials).
 #
 #   scripts/sdk-conformance.sh
 #
@@ -48,12 +49,18 @@ trap cleanup EXIT
 export SWIFTLET_DATA_DIRECTORY="$WORK/data"
 export SWIFTLET_LOG_LEVEL=warning
 OPTIONS=(--port "$PORT" --storage sqlite --sqlite-path "$WORK/data/swiftlet.sqlite")
-start_server "$PORT" "${OPTIONS[@]:2}"
-
-"$BIN" sandbox credentials "${OPTIONS[@]}" >"$WORK/credentials.txt"
-
 status=0
-"$VENV/bin/python" scripts/sdk_conformance.py "$BASE" "$WORK/credentials.txt" || status=1
-server_log_clean || status=1
+pay_only=
+for mode in publicKey certificate; do
+  log "WeChat Pay $mode mode"
+  export SWIFTLET_WECHATPAY_SANDBOX_KEY_MODE=$mode
+  start_server "$PORT" "${OPTIONS[@]:2}"
+  "$BIN" sandbox credentials "${OPTIONS[@]}" >"$WORK/credentials.txt"
+  "$VENV/bin/python" scripts/sdk_conformance.py "$BASE" "$WORK/credentials.txt" "$mode" $pay_only || status=1
+  server_log_clean || status=1
+  stop_server
+  SERVER_PID=
+  pay_only=--pay-only
+done
 [ "$status" -eq 0 ] && log "no failures" || log "FAILED"
 exit "$status"

@@ -1,20 +1,28 @@
 """Conformance of the built-in sandboxes with the WeChat SDKs teams already use.
 
-Drives wechatpy (WeChat API) and wechatpayv3 (WeChat Pay API v3, public-key mode) against
-a running `swiftlet serve`, each SDK unchanged except for where it sends its requests:
+Drives wechatpy (WeChat API) and wechatpayv3 (WeChat Pay API v3, in the merchant key mode
+the server runs: public-key or certificate) against a running `swiftlet serve`, each SDK
+unchanged except for where it sends its requests:
 wechatpy's requests session maps https://api.weixin.qq.com/ onto the WeChat sandbox (the
 SDK hard-codes that host for its token fetch, so a base URL alone cannot reach it), and
 wechatpayv3's gateway is the pay sandbox. Notifies go to a receiver run here and are
 checked with the SDK's own verification and decryption.
 
-    python sdk_conformance.py BASE_URL CREDENTIALS_FILE
+    python sdk_conformance.py BASE_URL CREDENTIALS_FILE MODE [--pay-only]
 
-CREDENTIALS_FILE is the output of `swiftlet sandbox credentials`. Prints one line per
-check and ends with "N passed, M failed"; exits 1 when anything failed.
+CREDENTIALS_FILE is the output of `swiftlet sandbox credentials`; MODE is the server's
+`wechatpay.sandboxKeyMode`, `publicKey` or `certificate`, and wechatpayv3 is set up as a
+merchant in that mode would set it up (the public key and its id; or a certificate
+directory, the SDK's own cache, holding the platform certificate a merchant downloaded
+once). --pay-only skips the WeChat (wechatpy) checks. Prints one line per check and ends
+with "N passed, M failed"; exits 1 when anything failed.
 """
 
 import http.server
 import json
+import os
+import shutil
+import tempfile
 import queue
 import re
 import sys
@@ -113,12 +121,21 @@ def expect_errcode(call, errcode):
 
 
 def main():
-    base, credentials_file = sys.argv[1], sys.argv[2]
+    base, credentials_file, mode = sys.argv[1], sys.argv[2], sys.argv[3]
+    assert mode in ("publicKey", "certificate"), "MODE is publicKey or certificate"
     credentials = read_credentials(credentials_file)
     checks = Checks()
     state = {}
+    if "--pay-only" not in sys.argv[4:]:
+        wechat_checks(credentials, checks, state)
+    pay_checks(base, credentials, mode, checks, state)
+    print("%d passed, %d failed" % (checks.passed, checks.failed))
+    return 0 if checks.failed == 0 else 1
 
-    # -- wechatpy against the WeChat sandbox ------------------------------------------
+
+def wechat_checks(credentials, checks, state):
+    """wechatpy against the WeChat sandbox."""
+
     client = WeChatClient(credentials["AppID"], credentials["AppSecret"])
     client._http.mount(WECHAT_HOST, SandboxHost(credentials["WeChat API base URL"]))
 
@@ -158,13 +175,28 @@ def main():
     checks.run("wechatpy: err:40226 is 40226",
                lambda: expect_errcode(lambda: client.wxa.code_to_session("err:40226:x"), 40226))
     checks.run("wechatpy: phone number", phone_number)
+    checks.run("wechatpy: an API the sandbox does not have is WeChat's 40066, reported by the SDK",
+               lambda: expect_errcode(lambda: client.get("cgi-bin/no-such-api"), 40066))
 
-    # -- wechatpayv3 against the pay sandbox (public-key mode) --------------------------
+
+def pay_checks(base, credentials, mode, checks, state):
+    """wechatpayv3 against the pay sandbox, as a merchant in `mode` configures it."""
     receiver = NotifyReceiver()
     with open(credentials["merchant private key file"], encoding="utf-8") as handle:
         private_key = handle.read()
-    with open(credentials["WeChat Pay public key file"], encoding="utf-8") as handle:
-        public_key = handle.read()
+    if mode == "publicKey":
+        with open(credentials["WeChat Pay public key file"], encoding="utf-8") as handle:
+            verification = {"public_key": handle.read(), "public_key_id": credentials["WeChat Pay public key id"]}
+        expected_serial = credentials["WeChat Pay public key id"]
+    else:
+        # The SDK's certificate cache, as a merchant has it after one download: without it the
+        # SDK downloads from the real host while it is being constructed, before its gateway
+        # can be pointed anywhere. Later downloads (the check below) go to the sandbox.
+        cert_dir = tempfile.mkdtemp(prefix="wechatpay-certs-")
+        shutil.copy(credentials["platform certificate file"],
+                    os.path.join(cert_dir, credentials["platform certificate serial"] + ".pem"))
+        verification = {"cert_dir": cert_dir}
+        expected_serial = credentials["platform certificate serial"]
     pay = WeChatPay(
         wechatpay_type=WeChatPayType.MINIPROG,
         mchid=credentials["merchant id (mchid)"],
@@ -173,10 +205,10 @@ def main():
         appid=credentials["AppID"],
         apiv3_key=credentials["APIv3 key"],
         notify_url=receiver.url,
-        public_key=public_key,
-        public_key_id=credentials["WeChat Pay public key id"],
-        timeout=(5, 10))
+        timeout=(5, 10),
+        **verification)
     pay._core._gate_way = credentials["WeChat Pay base URL"].rstrip("/")
+    prefix = "wechatpayv3 (%s mode): " % mode
     openid = lambda: state.get("openid") or "o_sdk_conformance_payer"  # noqa: E731
     run = uuid.uuid4().hex[:12]
 
@@ -207,6 +239,7 @@ def main():
         assert paid.status_code == 200, paid.text
         state["transaction_id"] = paid.json()["transactionId"]
         headers, body = state["payment_notify"] = receiver.next("TRANSACTION.SUCCESS")
+        assert headers.get("Wechatpay-Serial") == expected_serial, headers.get("Wechatpay-Serial")
         notify = pay.callback(headers, body)
         assert notify, "the SDK refused the payment notify"
         resource = notify["resource"]
@@ -241,16 +274,25 @@ def main():
         assert tampered != body
         assert not pay.callback(headers, tampered), "a tampered notify passed verification"
 
-    checks.run("wechatpayv3: JSAPI prepay, query by out_trade_no, close", prepay_query_close)
-    checks.run("wechatpayv3: paid at the sandbox; payment notify verified and decrypted", pay_and_notify)
-    checks.run("wechatpayv3: query by transaction_id", query_by_transaction_id)
-    checks.run("wechatpayv3: refund; refund notify verified and decrypted", refund_and_notify)
-    checks.run("wechatpayv3: refund query", refund_query)
-    checks.run("wechatpayv3: a tampered notify fails the SDK's verification", forged_notify_refused)
+    def certificates_download():
+        pay._core._update_certificates()
+        serials = ["%X" % certificate.serial_number for certificate in pay._core._certificates]
+        assert serials == [credentials["platform certificate serial"].lstrip("0")], serials
 
+    def unknown_api():
+        code, message = pay._core.request("/v3/no-such-api")
+        assert code == 404 and json.loads(message)["code"] == "RESOURCE_NOT_EXISTS", (code, message)
+
+    checks.run(prefix + "JSAPI prepay, query by out_trade_no, close", prepay_query_close)
+    checks.run(prefix + "paid at the sandbox; payment notify verified and decrypted", pay_and_notify)
+    checks.run(prefix + "query by transaction_id", query_by_transaction_id)
+    checks.run(prefix + "refund; refund notify verified and decrypted", refund_and_notify)
+    checks.run(prefix + "refund query", refund_query)
+    checks.run(prefix + "a tampered notify fails the SDK's verification", forged_notify_refused)
+    checks.run(prefix + "an API the sandbox does not have is WeChat Pay's 404 RESOURCE_NOT_EXISTS", unknown_api)
+    if mode == "certificate":
+        checks.run(prefix + "the SDK's own download of /v3/certificates", certificates_download)
     receiver.server.shutdown()
-    print("%d passed, %d failed" % (checks.passed, checks.failed))
-    return 0 if checks.failed == 0 else 1
 
 
 if __name__ == "__main__":
