@@ -86,4 +86,34 @@ struct PaySandboxKeyModeTests {
             #expect(try await Self.answer(merchant, named: certificate, order: "mode_mig_5").code == "INVALID_REQUEST")
         }
     }
+
+    @Test(arguments: [WeChatPaySandbox.KeyMode.certificate, .publicKey])
+    func notifiesCarryTheHeadersAndEnvelopeOfTheOfficialSDKVector(_ mode: WeChatPaySandbox.KeyMode) async throws {
+        let vector = try WeChatPayVectors.Notify05.load()
+        try await PaySandboxHarness.run(keyMode: mode) { merchant, _, inbox in
+            let prepayID = try await merchant.prepay("mode_vector_1")
+            #expect(try await merchant.pay(#"{"prepayId":"\#(prepayID)"}"#).status == 200)
+            let notify = try #require(try await inbox.wait(for: 1).first)
+            for name in vector.headers.keys {
+                #expect(notify.headers[name.lowercased()] != nil, "the vector's \(name) header")
+            }
+            #expect(notify.headers["wechatpay-signature-type"] == "WECHATPAY2-SHA256-RSA2048")
+            let serial = try #require(notify.headers["wechatpay-serial"])
+            if mode == .certificate {
+                #expect(serial.allSatisfy { $0.isHexDigit && !$0.isLowercase }, "uppercase hex like the vector's \(vector.headers["Wechatpay-Serial"] ?? "")")
+                #expect(serial == merchant.credentials.platformCertificateSerialNumber)
+            } else {
+                #expect(serial.hasPrefix("PUB_KEY_ID_") && serial.dropFirst(11).count == 32 && serial.dropFirst(11).allSatisfy(\.isNumber))
+            }
+            #expect(notify.headers["wechatpay-timestamp"]?.allSatisfy(\.isNumber) == true)
+            #expect(notify.headers["wechatpay-nonce"]?.count == vector.headers["Wechatpay-Nonce"]?.count)
+            #expect(notify.headers["wechatpay-signature"].flatMap { Data(base64Encoded: $0) }?.count == 256)
+
+            func keys(_ object: Any?) -> Set<String> { Set((object as? [String: Any])?.keys.map { $0 } ?? []) }
+            let theirs = try JSONSerialization.jsonObject(with: Data(vector.body.utf8))
+            let ours = try JSONSerialization.jsonObject(with: Data(notify.body))
+            #expect(keys(ours) == keys(theirs))
+            #expect(keys((ours as? [String: Any])?["resource"]) == keys((theirs as? [String: Any])?["resource"]))
+        }
+    }
 }
