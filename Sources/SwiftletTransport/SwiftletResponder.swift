@@ -53,7 +53,12 @@ public struct SwiftletResponder<Inner: HTTPResponder>: HTTPResponder where Inner
                                requestID: requestID, extraHeaders: [.connection: "close"], error: nil)
         } else {
             do {
-                response = try await inner.respond(to: request, context: context)
+                var request = request
+                if let refusal = try await admit(&request, start, passage) {
+                    response = render(refusal, request: request, requestID: requestID)
+                } else {
+                    response = try await inner.respond(to: request, context: context)
+                }
             } catch {
                 response = render(error, request: request, requestID: requestID)
             }
@@ -63,6 +68,23 @@ public struct SwiftletResponder<Inner: HTTPResponder>: HTTPResponder where Inner
             status: response.status, bodyBytes: response.body.contentLength,
             durationNanoseconds: (NIODeadline.now() - started).nanoseconds))
         return response
+    }
+
+    /// The guards' decision (see `RequestGuard`). When one needs the body it is read here,
+    /// within the body limit, and put back so the handler reads the same bytes.
+    private func admit(_ request: inout Request, _ start: RequestStart, _ passage: RequestSeam.Passage) async throws -> SwiftletError? {
+        let body: ByteBuffer?
+        switch seam.admission(route: start.route) {
+        case .none:
+            return nil
+        case .headOnly:
+            body = nil
+        case .withBody:
+            let collected = try await request.body.collect(upTo: maxBodyBytes)
+            request.body = RequestBody(buffer: collected)
+            body = collected
+        }
+        return await seam.admit(start, passage, body: body)
     }
 
     private func render(_ error: any Error, request: Request, requestID: String) -> Response {

@@ -1,3 +1,4 @@
+import NIOCore
 import SwiftletCore
 
 /// The one seam every request passes exactly once, inline or not.
@@ -6,9 +7,14 @@ import SwiftletCore
 /// those whose `begin` ran, so each observer sees a matched pair per request.
 public final class RequestSeam: Sendable {
     public let observers: [any RequestObserver]
+    /// The observers that are guards, with their place among `observers`.
+    let guards: [(index: Int, guard: any RequestGuard)]
 
     public init(observers: [any RequestObserver]) {
         self.observers = observers
+        self.guards = observers.enumerated().compactMap { index, observer in
+            (observer as? any RequestGuard).map { (index, $0) }
+        }
     }
 
     /// A request under way: how many observers began, and the refusal if one refused.
@@ -32,6 +38,32 @@ public final class RequestSeam: Sendable {
         for index in 0..<passage.begun {
             observers[index].end(request, outcome)
         }
+    }
+
+    /// What the guards need before they can decide on a request to `route`: nothing (no
+    /// guard admits it), the head only, or the body too.
+    public func admission(route: String) -> Admission {
+        var admission = Admission.none
+        for (_, requestGuard) in guards where requestGuard.admits(route: route) {
+            if requestGuard.needsBody(route: route) { return .withBody }
+            admission = .headOnly
+        }
+        return admission
+    }
+
+    public enum Admission: Sendable, Equatable {
+        case none, headOnly, withBody
+    }
+
+    /// Runs the guards whose `begin` ran and that admit the request's route, in order,
+    /// until one refuses. Called on the router path only (their routes are off the lane).
+    public func admit(_ request: RequestStart, _ passage: Passage, body: ByteBuffer?) async -> SwiftletError? {
+        for (index, requestGuard) in guards where index < passage.begun && requestGuard.admits(route: request.route) {
+            if let refusal = await requestGuard.admit(request, body: body) {
+                return refusal
+            }
+        }
+        return nil
     }
 
     /// Whether every observer can run on the inline lane for `route`.
