@@ -42,10 +42,12 @@ let package = Package(
             dependencies: [.product(name: "Crypto", package: "swift-crypto"), .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),
-        // Leaf: WeChat mini-program API client, usable on its own.
+        // Leaf: WeChat mini-program API client, usable on its own (its calls go through a
+        // breaker from SwiftletResilience, itself a leaf of the standard library).
         .target(
             name: "SwiftletWeChat",
             dependencies: [
+                "SwiftletResilience",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "CryptoExtras", package: "swift-crypto"),
@@ -54,10 +56,12 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        // Leaf: WeChat Pay API v3 client (signing, verification, AES-256-GCM), usable on its own.
+        // Leaf: WeChat Pay API v3 client (signing, verification, AES-256-GCM), usable on its own
+        // (its calls go through a breaker from SwiftletResilience).
         .target(
             name: "SwiftletWeChatPay",
             dependencies: [
+                "SwiftletResilience",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "CryptoExtras", package: "swift-crypto"),
@@ -80,7 +84,8 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         // Leaf: resilience primitives, pure and clock-injected (GCRA rate limiting, adaptive
-        // client-side throttling, retry budget, adaptive concurrency limit).
+        // client-side throttling, retry budget, adaptive concurrency limit), and the breaker
+        // that puts a throttle and a budget in front of each outbound dependency.
         .target(
             name: "SwiftletResilience",
             swiftSettings: swiftSettings
@@ -100,7 +105,7 @@ let package = Package(
         .target(
             name: "SwiftletWebhookDelivery",
             dependencies: [
-                "SwiftletCore", "SwiftletWebhooks",
+                "SwiftletCore", "SwiftletWebhooks", "SwiftletResilience",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -244,6 +249,7 @@ let package = Package(
                 "SwiftletCore", "SwiftletConfig", "SwiftletHTTP", "SwiftletTransport", "SwiftletSQLite", "SwiftletPostgres", "SwiftletPostgresURL",
                 "SwiftletSQLStorage", "SwiftletMigrations", "SwiftletWeChat", "SwiftletWeChatPay", "SwiftletTokens", "SwiftletSandbox",
                 "SwiftletRedis", "SwiftletClusterRedis", "SwiftletRealtime", "SwiftletWebhooks", "SwiftletWebhookDelivery",
+                "SwiftletResilience",
                 .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),

@@ -101,6 +101,7 @@ struct WeChatSubscribeSender: SubscribeMessageSender {
         switch error {
         case .api(let errcode, _): "\(errcode)"
         case .busy: "-1"
+        case .throttled: "refused_locally"
         case .timeout: "timeout"
         case .transport: "transport"
         case .badResponse: "bad_response"

@@ -38,7 +38,9 @@ struct WeChatIdentityAdapter: WeChatIdentityProvider {
             return SwiftletError(.rateLimited, code: "wechat.rate_limited", message: "Too many WeChat requests for this user; retry in a minute.")
         case .dailyQuotaExceeded:
             return .unavailable("wechat.quota_exceeded", "The WeChat daily quota is used up.")
-        case .busy:
+        case .busy, .throttled:
+            // A call the breaker refused locally looks to clients like WeChat being busy:
+            // the same 503 and code, only faster.
             return .unavailable("wechat.busy", "WeChat is busy; retry shortly.")
         case .timeout:
             return .unavailable("wechat.timeout", "WeChat did not answer in time; retry shortly.")

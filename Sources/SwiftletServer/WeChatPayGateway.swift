@@ -147,6 +147,10 @@ struct WeChatPayGateway: PaymentGateway, PaymentNotificationVerifier {
             return SwiftletError.unavailable("wechatpay.unreachable", "WeChat Pay cannot be reached; try again.")
         case .api(let status, let code, _) where status == 429 || status >= 500:
             return SwiftletError.unavailable("wechatpay.busy", "WeChat Pay is busy (\(code)); try again.")
+        case .throttled:
+            // Refused locally by the client's breaker while WeChat Pay fails: the same 503
+            // and code as WeChat Pay's own "busy", without waiting for it.
+            return SwiftletError.unavailable("wechatpay.busy", "WeChat Pay is busy; try again.")
         case .api(_, let code, let message):
             return SwiftletError.conflict("wechatpay.rejected", "WeChat Pay refused the request: \(code) \(message)")
         case .orderNotFound:

@@ -42,18 +42,19 @@ public struct WeChatSubscribeMessage: Sendable, Equatable {
 
 extension WeChatClient {
     /// POST /cgi-bin/message/subscribe/send?access_token=… through `withAccessToken` (one
-    /// refresh-and-retry on 40001/42001, as `phoneNumber` does). Returns WeChat's `msgid` when the answer has one.
-    /// Errors are `WeChatError` (43101 and 47003 arrive as `.api(errcode:errmsg:)`, -1 as `.busy`).
+    /// refresh-and-retry on 40001/42001 within the retry budget, as `phoneNumber` does). Returns WeChat's `msgid` when the answer has one.
+    /// Errors are `WeChatError` (43101 and 47003 arrive as `.api(errcode:errmsg:)`, -1 as `.busy`,
+    /// a local refusal while WeChat is failing as `.throttled`).
     ///
     /// Nothing about the message is logged: the openid and the values are personal data.
     @discardableResult
     public func sendSubscribeMessage(_ message: WeChatSubscribeMessage) async throws -> Int64? {
         let body = try message.jsonBody()
         // Decoded inside the closure: a 40001/42001 errcode must surface there to be retried.
-        let decoded = try await withAccessToken { token in
-            try WeChatHTTP.decode(SubscribeSendBody.self, from: try await WeChatHTTP.send(
-                http, configuration: configuration, method: .POST, path: "/cgi-bin/message/subscribe/send",
-                query: [("access_token", token)], body: body))
+        let decoded = try await withAccessToken { token, call in
+            try await exchange(
+                SubscribeSendBody.self, call: call, method: .POST, path: "/cgi-bin/message/subscribe/send",
+                query: [("access_token", token)], body: body)
         }
         return decoded.msgid
     }

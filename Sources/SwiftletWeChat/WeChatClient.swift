@@ -2,12 +2,18 @@ import AsyncHTTPClient
 import Foundation
 import NIOCore
 import NIOHTTP1
+import SwiftletResilience
 
 /// Client for the WeChat mini-program server API, usable without the rest of Swiftlet.
 ///
 /// Every call has a timeout; every WeChat errcode becomes a `WeChatError`; calls that
 /// need an access_token get it from a single-flight cache (`stable_token`) and retry
-/// exactly once after a 40001/42001.
+/// once after a 40001/42001 when the retry budget allows.
+///
+/// Every call, token fetches included, goes through `breaker`: while WeChat fails more
+/// calls than it answers (-1, timeouts, connection failures, answers that are not its
+/// JSON) a share of calls is refused locally at once with `WeChatError.throttled`, and
+/// immediate retries stay within a tenth of the calls (see `DependencyBreaker`).
 ///
 /// With `sharing`, the nodes of a deployment share one token through a store (one
 /// refresher at a time, at most one forced refresh after a rejection); the single-flight
@@ -16,12 +22,27 @@ public struct WeChatClient: Sendable {
     public let configuration: WeChatConfiguration
     /// Internal, not private: the calls kept in `WeChatClient+…` files send through it too.
     let http: HTTPClient
+    /// The guard of every call to WeChat; one per WeChat API host, shared by every copy of
+    /// this client. Its snapshot shows how WeChat is doing from this process.
+    public let breaker: DependencyBreaker
     private let tokens: AccessTokenCache
 
-    public init(configuration: WeChatConfiguration, httpClient: HTTPClient = .shared, sharing: AccessTokenSharing? = nil) {
+    /// The breaker's settings for WeChat: the throttle's defaults, and a retry budget of
+    /// 10 % of the calls plus 3 a second (30 over its 10 s window). The minimum is sized for
+    /// the one legitimate burst of retries: when WeChat replaces the token, every call a
+    /// node has in flight meets 40001 at once and deserves its one retry with the new
+    /// token, also on a node that was idle until then. A storm of rejected tokens at 100
+    /// calls a second is still held to 13 % more calls instead of 100 %.
+    public static let breakerConfiguration = DependencyBreaker.Configuration(retryBudget: .init(minimumPerSecond: 3))
+
+    public init(
+        configuration: WeChatConfiguration, httpClient: HTTPClient = .shared, sharing: AccessTokenSharing? = nil,
+        breaker: DependencyBreaker = DependencyBreaker(name: "wechat", configuration: WeChatClient.breakerConfiguration)
+    ) {
         self.configuration = configuration
         self.http = httpClient
-        let fetcher = StableTokenFetcher(configuration: configuration, http: httpClient)
+        self.breaker = breaker
+        let fetcher = StableTokenFetcher(configuration: configuration, http: httpClient, breaker: breaker)
         let margin = configuration.tokenRefreshMargin
         if let sharing {
             let source = SharedAccessTokenSource(sharing: sharing, fetcher: fetcher, margin: margin)
@@ -36,11 +57,10 @@ public struct WeChatClient: Sendable {
 
     /// Exchanges a `wx.login()` code for the user's openid (and unionid) and session key.
     public func code2Session(code: String) async throws -> WeChatSession {
-        let data = try await WeChatHTTP.send(
-            http, configuration: configuration, method: .GET, path: "/sns/jscode2session",
+        let body = try await exchange(
+            Code2SessionBody.self, method: .GET, path: "/sns/jscode2session",
             query: [("appid", configuration.appID), ("secret", configuration.appSecret),
                     ("js_code", code), ("grant_type", "authorization_code")])
-        let body = try WeChatHTTP.decode(Code2SessionBody.self, from: data)
         guard let openid = body.openid, !openid.isEmpty, let sessionKey = body.session_key else {
             throw WeChatError.badResponse("code2Session answer without openid or session_key")
         }
@@ -58,10 +78,10 @@ public struct WeChatClient: Sendable {
         if let openid { payload["openid"] = openid }
         let body = try JSONSerialization.data(withJSONObject: payload, options: [.sortedKeys])
         // Decoded inside the closure: a 40001/42001 errcode must surface there to be retried.
-        let decoded = try await withAccessToken { token in
-            try WeChatHTTP.decode(PhoneNumberBody.self, from: try await WeChatHTTP.send(
-                http, configuration: configuration, method: .POST, path: "/wxa/business/getuserphonenumber",
-                query: [("access_token", token)], body: body))
+        let decoded = try await withAccessToken { token, call in
+            try await exchange(
+                PhoneNumberBody.self, call: call, method: .POST, path: "/wxa/business/getuserphonenumber",
+                query: [("access_token", token)], body: body)
         }
         guard let info = decoded.phone_info else {
             throw WeChatError.badResponse("getuserphonenumber answer without phone_info")
@@ -73,21 +93,52 @@ public struct WeChatClient: Sendable {
     }
 
     /// Runs `call` with the cached token; after a stale-token error, drops that token,
-    /// fetches a fresh one and retries once.
-    func withAccessToken<T: Sendable>(_ call: @Sendable (String) async throws -> T) async throws -> T {
+    /// fetches a fresh one and retries once — if the retry budget grants it. Without the
+    /// budget a token WeChat keeps rejecting (revoked, or replaced faster than nodes
+    /// learn it) would double every call; with it, the stale-token error is the answer and
+    /// the next call starts with a fresh token.
+    func withAccessToken<T: Sendable>(_ call: @Sendable (String, DependencyCall) async throws -> T) async throws -> T {
         let token = try await tokens.token()
         do {
-            return try await call(token)
+            return try await call(token, .first)
         } catch let error as WeChatError where error.isStaleAccessToken {
             await tokens.invalidate(token)
-            return try await call(try await tokens.token())
+            guard breaker.grantRetry() else { throw error }
+            return try await call(try await tokens.token(), .retry)
         }
+    }
+
+    /// One guarded request and its decoded answer (see `WeChatHTTP.exchange`).
+    func exchange<T: Decodable>(
+        _ type: T.Type, call: DependencyCall = .first, method: HTTPMethod, path: String, query: [(String, String)],
+        body: Data? = nil
+    ) async throws -> T {
+        try await WeChatHTTP.exchange(
+            type, http, configuration: configuration, breaker: breaker, call: call, method: method, path: path, query: query,
+            body: body)
     }
 }
 
 /// The HTTP exchange shared by every call: URL building, timeout, error mapping.
 enum WeChatHTTP {
     static let maxResponseBytes = 1 << 20
+
+    /// Sends one request and decodes its answer under `breaker`: refused at once with
+    /// `.throttled` while it sheds calls, otherwise counted as a failure of WeChat when
+    /// the error says WeChat could not take the call (`isDependencyFailure`). Decoding is
+    /// inside, because WeChat says "busy" (-1) in the JSON of an HTTP 200.
+    static func exchange<T: Decodable>(
+        _ type: T.Type, _ http: HTTPClient, configuration: WeChatConfiguration, breaker: DependencyBreaker,
+        call: DependencyCall = .first, method: HTTPMethod, path: String, query: [(String, String)], body: Data? = nil
+    ) async throws -> T {
+        try await breaker.run(
+            call, refused: { _ in WeChatError.throttled },
+            isFailure: { ($0 as? WeChatError)?.isDependencyFailure ?? true }
+        ) {
+            try decode(type, from: try await send(
+                http, configuration: configuration, method: method, path: path, query: query, body: body))
+        }
+    }
 
     static func send(
         _ http: HTTPClient, configuration: WeChatConfiguration, method: HTTPMethod, path: String,

@@ -31,6 +31,9 @@ public enum WeChatError: Error, Sendable, Equatable, CustomStringConvertible {
     case transport(String)
     /// WeChat answered with something that is not the documented JSON.
     case badResponse(String)
+    /// Not sent: most recent calls to WeChat failed, and the client's breaker refused this
+    /// one locally instead of adding to WeChat's load (retry shortly, as after `.busy`).
+    case throttled
     /// Encrypted user data could not be decrypted (wrong or stale session_key, bad padding).
     case decryptionFailed
     /// Decrypted user data belongs to another appid.
@@ -57,6 +60,19 @@ public enum WeChatError: Error, Sendable, Equatable, CustomStringConvertible {
         self == .accessTokenInvalid || self == .accessTokenExpired
     }
 
+    /// True when the error says WeChat could not take the call — busy (-1), no answer in
+    /// time, no connection, or an answer that is not its JSON (a proxy's error page, an
+    /// HTTP 5xx) — which is what the breaker counts against WeChat. Every errcode that
+    /// refuses the request itself (40029 invalid code, 40001 stale token, 45011 a user's
+    /// quota, 43101 no subscription, …) is an answer: WeChat is up and said no, and refusing
+    /// other users' calls locally would not change its answer.
+    public var isDependencyFailure: Bool {
+        switch self {
+        case .busy, .timeout, .transport, .badResponse: true
+        default: false
+        }
+    }
+
     public var description: String {
         switch self {
         case .invalidCode: "WeChat errcode 40029: invalid code"
@@ -72,6 +88,7 @@ public enum WeChatError: Error, Sendable, Equatable, CustomStringConvertible {
         case .timeout: "WeChat did not answer in time"
         case .transport(let reason): "could not reach WeChat: \(reason)"
         case .badResponse(let reason): "unexpected answer from WeChat: \(reason)"
+        case .throttled: "calls to WeChat are refused locally while most recent calls fail"
         case .decryptionFailed: "encrypted user data could not be decrypted"
         case .watermarkMismatch: "user data watermark belongs to another appid"
         }

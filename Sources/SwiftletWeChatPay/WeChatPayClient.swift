@@ -1,24 +1,32 @@
 import AsyncHTTPClient
 import Foundation
 import NIOHTTP1
+import SwiftletResilience
 
 /// WeChat Pay API v3 client for one direct merchant and mini-program, usable on its own.
 ///
 /// Every request is signed with the merchant key; every 2xx answer and every notify is
 /// verified (signature, 5-minute window, key chosen by `Wechatpay-Serial`) before it is
 /// decoded or decrypted. Non-2xx answers become `WeChatPayError.api` (or `.orderNotFound`).
+///
+/// Every request goes through `breaker`: while WeChat Pay fails more calls than it answers
+/// (5xx, 429, timeouts, connection failures) a share of calls is refused locally at once
+/// with `WeChatPayError.throttled` (see `DependencyBreaker`). The client never retries a
+/// request by itself.
 public struct WeChatPayClient: Sendable {
     public let configuration: WeChatPayConfiguration
     public let signer: WeChatPaySigner
     /// The key store, shared with every copy of this client; downloaded certificates land here.
     public let verifier: WeChatPayVerifier
+    /// The guard of every request to WeChat Pay, shared by every copy of this client.
+    public let breaker: DependencyBreaker
     private let transport: WeChatPayTransport
     private let refresher: CertificateRefresher
     private let now: @Sendable () -> Date
 
     public init(
         configuration: WeChatPayConfiguration, httpClient: HTTPClient = .shared,
-        now: @escaping @Sendable () -> Date = { Date() }
+        now: @escaping @Sendable () -> Date = { Date() }, breaker: DependencyBreaker = DependencyBreaker(name: "wechatpay")
     ) throws {
         try configuration.validate()
         self.configuration = configuration
@@ -28,7 +36,9 @@ public struct WeChatPayClient: Sendable {
         self.verifier = try WeChatPayVerifier(
             publicKeyID: configuration.publicKeyID, publicKeyPEM: configuration.publicKeyPEM,
             certificatePEMs: configuration.platformCertificatePEMs)
-        self.transport = WeChatPayTransport(http: httpClient, configuration: configuration, signer: signer, now: now)
+        self.breaker = breaker
+        self.transport = WeChatPayTransport(
+            http: httpClient, configuration: configuration, signer: signer, now: now, breaker: breaker)
         self.refresher = CertificateRefresher(minimumInterval: configuration.certificateRefreshMinimumInterval)
         self.now = now
     }

@@ -29,6 +29,9 @@ public enum WeChatPayError: Error, Sendable, Equatable, CustomStringConvertible 
     case timeout
     /// The request could not be sent or the connection failed.
     case transport(String)
+    /// Not sent: most recent calls to WeChat Pay failed, and the client's breaker refused
+    /// this one locally instead of adding to its load (try again shortly, as after a 5xx).
+    case throttled
 
     public var description: String {
         switch self {
@@ -43,6 +46,20 @@ public enum WeChatPayError: Error, Sendable, Equatable, CustomStringConvertible 
         case .badResponse(let why): "unexpected answer from WeChat Pay: \(why)"
         case .timeout: "WeChat Pay did not answer in time"
         case .transport(let why): "could not reach WeChat Pay: \(why)"
+        case .throttled: "calls to WeChat Pay are refused locally while most recent calls fail"
+        }
+    }
+
+    /// True when the error says WeChat Pay could not take the call — no answer in time, no
+    /// connection, 429 FREQUENCY_LIMITED or a 5xx (SYSTEM_ERROR) — which is what the breaker
+    /// counts against it. Every other answer refuses the request itself (404
+    /// ORDER_NOT_EXIST, 400 PARAM_ERROR, 403 ORDER_PAID, …): WeChat Pay is up and said no,
+    /// and refusing other calls locally would not change its answer.
+    public var isDependencyFailure: Bool {
+        switch self {
+        case .timeout, .transport: true
+        case .api(let status, _, _): status == 429 || status >= 500
+        default: false
         }
     }
 

@@ -2,10 +2,12 @@ import AsyncHTTPClient
 import Foundation
 import NIOCore
 import NIOHTTP1
+import SwiftletResilience
 
 /// One signed exchange with WeChat Pay: URL building, Authorization header, timeout,
-/// error mapping. Verifying the answer's signature is left to the caller, which knows
-/// which keys to use.
+/// error mapping, all behind the client's breaker (a refused call is never signed or
+/// sent). Verifying the answer's signature is left to the caller, which knows which keys
+/// to use.
 struct WeChatPayTransport: Sendable {
     static let maxResponseBytes = 1 << 20
     static let userAgent = "Swiftlet-WeChatPay/1.0 (Swift; +WeChat Pay API v3)"
@@ -24,6 +26,7 @@ struct WeChatPayTransport: Sendable {
     let configuration: WeChatPayConfiguration
     let signer: WeChatPaySigner
     let now: @Sendable () -> Date
+    let breaker: DependencyBreaker
 
     /// Sends one request. `path` is already escaped; `query` values are escaped here.
     /// Returns 2xx answers (except 202, "not processed yet"); throws the mapped error otherwise.
@@ -36,6 +39,17 @@ struct WeChatPayTransport: Sendable {
         if !query.isEmpty {
             requestURI += "?" + query.map { "\(Self.escape($0.0))=\(Self.escape($0.1))" }.joined(separator: "&")
         }
+        return try await breaker.run(
+            refused: { _ in WeChatPayError.throttled },
+            isFailure: { ($0 as? WeChatPayError)?.isDependencyFailure ?? true }
+        ) {
+            try await signAndSend(method, components: components, requestURI: requestURI, body: body)
+        }
+    }
+
+    private func signAndSend(
+        _ method: HTTPMethod, components: URLComponents, requestURI: String, body: [UInt8]?
+    ) async throws -> Response {
         // The signature covers the request URI exactly as sent, prefix included (Go SDK:
         // `URL.RequestURI()`), so a server mounted under a path verifies what it receives.
         let timestamp = String(Int64(now().timeIntervalSince1970.rounded(.down)))

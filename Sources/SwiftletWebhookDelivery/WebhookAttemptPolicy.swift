@@ -8,6 +8,8 @@ public enum WebhookAnswer: Sendable, Equatable {
     case response(status: Int, retryAfter: String?, body: String)
     /// No answer: timeout, refused connection, TLS failure, forbidden address.
     case failure(String)
+    /// Not sent: the endpoint's breaker refused the attempt locally (the reason says why).
+    case refused(String)
 }
 
 /// Decides, without IO, what an attempt's answer means for its message and its endpoint:
@@ -15,6 +17,12 @@ public enum WebhookAnswer: Sendable, Equatable {
 /// that moved must be updated by its operator) fails and is retried on the schedule
 /// until it is a dead letter; `410 Gone` also disables the endpoint, and so does a
 /// failure once the endpoint has failed continuously for `disableAfter`.
+///
+/// An attempt the endpoint's breaker refused locally is recorded as a failed attempt with
+/// its reason and takes its place in the schedule like any other, but says nothing new
+/// about the endpoint (its health is left as it is) and never makes a dead letter by
+/// itself: past the schedule's last place it is tried again after the last delay, and
+/// only an attempt that reached the receiver and failed ends a message.
 public struct WebhookAttemptPolicy: Sendable {
     public var schedule: WebhookRetrySchedule
     public var disableAfter: TimeInterval
@@ -36,6 +44,10 @@ public struct WebhookAttemptPolicy: Sendable {
             latencyMilliseconds: latencyMilliseconds, responseBody: nil, error: nil)
         let retryAfter: String?
         switch answer {
+        case .refused(let reason):
+            attempt.error = reason
+            let next = schedule.nextAttempt(after: number, now: now, retryAfter: nil) ?? afterSchedule(now)
+            return (WebhookAttemptRecord(attempt: attempt, outcome: .retry(at: next), endpoint: .unchanged), nil)
         case .response(let status, let asked, let body):
             attempt.statusCode = status
             attempt.responseBody = body
@@ -75,6 +87,13 @@ public struct WebhookAttemptPolicy: Sendable {
                 messageID: message.id, endpointID: message.endpointID, number: max(1, message.attempts), attemptedAt: now,
                 statusCode: nil, latencyMilliseconds: 0, responseBody: nil, error: "the event is no longer in the outbox"),
             outcome: .dead, endpoint: .unchanged)
+    }
+
+    /// When a refused attempt past the schedule's last place is tried again: after the
+    /// last delay (a minute when the schedule has none).
+    private func afterSchedule(_ now: Date) -> Date {
+        guard !schedule.delays.isEmpty else { return now.addingTimeInterval(60) }
+        return schedule.nextAttempt(after: schedule.delays.count, now: now, retryAfter: nil) ?? now.addingTimeInterval(60)
     }
 
     static func describe(_ interval: TimeInterval) -> String {

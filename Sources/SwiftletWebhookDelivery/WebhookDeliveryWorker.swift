@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import SwiftletCore
+import SwiftletResilience
 import SwiftletWebhooks
 
 /// Delivers webhooks on one node: dispatches new outbox events into messages, claims due
@@ -13,6 +14,10 @@ import SwiftletWebhooks
 ///
 /// Before every attempt the URL is checked again and its host resolved again, and the
 /// request goes to an address that check accepted (DNS rebinding is refused per attempt).
+///
+/// Each endpoint has its own breaker (`breakers`): while an endpoint's recent attempts
+/// mostly fail, a share of its attempts is refused locally before any DNS or HTTP work,
+/// recorded as failed and left to the schedule (see `WebhookAttemptPolicy`).
 public struct WebhookDeliveryWorker: Sendable {
     let webhooks: any WebhookRepository
     let dispatcher: WebhookDispatcher
@@ -23,12 +28,14 @@ public struct WebhookDeliveryWorker: Sendable {
     let settings: WebhookDeliverySettings
     let clock: SwiftletClock
     let logger: Logger
+    /// One breaker per endpoint, bounded in number.
+    public let breakers: DependencyBreakerMap
     public let workerID: String
 
     public init(webhooks: any WebhookRepository, events: any EventOutboxRepository, transport: any WebhookTransport,
                 policy: WebhookAttemptPolicy, urlPolicy: WebhookURLPolicy,
                 resolver: any WebhookHostResolver = SystemWebhookHostResolver(), settings: WebhookDeliverySettings,
-                clock: SwiftletClock, logger: Logger) {
+                clock: SwiftletClock, logger: Logger, breakers: DependencyBreakerMap = WebhookEndpointBreakers.map()) {
         self.webhooks = webhooks
         self.dispatcher = WebhookDispatcher(webhooks: webhooks, events: events, clock: clock)
         self.transport = transport
@@ -38,6 +45,7 @@ public struct WebhookDeliveryWorker: Sendable {
         self.settings = settings
         self.clock = clock
         self.logger = logger
+        self.breakers = breakers
         self.workerID = "wh_" + RandomID.base32(byteCount: 8)
     }
 
@@ -145,6 +153,10 @@ public struct WebhookDeliveryWorker: Sendable {
     }
 
     private func send(_ event: StoredDomainEvent, _ delivery: WebhookDelivery) async -> WebhookAnswer {
+        let breaker = breakers.breaker(for: delivery.message.endpointID.rawValue)
+        if let refusal = breaker.admit() {
+            return .refused(WebhookAttemptPolicy.refusedReason(refusal))
+        }
         let destination: WebhookDestination
         do {
             destination = try await urlPolicy.resolveAndCheck(delivery.url, resolver: resolver)
@@ -156,8 +168,14 @@ public struct WebhookDeliveryWorker: Sendable {
         let body = WebhookBody.bytes(event)
         let headers = StandardWebhookSigner(secrets: secrets).headers(
             id: event.event.id.rawValue, timestamp: StandardWebhookHeaders.timestamp(for: clock.now), body: body)
-        return await transport.send(WebhookRequest(
+        let answer = await transport.send(WebhookRequest(
             destination: destination, headers: headers.fields, body: body, timeout: settings.attemptTimeout))
+        // Only a request that reached the transport counts; one cut short by shutdown says
+        // nothing about the receiver.
+        if let outcome = answer.receiverOutcome, !Task.isCancelled {
+            breaker.record(outcome)
+        }
+        return answer
     }
 
     private func log(_ record: WebhookAttemptRecord) {
@@ -174,6 +192,10 @@ public struct WebhookDeliveryWorker: Sendable {
             logger.error("webhook endpoint disabled", metadata: metadata)
         case (.delivered, _):
             logger.debug("webhook delivered", metadata: metadata)
+        case (.retry, _) where attempt.error?.hasPrefix(WebhookAttemptPolicy.refusedReasonPrefix) == true:
+            // The endpoint's breaker logs when it starts and stops refusing; one line per
+            // refused attempt would flood the log while a receiver is down.
+            logger.debug("webhook attempt refused locally, will retry", metadata: metadata)
         case (.retry, _):
             logger.info("webhook attempt failed, will retry", metadata: metadata)
         case (.dead, _):
