@@ -82,8 +82,9 @@ public func buildApplication(
     let sandboxAddress = SandboxAddress()
     let codec = try await IdentityComposition.tokenCodec(config)
     let cluster = try await ClusterComposition.clusterState(config, customization: customization, logger: logger)
+    let breakers = OutboundBreakers(logger: logger)
     let wechatClient = IdentityComposition.wechatClient(
-        config, sandboxAddress: sandboxAddress, cluster: cluster, clock: clock, logger: logger)
+        config, sandboxAddress: sandboxAddress, cluster: cluster, clock: clock, logger: logger, breaker: breakers.wechat)
     let wechat = WeChatIdentityAdapter(client: wechatClient, logger: logger)
     let revocations = RevocationList()
     let revocationFeed = RevocationFeed(cluster: cluster, sessions: storage.sessions, list: revocations, clock: clock, logger: logger)
@@ -106,11 +107,11 @@ public func buildApplication(
         config, storage: storage, cluster: cluster, auth: auth, revocations: revocations, clock: clock, logger: logger,
         decideJoin: customization.roomJoinDecider)
     let webhooks = try WebhookComposition(config, storage: storage, clock: clock, logger: logger,
-                                          transport: customization.webhookTransport)
+                                          transport: customization.webhookTransport, breakers: breakers.webhooks)
     let subscribe = try SubscribeComposition(
         config, storage: storage, wechat: wechatClient, presence: realtime.userPresence, clock: clock, logger: logger)
     let commerce = try CommerceComposition(
-        config, storage: storage, sandboxAddress: sandboxAddress, clock: clock, logger: logger,
+        config, storage: storage, sandboxAddress: sandboxAddress, clock: clock, logger: logger, payBreaker: breakers.wechatPay,
         moreJobs: WebhookMaintenance.handlers(
             webhooks: storage.webhooks, events: storage.events, retention: config.webhooks.retentionSeconds, clock: clock,
             logger: logger).merging(subscribe.jobs) { first, _ in first })
@@ -176,7 +177,7 @@ public func buildApplication(
     customization.onComponents(SwiftletComponents(
         storage: storage, paySandbox: commerce.paySandbox, jobWorker: commerce.jobWorker, webhooks: webhooks.service,
         webhookWorker: webhooks.worker, subscribeMessages: subscribe.service, wechatSandbox: wechatSandbox,
-        inlineLane: inlineLane,
+        inlineLane: inlineLane, breakers: breakers,
         routes: router.routes.map { ($0.method.rawValue, $0.path.description) }))
 
     let http = config.http
