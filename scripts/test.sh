@@ -121,5 +121,6 @@ if [ $# -eq 0 ]; then
   scripts/schemathesis.sh postgres "$SWIFTLET_TEST_POSTGRES_URL" || fuzz_status=1
   log "the sandboxes against the WeChat SDKs teams use (scripts/sdk-conformance.sh)"
   scripts/sdk-conformance.sh || fuzz_status=1
+  scripts/peer-equivalence.sh "$SWIFTLET_TEST_POSTGRES_URL" || fuzz_status=1
   exit "$fuzz_status"
 fi
