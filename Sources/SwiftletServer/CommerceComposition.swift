@@ -5,6 +5,7 @@ import SwiftletConfig
 import SwiftletCore
 import SwiftletWebhookDelivery
 import SwiftletHTTP
+import SwiftletResilience
 import SwiftletSandbox
 import SwiftletTransport
 import SwiftletWeChatPay
@@ -26,6 +27,8 @@ public struct SwiftletComponents: Sendable {
     public let wechatSandbox: WeChatSandbox?
     /// The inline lane, unless `http.inlineRoutes` turned it off.
     public let inlineLane: InlineLane?
+    /// The breakers of this node's calls to WeChat, WeChat Pay and webhook receivers.
+    public let breakers: OutboundBreakers
     /// Every route on the router as (method, path template), e.g. `("GET", "/api/v1/orders/{id}")`:
     /// what the API contract test compares with the OpenAPI document.
     public var routes: [(method: String, path: String)] = []
@@ -42,7 +45,7 @@ struct CommerceComposition {
     let jobWorker: JobWorker
 
     init(_ config: SwiftletConfiguration, storage: any StorageEngine, sandboxAddress: SandboxAddress,
-         clock: SwiftletClock, logger: Logger, moreJobs: [String: JobHandler] = [:]) throws {
+         clock: SwiftletClock, logger: Logger, payBreaker: DependencyBreaker, moreJobs: [String: JobHandler] = [:]) throws {
         let pay = config.wechatPay
         let notifyURL: @Sendable () -> String = {
             pay.notifyURL ?? sandboxAddress.baseURL + PaymentNotifyRoute.path
@@ -50,7 +53,7 @@ struct CommerceComposition {
         var gateway: WeChatPayGateway?
         var merchant = MerchantIdentity(appID: config.wechat.appID, mchID: pay.mchID ?? "")
         if pay.isConfigured {
-            let client = try WeChatPayClient(configuration: Self.merchantConfiguration(config))
+            let client = try WeChatPayClient(configuration: Self.merchantConfiguration(config), breaker: payBreaker)
             gateway = WeChatPayGateway(client: client, notifyURL: notifyURL)
             paySandbox = nil
         } else if config.wechat.sandbox {
@@ -72,7 +75,7 @@ struct CommerceComposition {
                 publicKeyPEM: usesPublicKey ? credentials.platformPublicKeyPEM : nil,
                 platformCertificatePEMs: usesCertificate ? [credentials.platformCertificatePEM] : [],
                 baseURL: { base ?? sandboxAddress.baseURL + WeChatPaySandbox.pathPrefix },
-                timeout: .milliseconds(Int64(pay.timeoutSeconds * 1000))))
+                timeout: .milliseconds(Int64(pay.timeoutSeconds * 1000))), breaker: payBreaker)
             gateway = WeChatPayGateway(client: client, notifyURL: notifyURL)
             merchant = MerchantIdentity(appID: credentials.appID, mchID: credentials.mchID)
             paySandbox = sandbox

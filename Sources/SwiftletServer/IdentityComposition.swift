@@ -4,6 +4,7 @@ import Logging
 import Synchronization
 import SwiftletConfig
 import SwiftletCore
+import SwiftletResilience
 import SwiftletTokens
 import SwiftletWeChat
 
@@ -43,9 +44,11 @@ enum IdentityComposition {
             leeway: TimeInterval(auth.clockLeewaySeconds))
     }
 
-    /// The WeChat client, sharing its access_token with the other nodes through `cluster`.
+    /// The WeChat client, sharing its access_token with the other nodes through `cluster`,
+    /// every call through `breaker`.
     static func wechatClient(
-        _ config: SwiftletConfiguration, sandboxAddress: SandboxAddress, cluster: any ClusterState, clock: SwiftletClock, logger: Logger
+        _ config: SwiftletConfiguration, sandboxAddress: SandboxAddress, cluster: any ClusterState, clock: SwiftletClock, logger: Logger,
+        breaker: DependencyBreaker
     ) -> WeChatClient {
         let wechat = config.wechat
         let baseURL: @Sendable () -> String
@@ -59,6 +62,6 @@ enum IdentityComposition {
         return WeChatClient(configuration: WeChatConfiguration(
             appID: wechat.appID, appSecret: wechat.effectiveAppSecret ?? "", baseURL: baseURL,
             timeout: .milliseconds(Int64(wechat.timeoutSeconds * 1000))),
-            sharing: .cluster(cluster, clock: clock, logger: logger))
+            sharing: .cluster(cluster, clock: clock, logger: logger), breaker: breaker)
     }
 }

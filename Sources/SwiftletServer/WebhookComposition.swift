@@ -3,6 +3,7 @@ import Logging
 import ServiceLifecycle
 import SwiftletConfig
 import SwiftletCore
+import SwiftletResilience
 import SwiftletWebhookDelivery
 import SwiftletWebhooks
 
@@ -14,7 +15,7 @@ struct WebhookComposition {
     let transport: any WebhookTransport
 
     init(_ config: SwiftletConfiguration, storage: any StorageEngine, clock: SwiftletClock, logger: Logger,
-         transport: (any WebhookTransport)? = nil) throws {
+         transport: (any WebhookTransport)? = nil, breakers: DependencyBreakerMap) throws {
         let urlPolicy = try Self.urlPolicy(config)
         service = WebhookService(
             repository: storage.webhooks, events: storage.events, checkURL: Self.urlCheck(urlPolicy),
@@ -39,7 +40,7 @@ struct WebhookComposition {
                 attemptTimeout: .seconds(webhooks.attemptTimeoutSeconds), pollInterval: .seconds(webhooks.pollIntervalSeconds),
                 lease: .seconds(webhooks.leaseSeconds),
                 concurrency: webhooks.concurrency),
-            clock: clock, logger: logger)
+            clock: clock, logger: logger, breakers: breakers)
     }
 
     /// Production sends only to public https receivers (plus the allow-list); the other
