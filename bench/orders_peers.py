@@ -12,7 +12,7 @@ server's CPU per request and, on PostgreSQL, the database server's. The peers ch
 same HS256 tokens (bench-minted, Swiftlet's claims) and do the same database work
 (scripts/peer-equivalence.sh proves it in the test command). Writes a Markdown table to
 bench/results/orders-peers-<time>.md and prints it."""
-import base64, hashlib, hmac, json, os, re, secrets, subprocess, sys, tempfile, time, urllib.error, urllib.request
+import base64, hashlib, hmac, json, os, re, resource, secrets, subprocess, sys, tempfile, time, urllib.error, urllib.request
 from urllib.parse import urlsplit, urlunsplit
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -22,6 +22,8 @@ PEERS = os.path.join(HERE, "peers", "db-peers.sh")
 DURATION = os.environ.get("DURATION", "10s")
 WARMUP = os.environ.get("WARMUP", "2s")
 CONNECTIONS = int(os.environ.get("CONNECTIONS", "64"))
+QUIET_WAIT = int(os.environ.get("QUIET_WAIT", "600"))
+FOREIGN_MAX = float(os.environ.get("FOREIGN_MAX", "0.25"))
 SECRET = secrets.token_hex(24)
 TICKS = os.sysconf("SC_CLK_TCK")
 NOW_MS = int(time.time() * 1000)
@@ -150,12 +152,35 @@ def wrk(port, duration, script, env, path=""):
                 p50=int(pct["p50"]) / 1000, p99=int(pct["p99"]) / 1000, non2xx=non2xx)
 
 
+def busy_seconds():
+    """CPU time the whole machine has spent busy (all cores), from /proc/stat."""
+    values = [int(v) for v in open("/proc/stat").readline().split()[1:9]]
+    return (sum(values) - values[3] - values[4]) / TICKS
+
+
+def wait_until_quiet():
+    """Waits (up to QUIET_WAIT s) until other processes keep fewer than FOREIGN_MAX cores busy."""
+    deadline = time.time() + QUIET_WAIT
+    while True:
+        before = busy_seconds()
+        time.sleep(2)
+        load = (busy_seconds() - before) / 2
+        if load < FOREIGN_MAX or time.time() > deadline:
+            if load >= FOREIGN_MAX:
+                print(f"bench: still {load:.2f} cores busy after {QUIET_WAIT} s; measuring anyway", file=sys.stderr)
+            return
+        time.sleep(3)
+
+
 def measure(engine, port, pid, duration, script, env, path=""):
     database = postgres_cpu_seconds if engine == "postgres" else (lambda: 0.0)
-    server_before, database_before = cpu_seconds([pid]), database()
+    children = lambda: sum(resource.getrusage(resource.RUSAGE_CHILDREN)[:2])
+    server_before, database_before, wrk_before, busy_before, started = cpu_seconds([pid]), database(), children(), busy_seconds(), time.time()
     result = wrk(port, duration, script, env, path)
-    result["cpu_us"] = (cpu_seconds([pid]) - server_before) / result["requests"] * 1e6
-    result["db_cpu_us"] = (database() - database_before) / result["requests"] * 1e6 if engine == "postgres" else None
+    server, db, load = cpu_seconds([pid]) - server_before, database() - database_before, children() - wrk_before
+    result["cpu_us"] = server / result["requests"] * 1e6
+    result["db_cpu_us"] = db / result["requests"] * 1e6 if engine == "postgres" else None
+    result["others"] = max(0.0, busy_seconds() - busy_before - server - db - load) / (time.time() - started)
     return result
 
 
@@ -169,10 +194,12 @@ def run(engine, stack, work):
         # subscribe messages) work through the events just written, which would be billed
         # to the catalogue page.
         report = os.path.join(HERE, "wrk-report.lua")
+        wait_until_quiet()
         wrk(port, WARMUP, report, {}, "/api/v1/products")
         products = measure(engine, port, process.pid, DURATION, report, {}, "/api/v1/products")
         files = {"SKUS": os.path.join(work, "skus"), "TOKENS": os.path.join(work, "tokens")}
         orders_script = os.path.join(HERE, "commerce-orders.lua")
+        wait_until_quiet()
         wrk(port, WARMUP, orders_script, files)
         orders = measure(engine, port, process.pid, DURATION, orders_script, files)
         return dict(engine=engine, stack=stack, orders=orders, products=products)
@@ -198,14 +225,15 @@ def main():
              f"-c{CONNECTIONS}, {DURATION} per run after {WARMUP} of warm-up, one run each, release build "
              f"({time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime(os.path.getmtime(BINARY)))}).", "",
              "| engine | stack | orders/s | p50 ms | p99 ms | CPU µs/order (server) | CPU µs/order (PostgreSQL) | non-2xx "
-             "| products req/s | p99 ms | CPU µs/req (server) | CPU µs/req (PostgreSQL) |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+             "| products req/s | p99 ms | CPU µs/req (server) | CPU µs/req (PostgreSQL) | others (cores: orders / products) |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     cell = lambda value: f"{value:.0f}" if value is not None else "–"
     for r in results:
         o, p = r["orders"], r["products"]
         name = names[r["stack"]] if not (r["stack"] == "go" and r["engine"] == "sqlite") else "Go (go-sqlite3)"
         lines.append(f"| {r['engine']} | {name} | {o['rps']:.0f} | {o['p50']:.2f} | {o['p99']:.2f} | {o['cpu_us']:.0f} | {cell(o['db_cpu_us'])} "
-                     f"| {o['non2xx']} | {p['rps']:.0f} | {p['p99']:.2f} | {p['cpu_us']:.0f} | {cell(p['db_cpu_us'])} |")
+                     f"| {o['non2xx']} | {p['rps']:.0f} | {p['p99']:.2f} | {p['cpu_us']:.0f} | {cell(p['db_cpu_us'])} "
+                     f"| {o['others']:.2f} / {p['others']:.2f} |")
     lines += ["", "| engine | Swiftlet ÷ | orders/s | orders p99 (lower is better) | products req/s | products CPU µs/req (lower is better) |",
               "|---|---|---|---|---|---|"]
     for engine, stacks in plan:
