@@ -71,6 +71,7 @@ struct ConfigParser {
         config.jobs.leaseSeconds = seconds("jobs.lease", default: config.jobs.leaseSeconds)
         parseRealtime(&config)
         parseWebhooks(&config)
+        parseSigning(&config)
         parseSubscribe(&config)
         if let raw = optional("cache.userLifetime") {
             if let value = Double(raw), value.isFinite, (0...3600).contains(value) {
@@ -104,6 +105,26 @@ struct ConfigParser {
         }
         subscribe.maxAttempts = integer("subscribe.maxAttempts", default: subscribe.maxAttempts, in: 1...50)
         config.subscribe = subscribe
+    }
+
+    mutating func parseSigning(_ config: inout SwiftletConfiguration) {
+        var signing = config.signing
+        signing.windowSeconds = seconds("signing.window", default: signing.windowSeconds)
+        signing.secretOverlapSeconds = duration("signing.secretOverlap", default: signing.secretOverlapSeconds)
+        if let raw = optional("signing.routes") {
+            var rules: [SwiftletConfiguration.Signing.RouteRule] = []
+            for item in raw.split(separator: ",") {
+                let parts = item.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+                guard parts.count == 2, parts[0].hasPrefix("/"),
+                      let requirement = SwiftletConfiguration.Signing.Requirement(rawValue: parts[1].lowercased()) else {
+                    problems.append(.init(key: "signing.routes", message: "expected comma-separated /route-template=required|optional|off (a trailing * matches a prefix), got \"\(item)\""))
+                    continue
+                }
+                rules.append(.init(pattern: parts[0], requirement: requirement))
+            }
+            signing.routes = rules
+        }
+        config.signing = signing
     }
 
     mutating func parseWebhooks(_ config: inout SwiftletConfiguration) {

@@ -213,6 +213,33 @@ public struct SwiftletConfiguration: Sendable, Equatable {
     }
 
     /// Outbound webhooks (docs/events.md).
+    /// Signed requests from client apps (docs/security.md, "Signed requests").
+    public struct Signing: Sendable, Equatable {
+        /// How far a request's timestamp may be from the server's time, either way.
+        public var windowSeconds: Double = 300
+        /// After a key's rotation, how long its old secret keeps verifying.
+        public var secretOverlapSeconds: Double = 86_400
+        /// Which routes require, accept or ignore signatures; the first match decides, and
+        /// routes no rule matches are `off`.
+        public var routes: [RouteRule] = []
+        public init() {}
+
+        public struct RouteRule: Sendable, Equatable {
+            /// A route template, or a prefix of templates ending in `*`.
+            public var pattern: String
+            public var requirement: Requirement
+
+            public init(pattern: String, requirement: Requirement) {
+                self.pattern = pattern
+                self.requirement = requirement
+            }
+        }
+
+        public enum Requirement: String, Sendable, CaseIterable {
+            case required, optional, off
+        }
+    }
+
     public struct Webhooks: Sendable, Equatable {
         /// Whether this node dispatches and delivers webhooks (any number of nodes may).
         public var deliver: Bool = true
@@ -299,6 +326,7 @@ public struct SwiftletConfiguration: Sendable, Equatable {
     public var cache = Cache()
     public var realtime = Realtime()
     public var webhooks = Webhooks()
+    public var signing = Signing()
     public var subscribe = Subscribe()
     public var wechatPay = WeChatPay()
 

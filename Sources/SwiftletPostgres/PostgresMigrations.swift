@@ -430,5 +430,22 @@ public enum PostgresMigrations {
             """,
             "CREATE INDEX subscribe_sends_user ON subscribe_sends (user_id, created_at)",
         ]),
+        // Request-signing keys for client apps: the secret itself (an HMAC is verified with
+        // it), and during a rotation's overlap the secret it replaced.
+        Migration(version: 10, name: "create_signing_keys", statements: [
+            """
+            CREATE TABLE signing_keys (
+                id TEXT PRIMARY KEY,
+                name TEXT NOT NULL,
+                secret TEXT NOT NULL,
+                previous_secret TEXT,
+                previous_valid_until BIGINT,
+                created_at BIGINT NOT NULL,
+                rotated_at BIGINT,
+                revoked_at BIGINT
+            )
+            """,
+            "CREATE UNIQUE INDEX signing_keys_active_name ON signing_keys (name) WHERE revoked_at IS NULL",
+        ]),
     ]
 }

@@ -21,6 +21,7 @@ extension SQLStorageEngine {
     public var events: any EventOutboxRepository { SQLEventOutboxRepository(executor: self) }
     public var webhooks: any WebhookRepository { SQLWebhookRepository(executor: self) }
     public var subscriptions: any SubscriptionRepository { SQLSubscriptionRepository(executor: self) }
+    public var signingKeys: any SigningKeyRepository { SQLSigningKeyRepository(executor: self) }
 
     public func ping() async throws {
         _ = try await read { db in try await db.raw("SELECT 1 AS ok").first() }

@@ -138,6 +138,8 @@ public func buildApplication(
     RealtimeRoutes(inbox: storage.inbox, messages: realtime.messages, clock: clock).register(buyer: buyer, router: router)
     RoomRoutes(rooms: realtime.rooms, presence: realtime.presence).register(buyer: buyer)
     WebhookRoutes(webhooks: webhooks.service).register(admin: admin)
+    let signing = SigningComposition(config, storage: storage, cluster: cluster, clock: clock)
+    SigningKeyRoutes(keys: signing.service).register(admin: admin)
     SubscriptionRoutes(subscriptions: subscribe.service).register(buyer: buyer)
     if let verifier = commerce.verifier {
         PaymentNotifyRoute(verifier: verifier, payments: commerce.payments, logger: logger).register(on: router)
@@ -157,7 +159,7 @@ public func buildApplication(
     let requestIDs = RequestIDs()
     let accessLogObservers: [any RequestObserver] = accessLog(config, logger: logger, customization: customization)
         .map { [$0] } ?? []
-    let seam = RequestSeam(observers: accessLogObservers + customization.observers)
+    let seam = RequestSeam(observers: accessLogObservers + signing.guards + customization.observers)
     let responder = SwiftletResponder(
         inner: router.buildResponder(),
         methodIndex: RouteMethodIndex(routes: router.routes.map { ($0.method, $0.path.description) }),

@@ -41,7 +41,8 @@ public struct SwiftletResponder<Inner: HTTPResponder>: HTTPResponder where Inner
         let path = request.uri.path
         let start = RequestStart(
             method: request.method, route: methodIndex.template(for: path) ?? RequestStart.unmatchedRoute, path: path,
-            client: context.client, requestID: requestID, headers: .fields(request.headers), started: started)
+            client: context.client, requestID: requestID, headers: .fields(request.headers), started: started,
+            query: request.uri.query)
         let passage = seam.begin(start)
 
         var response: Response

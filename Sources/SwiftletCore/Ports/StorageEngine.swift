@@ -14,6 +14,7 @@ public protocol StorageEngine: Sendable {
     var events: any EventOutboxRepository { get }
     var webhooks: any WebhookRepository { get }
     var subscriptions: any SubscriptionRepository { get }
+    var signingKeys: any SigningKeyRepository { get }
     /// Told about inbox messages after the transactions that stored them commit.
     var inboxAnnouncer: InboxAnnouncer { get }
 

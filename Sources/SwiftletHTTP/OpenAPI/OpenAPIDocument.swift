@@ -9,6 +9,7 @@ public enum OpenAPIDocument {
     static let operations: [OpenAPIOperation] = OpenAPIIdentityPaths.operations + OpenAPICommercePaths.operations + OpenAPIRealtimePaths.operations
         + OpenAPIRoomPaths.operations
         + OpenAPIWebhookPaths.operations
+        + OpenAPISigningPaths.operations
         + OpenAPISubscriptionPaths.operations
 
     /// Every documented operation as (method, path), e.g. `("GET", "/api/v1/me")`.
@@ -34,7 +35,7 @@ public enum OpenAPIDocument {
             "info": [
                 "title": "Swiftlet API",
                 "version": "1",
-                "description": "Backend for WeChat mini-programs. Money is integer fen; times are UTC RFC 3339. Every failure answers `{\"error\":{\"code\",\"message\",\"requestId\"}}`; `code` is stable and each operation lists the codes it can give (`x-error-codes` and the `enum` of each error answer). A database that is busy or unreachable answers 503 `storage.unavailable` with `Retry-After`. Any path also answers 404 `route.not_found` when no route matches it, 405 `route.method_not_allowed` (with `Allow`) when the path exists for other methods, and 413 `request.body_too_large` (with `Connection: close`) for a body over `http.maxBodySize`. With mTLS required for operator routes, `/admin/v1` answers 403 `admin.client_certificate_required` to a connection without a verified client certificate.",
+                "description": "Backend for WeChat mini-programs. Money is integer fen; times are UTC RFC 3339. Every failure answers `{\"error\":{\"code\",\"message\",\"requestId\"}}`; `code` is stable and each operation lists the codes it can give (`x-error-codes` and the `enum` of each error answer). A database that is busy or unreachable answers 503 `storage.unavailable` with `Retry-After`. Any path also answers 404 `route.not_found` when no route matches it, 405 `route.method_not_allowed` (with `Allow`) when the path exists for other methods, and 413 `request.body_too_large` (with `Connection: close`) for a body over `http.maxBodySize`. Routes configured in `signing.routes` also answer 401 `signature.missing`, `signature.invalid`, `signature.expired`, `signature.replayed` or `signature.unknown_key` (and 503 `signature.unavailable`) to a request whose signature does not verify (docs/security.md, \"Signed requests\"). With mTLS required for operator routes, `/admin/v1` answers 403 `admin.client_certificate_required` to a connection without a verified client certificate.",
             ],
             "paths": .object(paths),
             "components": [

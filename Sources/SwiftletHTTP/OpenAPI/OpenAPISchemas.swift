@@ -93,7 +93,7 @@ enum OpenAPISchemas {
         .object(definitions.map { .init(key: $0.0, value: $0.1) })
     }
 
-    static let definitions: [(String, OpenAPIJSON)] = identity + commerce + OpenAPIRealtimePaths.schemas + OpenAPIRoomPaths.schemas + OpenAPIWebhookPaths.schemas + OpenAPISubscriptionPaths.schemas + operational
+    static let definitions: [(String, OpenAPIJSON)] = identity + commerce + OpenAPIRealtimePaths.schemas + OpenAPIRoomPaths.schemas + OpenAPIWebhookPaths.schemas + OpenAPISigningPaths.schemas + OpenAPISubscriptionPaths.schemas + operational
 
     // MARK: Identity
 

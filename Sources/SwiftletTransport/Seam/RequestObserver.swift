@@ -15,6 +15,9 @@ public struct RequestStart: Sendable {
     public let client: SocketAddress?
     public let requestID: String
     public let headers: RequestHeaders
+    /// The raw query (still percent-encoded) on the router path, where guards that sign or
+    /// key on it run; nil on the lanes, whose observers have no use for it.
+    public let query: String?
     /// When the request was taken up: on the lane when its head was parsed, on the router
     /// when the responder received it (after any wait in the connection's queue), so the
     /// two paths' durations measure the server's own work alike.
@@ -24,7 +27,7 @@ public struct RequestStart: Sendable {
     public static let unmatchedRoute = "(unmatched)"
 
     public init(method: HTTPRequest.Method, route: String, path: String, client: SocketAddress?, requestID: String,
-                headers: RequestHeaders, started: NIODeadline) {
+                headers: RequestHeaders, started: NIODeadline, query: String? = nil) {
         self.method = method
         self.route = route
         self.path = path
@@ -32,6 +35,7 @@ public struct RequestStart: Sendable {
         self.requestID = requestID
         self.headers = headers
         self.started = started
+        self.query = query
     }
 }
 
