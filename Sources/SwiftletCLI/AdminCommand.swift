@@ -9,7 +9,7 @@ struct AdminCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "admin",
         abstract: "Operator tasks: admin API keys for /admin/v1, webhook endpoints.",
-        subcommands: [CreateKey.self, RevokeKey.self, ListKeys.self, WebhooksCommand.self])
+        subcommands: [CreateKey.self, RevokeKey.self, ListKeys.self, WebhooksCommand.self, SigningKeysCommand.self])
 
     struct CreateKey: AsyncParsableCommand {
         static let configuration = CommandConfiguration(

@@ -180,13 +180,15 @@ struct ThreeNodeRedisClusterTests {
 
     /// A fresh Redis, then three nodes on it; returns once every node has subscribed to both
     /// channels, so the bus is known to be up (and these nodes to be on this Redis).
-    static func withCluster(_ body: (ClusterHarness, TestRedisServer) async throws -> Void) async throws {
+    static func withCluster(
+        environment: [String: String] = [:], _ body: (ClusterHarness, TestRedisServer) async throws -> Void
+    ) async throws {
         let redis = try await TestRedisServer.start()
         defer { redis.stop() }
         try await ClusterHarness.with(environment: [
             "SWIFTLET_REDIS_URL": redis.url, "SWIFTLET_CLUSTER_NODES": "3",
             "SWIFTLET_REALTIME_MESSAGES_PER_MINUTE": "100000",  // the realtime tests send faster than a person
-        ]) { cluster in
+        ].merging(environment) { $1 }) { cluster in
             try await ThreeNodeClusterTests.waitUntil("every node subscribed to Redis", cluster, timeout: .seconds(10)) {
                 try await subscriberCounts(redis) == [3, 3]
             }

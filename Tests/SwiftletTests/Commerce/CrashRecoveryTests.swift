@@ -93,9 +93,10 @@ struct LiveHTTPClient {
     let port: Int
 
     func call(_ method: HTTPMethod, _ path: String, json: String? = nil, token: String? = nil,
-              key: String? = nil) async throws -> (status: UInt, body: String) {
+              key: String? = nil, headers: [(String, String)] = []) async throws -> (status: UInt, body: String) {
         var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)\(path)")
         request.method = method
+        request.headers.add(contentsOf: headers)
         if let token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
         if let key { request.headers.add(name: "Idempotency-Key", value: key) }
         if let json {
