@@ -184,6 +184,19 @@ def measure(engine, port, pid, duration, script, env, path=""):
     return result
 
 
+def measured(engine, port, pid, script, env, path=""):
+    """A warm-up and a run after waiting for a quiet machine; a run during which others kept
+    FOREIGN_MAX cores or more busy is repeated once, and the less disturbed one kept."""
+    wait_until_quiet()
+    wrk(port, WARMUP, script, env, path)
+    result = measure(engine, port, pid, DURATION, script, env, path)
+    if result["others"] >= FOREIGN_MAX:
+        wait_until_quiet()
+        again = measure(engine, port, pid, DURATION, script, env, path)
+        result = min(result, again, key=lambda r: r["others"])
+    return result
+
+
 def run(engine, stack, work):
     database = Database(engine, work, stack)
     subprocess.run([BINARY, "migrate", "up"], env=swiftlet_env(work, database), check=True, capture_output=True)
@@ -193,15 +206,9 @@ def run(engine, stack, work):
         # The catalogue first: after the orders run Swiftlet's outbox readers (webhooks,
         # subscribe messages) work through the events just written, which would be billed
         # to the catalogue page.
-        report = os.path.join(HERE, "wrk-report.lua")
-        wait_until_quiet()
-        wrk(port, WARMUP, report, {}, "/api/v1/products")
-        products = measure(engine, port, process.pid, DURATION, report, {}, "/api/v1/products")
+        products = measured(engine, port, process.pid, os.path.join(HERE, "wrk-report.lua"), {}, "/api/v1/products")
         files = {"SKUS": os.path.join(work, "skus"), "TOKENS": os.path.join(work, "tokens")}
-        orders_script = os.path.join(HERE, "commerce-orders.lua")
-        wait_until_quiet()
-        wrk(port, WARMUP, orders_script, files)
-        orders = measure(engine, port, process.pid, DURATION, orders_script, files)
+        orders = measured(engine, port, process.pid, os.path.join(HERE, "commerce-orders.lua"), files)
         return dict(engine=engine, stack=stack, orders=orders, products=products)
     finally:
         process.terminate()
