@@ -21,6 +21,13 @@
 /// ≥ 95 % of calls go through within 3 s of recovery after a 30 s outage at 100 calls/s).
 /// Refusals are still counted, apart, for observability.
 ///
+/// **Calls still waiting can count too.** A call is only recorded when it ends, so a
+/// dependency that hangs says nothing until the caller's timeout fires, and the throttle
+/// would keep admitting calls for a whole timeout (and, with a timeout longer than the
+/// window, oscillate). The caller may pass `pending`: calls attempted that have waited
+/// unusually long without an answer; they count as requests not (yet) accepted. The
+/// caller decides what "unusually long" is (see `DependencyBreaker`).
+///
 /// A pure value: every method takes the current instant, `shouldAttempt` takes the random
 /// draw, so decisions are reproducible; wrap it in a lock to share it between callers.
 public struct AdaptiveThrottle: Sendable {
@@ -88,8 +95,8 @@ public struct AdaptiveThrottle: Sendable {
     /// (`Double.random(in: 0..<1)` in production); the call is refused when it falls below
     /// the current reject probability. A refusal is counted apart and never as a request.
     /// When this returns `true`, report the call's outcome with `record(success:now:)`.
-    public mutating func shouldAttempt(now: ResilienceInstant, random: Double) -> Bool {
-        if random < state(now: now).rejectProbability {
+    public mutating func shouldAttempt(now: ResilienceInstant, random: Double, pending: Int = 0) -> Bool {
+        if random < state(now: now, pending: pending).rejectProbability {
             window.add(Counts(rejected: 1), at: now)
             return false
         }
@@ -105,13 +112,17 @@ public struct AdaptiveThrottle: Sendable {
     }
 
     /// What the throttle sees now, for logs and metrics.
-    public func state(now: ResilienceInstant) -> AdaptiveThrottleState {
+    /// `pending`: calls attempted and still waiting too long, counted as requests that were
+    /// not accepted (in `rejectProbability` only; `requests` is what the window recorded).
+    public func state(now: ResilienceInstant, pending: Int = 0) -> AdaptiveThrottleState {
         let counts = window.total(at: now)
+        var withPending = counts
+        withPending.requests += max(0, pending)
         return AdaptiveThrottleState(
             requests: counts.requests,
             accepts: counts.accepts,
             rejected: counts.rejected,
-            rejectProbability: rejectProbability(counts)
+            rejectProbability: rejectProbability(withPending)
         )
     }
 

@@ -5,14 +5,20 @@ import Synchronization
 /// more than it answers, and a `RetryBudget` that keeps immediate retries to a tenth of
 /// the calls, behind one lock, on an injected clock.
 ///
-/// A call goes like this: `admit` (nil: go ahead; else fail fast with the refusal),
-/// the call itself under the caller's own timeout, then `record` with what its answer
-/// says about the dependency's health. `run` does the three in one. A retry made right
-/// after a failed call asks `grantRetry` first and is admitted as `.retry`, so it is
-/// neither a call that earns more retries nor exempt from the throttle.
+/// A call goes like this: `admit` (a ticket, or the refusal to fail fast with), the call
+/// itself under the caller's own timeout, then `record` with what its answer says about
+/// the dependency's health (or `abandon` when it was cut short and says nothing). `run`
+/// does it all in one. A retry made right after a failed call asks `grantRetry` first and
+/// is admitted as `.retry`, so it is neither a call that earns more retries nor exempt
+/// from the throttle.
 ///
 /// What is a failure is the caller's decision (see `DependencyOutcome`): only answers that
 /// say the dependency cannot take calls now count; a business refusal is an answer.
+///
+/// A call still waiting after `overdueAfter` counts as a request not accepted until it
+/// ends, so a dependency that hangs is refused from then on instead of after a whole
+/// timeout's worth of calls has piled up waiting (a healthy dependency's slow calls are
+/// absorbed by K: it may leave up to half its calls unanswered that long).
 ///
 /// State changes are reported once per change through `onChange`: when the first call is
 /// refused, and when the reject probability is back to zero (seen at the next call or
@@ -22,10 +28,17 @@ public final class DependencyBreaker: Sendable {
     public struct Configuration: Sendable, Equatable {
         public var throttle: AdaptiveThrottle.Configuration
         public var retryBudget: RetryBudget.Configuration
+        /// How long a call may wait for its answer before it counts against the dependency
+        /// while it still waits: well above its usual latency, well below its timeout.
+        public var overdueAfter: Duration
 
-        public init(throttle: AdaptiveThrottle.Configuration = .init(), retryBudget: RetryBudget.Configuration = .init()) {
+        public init(
+            throttle: AdaptiveThrottle.Configuration = .init(), retryBudget: RetryBudget.Configuration = .init(),
+            overdueAfter: Duration = .seconds(2)
+        ) {
             self.throttle = throttle
             self.retryBudget = retryBudget
+            self.overdueAfter = overdueAfter
         }
     }
 
@@ -40,6 +53,7 @@ public final class DependencyBreaker: Sendable {
     private struct State {
         var throttle: AdaptiveThrottle
         var budget: RetryBudget
+        var pending = PendingCalls()
         /// When the current refusing period began; nil while calls are not refused.
         var refusingSince: ResilienceInstant?
         var refusalsInPeriod = 0
@@ -65,31 +79,35 @@ public final class DependencyBreaker: Sendable {
         state = Mutex(State(throttle: AdaptiveThrottle(configuration.throttle), budget: RetryBudget(configuration.retryBudget)))
     }
 
-    /// Whether to make the call now: nil to go ahead (then report its outcome with
-    /// `record`), or the refusal to fail fast with. An admitted `.first` call counts
+    /// Whether to make the call now: a ticket to go ahead with (then `record` the outcome
+    /// or `abandon` it), or the refusal to fail fast with. An admitted `.first` call counts
     /// toward the retry budget; a `.retry` does not (its budget was spent by `grantRetry`).
-    public func admit(_ call: DependencyCall = .first) -> DependencyRefusal? {
+    public func admit(_ call: DependencyCall = .first) throws(DependencyRefusal) -> DependencyTicket {
         let instant = now()
         let draw = random()
+        let overdueAfter = configuration.overdueAfter
         let (refusal, change) = state.withLock { state -> (DependencyRefusal?, DependencyBreakerChange?) in
-            guard state.throttle.shouldAttempt(now: instant, random: draw) else {
+            let overdue = state.pending.overdue(now: instant, after: overdueAfter)
+            guard state.throttle.shouldAttempt(now: instant, random: draw, pending: overdue) else {
                 state.totals.refusals += 1
                 state.refusalsInPeriod += 1
-                let window = state.throttle.state(now: instant)
+                let window = state.throttle.state(now: instant, pending: overdue)
                 var change: DependencyBreakerChange?
                 if state.refusingSince == nil {
                     state.refusingSince = instant
                     change = .startedRefusing(DependencyBreakerChange.Started(
-                        dependency: name, rejectProbability: window.rejectProbability, requests: window.requests,
+                        dependency: name, rejectProbability: window.rejectProbability, requests: window.requests + overdue,
                         accepts: window.accepts))
                 }
                 return (DependencyRefusal(dependency: name, rejectProbability: window.rejectProbability), change)
             }
             if call == .first { state.budget.recordCall(now: instant) }
-            return (nil, Self.stopIfRecovered(&state, at: instant, name: name))
+            state.pending.add(startedAt: instant)
+            return (nil, Self.stopIfRecovered(&state, at: instant, overdueAfter: overdueAfter, name: name))
         }
         if let change { onChange(change) }
-        return refusal
+        if let refusal { throw refusal }
+        return DependencyTicket(started: instant)
     }
 
     /// Spends one retry from the budget: false when retries already make up their share
@@ -104,9 +122,11 @@ public final class DependencyBreaker: Sendable {
     }
 
     /// Reports what an admitted call's answer says about the dependency.
-    public func record(_ outcome: DependencyOutcome) {
+    public func record(_ outcome: DependencyOutcome, for ticket: DependencyTicket) {
         let instant = now()
+        let overdueAfter = configuration.overdueAfter
         let change = state.withLock { state -> DependencyBreakerChange? in
+            state.pending.remove(startedAt: ticket.started)
             switch outcome {
             case .accepted:
                 state.totals.accepts += 1
@@ -115,9 +135,15 @@ public final class DependencyBreaker: Sendable {
                 state.totals.failures += 1
                 state.throttle.record(success: false, now: instant)
             }
-            return Self.stopIfRecovered(&state, at: instant, name: name)
+            return Self.stopIfRecovered(&state, at: instant, overdueAfter: overdueAfter, name: name)
         }
         if let change { onChange(change) }
+    }
+
+    /// Forgets an admitted call that ended without saying anything about the dependency
+    /// (cancelled at shutdown, or never sent after all).
+    public func abandon(_ ticket: DependencyTicket) {
+        state.withLock { $0.pending.remove(startedAt: ticket.started) }
     }
 
     /// Admits, runs and records one call. A refusal throws `refused(…)` without running
@@ -128,14 +154,21 @@ public final class DependencyBreaker: Sendable {
         _ call: DependencyCall = .first, refused: (DependencyRefusal) -> any Error, isFailure: (any Error) -> Bool,
         _ operation: () async throws -> T
     ) async throws -> T {
-        if let refusal = admit(call) { throw refused(refusal) }
+        let ticket: DependencyTicket
+        do {
+            ticket = try admit(call)
+        } catch {
+            throw refused(error)
+        }
         do {
             let value = try await operation()
-            record(.accepted)
+            record(.accepted, for: ticket)
             return value
         } catch {
-            if !(error is CancellationError), !Task.isCancelled {
-                record(isFailure(error) ? .failed : .accepted)
+            if error is CancellationError || Task.isCancelled {
+                abandon(ticket)
+            } else {
+                record(isFailure(error) ? .failed : .accepted, for: ticket)
             }
             throw error
         }
@@ -144,24 +177,36 @@ public final class DependencyBreaker: Sendable {
     /// What the breaker sees now, for logs, metrics and tests.
     public func snapshot() -> DependencyBreakerSnapshot {
         let instant = now()
+        let overdueAfter = configuration.overdueAfter
         return state.withLock { state in
-            let window = state.throttle.state(now: instant)
+            let overdue = state.pending.overdue(now: instant, after: overdueAfter)
+            let window = state.throttle.state(now: instant, pending: overdue)
             return DependencyBreakerSnapshot(
                 dependency: name, requests: window.requests, accepts: window.accepts, refusals: window.rejected,
                 rejectProbability: window.rejectProbability, isRefusing: state.refusingSince != nil,
+                inFlight: state.pending.count, overdue: overdue,
                 retryBudget: state.budget.state(now: instant), totals: state.totals)
         }
     }
 
     /// Ends a refusing period once the reject probability is back to zero.
-    private static func stopIfRecovered(_ state: inout State, at instant: ResilienceInstant, name: String) -> DependencyBreakerChange? {
-        guard let since = state.refusingSince, state.throttle.state(now: instant).rejectProbability == 0 else { return nil }
+    private static func stopIfRecovered(
+        _ state: inout State, at instant: ResilienceInstant, overdueAfter: Duration, name: String
+    ) -> DependencyBreakerChange? {
+        guard let since = state.refusingSince else { return nil }
+        let overdue = state.pending.overdue(now: instant, after: overdueAfter)
+        guard state.throttle.state(now: instant, pending: overdue).rejectProbability == 0 else { return nil }
         let stopped = DependencyBreakerChange.Stopped(
             dependency: name, refusedFor: instant - since, refusals: state.refusalsInPeriod)
         state.refusingSince = nil
         state.refusalsInPeriod = 0
         return .stoppedRefusing(stopped)
     }
+}
+
+/// An admitted call, handed back with its outcome (the breaker tracks how long it waits).
+public struct DependencyTicket: Sendable, Equatable {
+    let started: ResilienceInstant
 }
 
 /// Whether a call is a first attempt or an immediate retry of one that failed.
@@ -262,6 +307,10 @@ public struct DependencyBreakerSnapshot: Sendable, Equatable {
     public var rejectProbability: Double
     /// Whether a refusing period has begun and not been seen to end.
     public var isRefusing: Bool
+    /// Calls admitted and not answered yet, and those of them waiting past `overdueAfter`
+    /// (counted in `rejectProbability` as requests not accepted).
+    public var inFlight: Int
+    public var overdue: Int
     public var retryBudget: RetryBudgetState
     public var totals: DependencyBreakerTotals
 }

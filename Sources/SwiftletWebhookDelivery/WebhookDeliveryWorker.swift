@@ -154,28 +154,51 @@ public struct WebhookDeliveryWorker: Sendable {
 
     private func send(_ event: StoredDomainEvent, _ delivery: WebhookDelivery) async -> WebhookAnswer {
         let breaker = breakers.breaker(for: delivery.message.endpointID.rawValue)
-        if let refusal = breaker.admit() {
-            return .refused(WebhookAttemptPolicy.refusedReason(refusal))
+        let ticket: DependencyTicket
+        do {
+            ticket = try breaker.admit()
+        } catch {
+            return .refused(WebhookAttemptPolicy.refusedReason(error))
         }
+        let request: WebhookRequest
+        switch await prepare(event, delivery) {
+        case .ready(let ready):
+            request = ready
+        case .notSent(let answer):
+            breaker.abandon(ticket)
+            return answer
+        }
+        let answer = await transport.send(request)
+        // Only a request that reached the receiver counts; one cut short by shutdown says
+        // nothing about it.
+        if let outcome = answer.receiverOutcome, !Task.isCancelled {
+            breaker.record(outcome, for: ticket)
+        } else {
+            breaker.abandon(ticket)
+        }
+        return answer
+    }
+
+    private enum Prepared {
+        case ready(WebhookRequest)
+        /// Refused before any request: the URL no longer passes, or no secret signs.
+        case notSent(WebhookAnswer)
+    }
+
+    /// The signed request to the address the URL check accepted now.
+    private func prepare(_ event: StoredDomainEvent, _ delivery: WebhookDelivery) async -> Prepared {
         let destination: WebhookDestination
         do {
             destination = try await urlPolicy.resolveAndCheck(delivery.url, resolver: resolver)
         } catch {
-            return .failure("URL refused at delivery: \(error.code)")
+            return .notSent(.failure("URL refused at delivery: \(error.code)"))
         }
         let secrets = delivery.secrets.signing(at: clock.now).compactMap { try? WebhookSecret(parsing: $0) }
-        guard !secrets.isEmpty else { return .failure("the endpoint has no usable signing secret") }
+        guard !secrets.isEmpty else { return .notSent(.failure("the endpoint has no usable signing secret")) }
         let body = WebhookBody.bytes(event)
         let headers = StandardWebhookSigner(secrets: secrets).headers(
             id: event.event.id.rawValue, timestamp: StandardWebhookHeaders.timestamp(for: clock.now), body: body)
-        let answer = await transport.send(WebhookRequest(
-            destination: destination, headers: headers.fields, body: body, timeout: settings.attemptTimeout))
-        // Only a request that reached the transport counts; one cut short by shutdown says
-        // nothing about the receiver.
-        if let outcome = answer.receiverOutcome, !Task.isCancelled {
-            breaker.record(outcome)
-        }
-        return answer
+        return .ready(WebhookRequest(destination: destination, headers: headers.fields, body: body, timeout: settings.attemptTimeout))
     }
 
     private func log(_ record: WebhookAttemptRecord) {

@@ -42,7 +42,9 @@ struct WeChatBreakerTests {
         let changes: BreakerChanges
     }
 
-    func withSandbox(timeout: Duration = .seconds(5), seed: UInt64 = 1, _ body: @escaping @Sendable (Bed) async throws -> Void) async throws {
+    func withSandbox(
+        timeout: Duration = .seconds(5), random: (@Sendable () -> Double)? = nil, _ body: @escaping @Sendable (Bed) async throws -> Void
+    ) async throws {
         let sandbox = WeChatSandbox(appID: WeChatClientSandboxTests.appID, appSecret: WeChatClientSandboxTests.secret)
         let counter = Counter()
         let router = Router(context: SwiftletRequestContext.self)
@@ -55,7 +57,7 @@ struct WeChatBreakerTests {
             let changes = BreakerChanges(clock: clock)
             let breaker = DependencyBreaker(
                 name: "wechat", configuration: WeChatClient.breakerConfiguration, now: clock.source,
-                random: SeededDraws(seed: seed).source, onChange: changes.sink)
+                random: random ?? SeededDraws(seed: 1).source, onChange: changes.sink)
             let wechat = WeChatClient(configuration: WeChatConfiguration(
                 appID: WeChatClientSandboxTests.appID, appSecret: WeChatClientSandboxTests.secret,
                 baseURL: { "http://127.0.0.1:\(port)/sandbox/wechat" }, timeout: timeout), breaker: breaker)
@@ -147,6 +149,33 @@ struct WeChatBreakerTests {
             }
             let recovery = try #require(flowing, "calls never flowed again")
             #expect(recovery <= .seconds(10), "calls flowed again \(recovery) after WeChat answered again")
+        }
+    }
+
+    @Test("Calls WeChat leaves unanswered count against it while they wait: the next call is refused before any of them times out")
+    func waitingCallsCountBeforeTheirTimeout() async throws {
+        // Six at once: within the HTTP client's connections per host, so all six reach WeChat.
+        let count = 6
+        try await withSandbox(timeout: .seconds(3), random: { 0.5 }) { bed in
+            let waiting = (0..<count).map { index in
+                Task { try? await bed.client.code2Session(code: "slow:5000:wait\(index)") }
+            }
+            let deadline = ContinuousClock.now + .seconds(2)
+            while bed.counter.count("/sns/jscode2session") < count, ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(10))
+            }
+            #expect(bed.client.breaker.snapshot().inFlight == count)
+            // Past the overdue limit (2 s of breaker time) while all six still wait: six
+            // requests and no accept, 6 / 7.
+            bed.clock.advance(by: .milliseconds(2_500))
+            let snapshot = bed.client.breaker.snapshot()
+            #expect(snapshot.overdue == count && snapshot.totals.failures == 0)
+            let started = ContinuousClock.now
+            await #expect(throws: WeChatError.throttled) { _ = try await bed.client.code2Session(code: "next:1") }
+            #expect(ContinuousClock.now - started < .seconds(1), "refused at once, not after a timeout")
+            #expect(bed.counter.count("/sns/jscode2session") == count)
+            for task in waiting { _ = await task.value }
+            #expect(bed.client.breaker.snapshot().totals.failures == count, "then each one's timeout counts as a failure")
         }
     }
 
