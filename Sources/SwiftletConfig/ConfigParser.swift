@@ -72,6 +72,7 @@ struct ConfigParser {
         parseRealtime(&config)
         parseWebhooks(&config)
         parseSigning(&config)
+        parseRateLimits(&config)
         parseSubscribe(&config)
         if let raw = optional("cache.userLifetime") {
             if let value = Double(raw), value.isFinite, (0...3600).contains(value) {
@@ -105,6 +106,27 @@ struct ConfigParser {
         }
         subscribe.maxAttempts = integer("subscribe.maxAttempts", default: subscribe.maxAttempts, in: 1...50)
         config.subscribe = subscribe
+    }
+
+    mutating func parseRateLimits(_ config: inout SwiftletConfiguration) {
+        var limits = config.rateLimits
+        limits.enabled = boolean("rateLimits.enabled", default: config.profile == .production)
+        if let raw = optional("rateLimits.policies") {
+            switch SwiftletConfiguration.RateLimits.parsePolicies(raw) {
+            case .success(let policies): limits.policies = policies
+            case .failure(let problem): problems.append(.init(key: "rateLimits.policies", message: problem.message))
+            }
+        }
+        if let raw = optional("http.trustedProxies") {
+            let entries = raw.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            let shape = CharacterSet(charactersIn: "0123456789abcdefABCDEF.:/")
+            if entries.allSatisfy({ $0.unicodeScalars.allSatisfy(shape.contains) }) {
+                limits.trustedProxies = entries
+            } else {
+                problems.append(.init(key: "http.trustedProxies", message: "expected comma-separated IP addresses or CIDRs"))
+            }
+        }
+        config.rateLimits = limits
     }
 
     mutating func parseSigning(_ config: inout SwiftletConfiguration) {

@@ -327,6 +327,7 @@ public struct SwiftletConfiguration: Sendable, Equatable {
     public var realtime = Realtime()
     public var webhooks = Webhooks()
     public var signing = Signing()
+    public var rateLimits = RateLimits()
     public var subscribe = Subscribe()
     public var wechatPay = WeChatPay()
 

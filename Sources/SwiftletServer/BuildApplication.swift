@@ -159,7 +159,9 @@ public func buildApplication(
     let requestIDs = RequestIDs()
     let accessLogObservers: [any RequestObserver] = accessLog(config, logger: logger, customization: customization)
         .map { [$0] } ?? []
-    let seam = RequestSeam(observers: accessLogObservers + signing.guards + customization.observers)
+    let rateLimits = RateLimitComposition.guardFor(config, cluster: cluster, tokens: codec, clock: clock, logger: logger)
+    let seam = RequestSeam(
+        observers: accessLogObservers + signing.guards + (rateLimits.map { [$0] } ?? []) + customization.observers)
     let responder = SwiftletResponder(
         inner: router.buildResponder(),
         methodIndex: RouteMethodIndex(routes: router.routes.map { ($0.method, $0.path.description) }),

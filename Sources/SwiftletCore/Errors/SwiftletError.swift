@@ -30,12 +30,16 @@ public struct SwiftletError: Error, Sendable, Equatable, CustomStringConvertible
     /// layer sends it as `Retry-After`, so clients back off instead of hammering a node
     /// whose database is busy or away.
     public let retryAfterSeconds: Int?
+    /// Further response header fields that explain the refusal (a rate limit's
+    /// `RateLimit-Policy` and `RateLimit`); names as HTTP spells them.
+    public let headers: [String: String]
 
-    public init(_ kind: Kind, code: String, message: String, retryAfterSeconds: Int? = nil) {
+    public init(_ kind: Kind, code: String, message: String, retryAfterSeconds: Int? = nil, headers: [String: String] = [:]) {
         self.kind = kind
         self.code = code
         self.message = message
         self.retryAfterSeconds = retryAfterSeconds
+        self.headers = headers
     }
 
     public var description: String { "\(code): \(message)" }

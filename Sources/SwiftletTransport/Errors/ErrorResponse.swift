@@ -42,8 +42,12 @@ public enum ErrorResponse {
     public static func classify(_ error: any Error) -> Rendered {
         switch error {
         case let error as SwiftletError:
+            var headers = HTTPFields()
+            for (name, value) in error.headers {
+                if let name = HTTPField.Name(name) { headers[name] = value }
+            }
             return Rendered(status: status(for: error.kind), code: error.code, message: error.message,
-                            isUnexpected: error.kind == .internalFailure, retryAfterSeconds: error.retryAfterSeconds)
+                            isUnexpected: error.kind == .internalFailure, headers: headers, retryAfterSeconds: error.retryAfterSeconds)
         case let error as Escaped:
             return error.rendered
         case let error as HTTPError:
