@@ -19,7 +19,7 @@
 /// can serve, a dead one still sees about √(load × window) probes per window, and failures
 /// leave the window after at most `window`, so recovery takes seconds (see the tests:
 /// ≥ 95 % of calls go through within 3 s of recovery after a 30 s outage at 100 calls/s).
-/// Refusals are still counted, apart, for observability.
+/// Refusals are still counted, apart: for observability, and toward `minimumRequests`.
 ///
 /// **Calls still waiting can count too.** A call is only recorded when it ends, so a
 /// dependency that hangs says nothing until the caller's timeout fires, and the throttle
@@ -40,8 +40,12 @@ public struct AdaptiveThrottle: Sendable {
         public var window: Duration
         /// Buckets the window is kept in: outcomes leave one bucket at a time.
         public var bucketCount: Int
-        /// Attempts in the window below which nothing is refused, so a handful of failures
-        /// on a quiet dependency does not start refusing calls.
+        /// Calls in the window below which nothing is refused, so a handful of failures on a
+        /// quiet dependency does not start refusing calls. Calls refused count toward it
+        /// (never toward the probability): a dependency whose calls are being refused is
+        /// not a quiet one, and its few attempts leaving the window must not drop the
+        /// probability to zero at once — that would let a burst of calls through to a
+        /// dependency still down (with a hanging one, a burst that waits a whole timeout).
         public var minimumRequests: Int
 
         public init(
@@ -127,7 +131,7 @@ public struct AdaptiveThrottle: Sendable {
     }
 
     private func rejectProbability(_ counts: Counts) -> Double {
-        guard counts.requests >= configuration.minimumRequests else { return 0 }
+        guard counts.requests + counts.rejected >= configuration.minimumRequests else { return 0 }
         let requests = Double(counts.requests)
         let excess = requests - configuration.multiplier * Double(counts.accepts)
         return max(0, excess / (requests + 1))

@@ -93,6 +93,22 @@ struct AdaptiveThrottleTests {
         #expect(!atMinimum)
     }
 
+    @Test func refusalsKeepTheMinimumMetWhileAttemptsLeaveTheWindow() {
+        var throttle = AdaptiveThrottle(.init(window: .seconds(10), bucketCount: 10, minimumRequests: 10))
+        record(&throttle, successes: 0, failures: 10, at: start)
+        for _ in 0..<100 {
+            let attempted = throttle.shouldAttempt(now: start + .seconds(5), random: 0)
+            #expect(!attempted)
+        }
+        // The ten failures have left the window, two new ones came in: still refusing
+        // (2 / 3), not zero at once as for a quiet dependency with two failures.
+        throttle.record(success: false, now: start + .seconds(12))
+        throttle.record(success: false, now: start + .seconds(12))
+        #expect(abs(throttle.state(now: start + .seconds(12)).rejectProbability - 2.0 / 3.0) < 1e-12)
+        // Once the refusals have left too, it is a quiet dependency again.
+        #expect(throttle.state(now: start + .seconds(16)).rejectProbability == 0)
+    }
+
     @Test func refusalsAreCountedApartNeverAsRequests() {
         var throttle = AdaptiveThrottle()
         record(&throttle, successes: 0, failures: 20, at: start)
