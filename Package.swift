@@ -13,6 +13,7 @@ let package = Package(
         .library(name: "SwiftletServer", targets: ["SwiftletServer"]),
         .library(name: "SwiftletCore", targets: ["SwiftletCore"]),
         .executable(name: "swiftlet-redis-bench", targets: ["SwiftletRedisBench"]),
+        .executable(name: "swiftlet-breaker-bench", targets: ["SwiftletBreakerBench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
@@ -260,6 +261,13 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
             ],
+            swiftSettings: swiftSettings
+        ),
+        // bench/breaker.sh: time for a breaker to stop calling a dead dependency and to
+        // resume once it is back, from a deterministic simulation over the real breaker.
+        .executableTarget(
+            name: "SwiftletBreakerBench",
+            dependencies: ["SwiftletResilience"],
             swiftSettings: swiftSettings
         ),
         // bench/cluster.sh: the Redis client measured beside redis-benchmark.

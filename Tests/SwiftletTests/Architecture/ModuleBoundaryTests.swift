@@ -17,6 +17,7 @@ struct ModuleBoundaryTests {
         "SwiftletRedis": [],
         "SwiftletClusterRedis": ["SwiftletCore", "SwiftletRedis"],
         "SwiftletRedisBench": ["SwiftletRedis"],
+        "SwiftletBreakerBench": ["SwiftletResilience"],
         "SwiftletResilience": [],
         "SwiftletWebhooks": [],
         "SwiftletWebhookDelivery": ["SwiftletCore", "SwiftletWebhooks", "SwiftletResilience"],
