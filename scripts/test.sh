@@ -100,7 +100,8 @@ log "running tests (PostgreSQL: $SWIFTLET_TEST_POSTGRES_URL, Redis: $SWIFTLET_TE
 # real receivers and the WeChat sandbox for webhooks and subscribe messages (each case its
 # own server, receiver and database, with hanging and slow receivers among them).
 MULTI_PROCESS_SUITES=(ThreeNodeClusterTests ThreeNodeRedisClusterTests CrashRecoveryTests WebhookCrashTests RealtimeGatewayTests
-  RealtimeDeliveryTests WebhookDeliveryTests WebhookEndToEndTests SubscribeEndToEndTests SubscribeMessageClientTests)
+  RealtimeDeliveryTests WebhookDeliveryTests WebhookEndToEndTests SubscribeEndToEndTests SubscribeMessageClientTests
+  LoadSheddingTests)
 if [ $# -eq 0 ]; then
   skip=$(IFS='|'; echo "${MULTI_PROCESS_SUITES[*]}")
   swift test --skip-build --skip "$skip"

@@ -127,6 +127,12 @@ struct ConfigParser {
             }
         }
         config.rateLimits = limits
+        config.shedding.enabled = boolean("shedding.enabled", default: config.profile == .production)
+        config.shedding.minLimit = integer("shedding.minLimit", default: config.shedding.minLimit, in: 1...100_000)
+        config.shedding.maxLimit = integer("shedding.maxLimit", default: config.shedding.maxLimit, in: 1...100_000)
+        if config.shedding.maxLimit < config.shedding.minLimit {
+            problems.append(.init(key: "shedding.maxLimit", message: "must be at least shedding.minLimit"))
+        }
     }
 
     mutating func parseSigning(_ config: inout SwiftletConfiguration) {

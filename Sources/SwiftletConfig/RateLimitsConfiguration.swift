@@ -71,4 +71,14 @@ extension SwiftletConfiguration {
             return .success(policies)
         }
     }
+
+    /// Adaptive load shedding at ingress (docs/operations.md, "Load shedding").
+    public struct Shedding: Sendable, Equatable {
+        /// Off outside production unless set, like rate limits.
+        public var enabled: Bool = false
+        /// Bounds of the learnt concurrency limit.
+        public var minLimit: Int = 8
+        public var maxLimit: Int = 1024
+        public init() {}
+    }
 }

@@ -328,6 +328,7 @@ public struct SwiftletConfiguration: Sendable, Equatable {
     public var webhooks = Webhooks()
     public var signing = Signing()
     public var rateLimits = RateLimits()
+    public var shedding = Shedding()
     public var subscribe = Subscribe()
     public var wechatPay = WeChatPay()
 

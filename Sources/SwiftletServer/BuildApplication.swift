@@ -160,8 +160,13 @@ public func buildApplication(
     let accessLogObservers: [any RequestObserver] = accessLog(config, logger: logger, customization: customization)
         .map { [$0] } ?? []
     let rateLimits = RateLimitComposition.guardFor(config, cluster: cluster, tokens: codec, clock: clock, logger: logger)
+    let shedder = config.shedding.enabled
+        ? LoadShedder(.init(initial: Double(min(64, config.shedding.maxLimit)), minimum: Double(config.shedding.minLimit),
+                            maximum: Double(config.shedding.maxLimit)), logger: logger)
+        : nil
     let seam = RequestSeam(
-        observers: accessLogObservers + signing.guards + (rateLimits.map { [$0] } ?? []) + customization.observers)
+        observers: accessLogObservers + (shedder.map { [$0] } ?? []) + signing.guards + (rateLimits.map { [$0] } ?? [])
+            + customization.observers)
     let responder = SwiftletResponder(
         inner: router.buildResponder(),
         methodIndex: RouteMethodIndex(routes: router.routes.map { ($0.method, $0.path.description) }),
@@ -181,7 +186,7 @@ public func buildApplication(
     customization.onComponents(SwiftletComponents(
         storage: storage, paySandbox: commerce.paySandbox, jobWorker: commerce.jobWorker, webhooks: webhooks.service,
         webhookWorker: webhooks.worker, subscribeMessages: subscribe.service, wechatSandbox: wechatSandbox,
-        inlineLane: inlineLane, breakers: breakers,
+        inlineLane: inlineLane, loadShedder: shedder, breakers: breakers,
         routes: router.routes.map { ($0.method.rawValue, $0.path.description) }))
 
     let http = config.http

@@ -27,6 +27,8 @@ public struct SwiftletComponents: Sendable {
     public let wechatSandbox: WeChatSandbox?
     /// The inline lane, unless `http.inlineRoutes` turned it off.
     public let inlineLane: InlineLane?
+    /// Adaptive load shedding, when `shedding.enabled`.
+    public let loadShedder: LoadShedder?
     /// The breakers of this node's calls to WeChat, WeChat Pay and webhook receivers.
     public let breakers: OutboundBreakers
     /// Every route on the router as (method, path template), e.g. `("GET", "/api/v1/orders/{id}")`:
