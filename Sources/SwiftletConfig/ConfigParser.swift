@@ -127,6 +127,24 @@ struct ConfigParser {
             }
         }
         config.rateLimits = limits
+        if let upstream = url("proxy.legacyUpstream") {
+            if upstream.contains("?") {
+                problems.append(.init(key: "proxy.legacyUpstream", message: "expected an http(s) URL without a query"))
+            } else {
+                config.proxy.legacyUpstream = upstream
+            }
+        }
+        config.proxy.timeoutSeconds = seconds("proxy.timeout", default: config.proxy.timeoutSeconds)
+        config.proxy.maxResponseBytes = integer("proxy.maxResponseSize", default: config.proxy.maxResponseBytes, in: 1024...(1 << 31))
+        config.proxy.canaryPercent = integer("proxy.canaryPercent", default: config.proxy.canaryPercent, in: 0...100)
+        if let raw = optional("proxy.canaryRoutes") {
+            let routes = raw.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            if routes.allSatisfy({ $0.split(separator: " ").count == 2 && $0.split(separator: " ")[1].hasPrefix("/") }) {
+                config.proxy.canaryRoutes = routes
+            } else {
+                problems.append(.init(key: "proxy.canaryRoutes", message: "expected comma-separated \"METHOD /route/template\" entries"))
+            }
+        }
         config.shedding.enabled = boolean("shedding.enabled", default: config.profile == .production)
         config.shedding.minLimit = integer("shedding.minLimit", default: config.shedding.minLimit, in: 1...100_000)
         config.shedding.maxLimit = integer("shedding.maxLimit", default: config.shedding.maxLimit, in: 1...100_000)

@@ -81,4 +81,17 @@ extension SwiftletConfiguration {
         public var maxLimit: Int = 1024
         public init() {}
     }
+
+    /// The migration aid: a legacy backend behind this one (docs/operations.md, "Moving from a legacy backend").
+    public struct Proxy: Sendable, Equatable {
+        /// Where requests to routes Swiftlet does not serve go; nil: nowhere (404).
+        public var legacyUpstream: String?
+        public var timeoutSeconds: Double = 30
+        public var maxResponseBytes: Int = 16 << 20
+        /// `"METHOD /template"` routes both serve, whose requests may go to the legacy backend.
+        public var canaryRoutes: [String] = []
+        /// The share of clients (0–100) whose requests to canary routes go to the legacy backend.
+        public var canaryPercent: Int = 0
+        public init() {}
+    }
 }

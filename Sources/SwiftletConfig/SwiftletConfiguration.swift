@@ -329,6 +329,7 @@ public struct SwiftletConfiguration: Sendable, Equatable {
     public var signing = Signing()
     public var rateLimits = RateLimits()
     public var shedding = Shedding()
+    public var proxy = Proxy()
     public var subscribe = Subscribe()
     public var wechatPay = WeChatPay()
 

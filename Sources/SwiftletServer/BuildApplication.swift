@@ -167,6 +167,11 @@ public func buildApplication(
     let seam = RequestSeam(
         observers: accessLogObservers + (shedder.map { [$0] } ?? []) + signing.guards + (rateLimits.map { [$0] } ?? [])
             + customization.observers)
+    let legacyProxy = config.proxy.legacyUpstream.map { upstream in
+        LegacyProxy(upstream: upstream, timeout: .milliseconds(Int64(config.proxy.timeoutSeconds * 1000)),
+                    maxBodyBytes: config.http.maxBodyBytes, maxResponseBytes: config.proxy.maxResponseBytes,
+                    canaryRoutes: Set(config.proxy.canaryRoutes), canaryPercent: config.proxy.canaryPercent)
+    }
     let responder = SwiftletResponder(
         inner: router.buildResponder(),
         methodIndex: RouteMethodIndex(routes: router.routes.map { ($0.method, $0.path.description) }),
@@ -175,7 +180,8 @@ public func buildApplication(
         logger: logger,
         seam: seam,
         mountedAPIs: (wechatSandbox == nil ? [] : [WeChatSandbox.routeMissShape()])
-            + (commerce.paySandbox.map { [$0.routeMissShape()] } ?? []))
+            + (commerce.paySandbox.map { [$0.routeMissShape()] } ?? []),
+        upstream: legacyProxy)
     let serverName = "swiftlet"
     let date = HTTPDateHeader()
     let upgradeLane = UpgradeLane(upgraders: [realtime.upgrader], requestIDs: requestIDs, seam: seam,
@@ -208,7 +214,8 @@ public func buildApplication(
             + (customization.runsJobWorker
                 ? [SubscribeDispatchService(service: subscribe.service, interval: subscribe.pollInterval, logger: logger)] : [])
             + (customization.runsJobWorker ? [JobWorkerService(worker: commerce.jobWorker)] : [])
-            + (commerce.paySandbox.map { [PaySandboxLifecycleService(sandbox: $0)] } ?? []),
+            + (commerce.paySandbox.map { [PaySandboxLifecycleService(sandbox: $0)] } ?? [])
+            + (legacyProxy.map { [LegacyProxyService(proxy: $0)] } ?? []),
         onServerRunning: { channel in
             let port = channel.localAddress?.port ?? http.port
             sandboxAddress.set(host: http.host, port: port)

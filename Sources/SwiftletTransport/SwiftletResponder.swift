@@ -20,9 +20,11 @@ public struct SwiftletResponder<Inner: HTTPResponder>: HTTPResponder where Inner
     let logger: Logger
     let seam: RequestSeam
     let mountedAPIs: [MountedAPIErrorShape]
+    let upstream: (any UpstreamForwarder)?
 
     public init(inner: Inner, methodIndex: RouteMethodIndex, maxBodyBytes: Int, requestIDs: RequestIDs,
-                logger: Logger, seam: RequestSeam, mountedAPIs: [MountedAPIErrorShape] = []) {
+                logger: Logger, seam: RequestSeam, mountedAPIs: [MountedAPIErrorShape] = [],
+                upstream: (any UpstreamForwarder)? = nil) {
         self.inner = inner
         self.methodIndex = methodIndex
         self.maxBodyBytes = maxBodyBytes
@@ -30,6 +32,7 @@ public struct SwiftletResponder<Inner: HTTPResponder>: HTTPResponder where Inner
         self.logger = logger
         self.seam = seam
         self.mountedAPIs = mountedAPIs
+        self.upstream = upstream
     }
 
     public func respond(to request: Request, context: SwiftletRequestContext) async throws -> Response {
@@ -57,8 +60,11 @@ public struct SwiftletResponder<Inner: HTTPResponder>: HTTPResponder where Inner
                 var request = request
                 if let refusal = try await admit(&request, start, passage) {
                     response = render(refusal, request: request, requestID: requestID)
+                } else if let upstream, start.route != RequestStart.unmatchedRoute,
+                          upstream.diverts(request, route: start.route, client: start.client?.ipAddress) {
+                    response = try await upstream.forward(request, requestID: requestID, client: start.client?.ipAddress)
                 } else {
-                    response = try await inner.respond(to: request, context: context)
+                    response = try await respondOrForward(request, context: context, start: start)
                 }
             } catch {
                 response = render(error, request: request, requestID: requestID)
@@ -69,6 +75,20 @@ public struct SwiftletResponder<Inner: HTTPResponder>: HTTPResponder where Inner
             status: response.status, bodyBytes: response.body.contentLength,
             durationNanoseconds: (NIODeadline.now() - started).nanoseconds))
         return response
+    }
+
+    /// The router's answer; a path it has no route for at all goes to the upstream when
+    /// there is one (a path it serves with other methods stays a 405 here).
+    private func respondOrForward(_ request: Request, context: SwiftletRequestContext, start: RequestStart) async throws -> Response {
+        do {
+            return try await inner.respond(to: request, context: context)
+        } catch {
+            guard let upstream, start.route == RequestStart.unmatchedRoute,
+                  ErrorResponse.classify(error).code == "route.not_found",
+                  methodIndex.allowedMethods(for: request.uri.path).isEmpty,
+                  !mountedAPIs.contains(where: { $0.covers(request.uri.path) }) else { throw error }
+            return try await upstream.forward(request, requestID: start.requestID, client: start.client?.ipAddress)
+        }
     }
 
     /// The guards' decision (see `RequestGuard`). When one needs the body it is read here,

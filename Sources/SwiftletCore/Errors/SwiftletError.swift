@@ -17,6 +17,8 @@ public struct SwiftletError: Error, Sendable, Equatable, CustomStringConvertible
         case unsupportedMediaType
         case rateLimited
         case unavailable
+        /// An upstream this server forwards to failed (502).
+        case badGateway
         case timeout
         case internalFailure
     }

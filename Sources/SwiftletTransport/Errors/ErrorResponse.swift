@@ -127,6 +127,7 @@ public enum ErrorResponse {
         case .unsupportedMediaType: .unsupportedMediaType
         case .rateLimited: .tooManyRequests
         case .unavailable: .serviceUnavailable
+        case .badGateway: .badGateway
         case .timeout: .gatewayTimeout
         case .internalFailure: .internalServerError
         }
