@@ -98,10 +98,12 @@ log "running tests (PostgreSQL: $SWIFTLET_TEST_POSTGRES_URL, Redis: $SWIFTLET_TE
 # the parallel in-process suites on two cores they would push those suites' real-time
 # bounds (timeouts, deadlines) over. So do the suites that run whole applications against
 # real receivers and the WeChat sandbox for webhooks and subscribe messages (each case its
-# own server, receiver and database, with hanging and slow receivers among them).
+# own server, receiver and database, with hanging and slow receivers among them), the load
+# shedding test (it overloads a node on purpose) and the WeChat breaker's hang test (it
+# counts calls against a sandbox that answers after the client's timeout).
 MULTI_PROCESS_SUITES=(ThreeNodeClusterTests ThreeNodeRedisClusterTests CrashRecoveryTests WebhookCrashTests RealtimeGatewayTests
   RealtimeDeliveryTests WebhookDeliveryTests WebhookEndToEndTests SubscribeEndToEndTests SubscribeMessageClientTests
-  LoadSheddingTests)
+  LoadSheddingTests WeChatBreakerTests)
 if [ $# -eq 0 ]; then
   skip=$(IFS='|'; echo "${MULTI_PROCESS_SUITES[*]}")
   swift test --skip-build --skip "$skip"

@@ -6,7 +6,7 @@ import Testing
 
 /// One node's revocation list kept in step with the others: over the bus while it is up,
 /// from the database whenever it may have missed something.
-@Suite("Revocation feed", .timeLimit(.minutes(1)))
+@Suite("Revocation feed", .timeLimit(.minutes(3)))
 struct RevocationFeedTests {
     /// One node's list and feed, running until `stop()`.
     struct Node {

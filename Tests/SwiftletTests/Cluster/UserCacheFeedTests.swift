@@ -4,7 +4,7 @@ import Testing
 
 /// Per-node user caches kept consistent across nodes: writes are announced, announced
 /// users are dropped, and the cache is bypassed whenever announcements may be missed.
-@Suite("User cache feed", .timeLimit(.minutes(1)))
+@Suite("User cache feed", .timeLimit(.minutes(3)))
 struct UserCacheFeedTests {
     /// One node's cache over shared storage, with its feed running until `stop()`.
     struct Node {
