@@ -97,13 +97,14 @@ struct RateLimitTests {
         }
     }
 
-    @Test("over Redis the limit holds across two nodes; with Redis gone each node limits alone at rate ÷ nodes",
+    @Test("over Redis a per-address and a per-user limit hold across two nodes; with Redis gone each node limits alone at rate ÷ nodes",
           .enabled(if: TestRedisServer.isAvailable))
     func acrossNodes() async throws {
         let server = try await TestRedisServer.start()
         defer { server.stop() }
         let policy = Policy(name: "json", routes: ["GET /json"], key: "ip", rate: 4, period: 3600, burst: 3)
-        let config = Self.config([policy]) { config in
+        let perUser = Policy(name: "sessions", routes: ["GET /api/v1/auth/sessions"], key: "user", rate: 3, period: 3600, burst: 2)
+        let config = Self.config([policy, perUser]) { config in
             config.redis.url = server.url
             config.cluster.nodes = 2
         }
@@ -123,6 +124,15 @@ struct RateLimitTests {
                     }
                     #expect(try await Self.get(a, "/json").code == "rate_limited")
                     #expect(try await Self.get(b, "/json").code == "rate_limited")
+
+                    // Per user: a limit of 3 in all, wherever the user's requests land.
+                    let alice = try await a.login("alice:across").accessToken
+                    let bob = try await b.login("bob:across").accessToken
+                    for client in [a, b, b] {
+                        #expect(try await Self.get(client, "/api/v1/auth/sessions", bearer: alice).status == .ok)
+                    }
+                    #expect(try await Self.get(a, "/api/v1/auth/sessions", bearer: alice).code == "rate_limited")
+                    #expect(try await Self.get(a, "/api/v1/auth/sessions", bearer: bob).status == .ok, "Bob's limit is his own")
 
                     // Redis gone: a fresh key (this policy under a new name is not possible at
                     // run time, so the node's own table starts empty) admits rate ÷ nodes.
