@@ -3,7 +3,7 @@ import Foundation
 
 /// Request signing by client apps, defined exactly in docs/security.md ("Signed requests").
 ///
-/// The string to sign is seven lines joined by `\n` (no trailing newline):
+/// The string to sign is six lines joined by `\n` (no trailing newline):
 ///
 ///     SWIFTLET-HMAC-SHA256
 ///     <METHOD>                     uppercase
