@@ -626,10 +626,16 @@ def metric_names(expression):
 
 
 def dashboard_expressions(node):
+    """The PromQL of a Grafana dashboard: every panel target's `expr`, and the selectors of
+    its template variables' `label_values(…)` and `query_result(…)` queries."""
     if isinstance(node, dict):
         for key, value in node.items():
             if key == "expr" and isinstance(value, str):
                 yield value
+            elif key == "query" and isinstance(value, str):
+                variable = re.fullmatch(r"\s*(?:label_values|query_result)\((.*?)(?:,\s*\w+)?\)\s*", value, re.S)
+                if variable:
+                    yield variable.group(1)
             else:
                 yield from dashboard_expressions(value)
     elif isinstance(node, list):
