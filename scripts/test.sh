@@ -7,11 +7,13 @@
 #   scripts/test.sh --filter NAME   # extra arguments go to `swift test`
 #
 # A full run then fuzzes the live API against its OpenAPI document on SQLite and on
-# PostgreSQL (scripts/schemathesis.sh), then runs the sandboxes against the real Python
-# WeChat SDKs (scripts/sdk-conformance.sh).
+# PostgreSQL (scripts/schemathesis.sh), runs the sandboxes against the real Python
+# WeChat SDKs (scripts/sdk-conformance.sh) and tests the alerting rules with promtool
+# (scripts/alert-rules.sh).
 #
 # Under CI=true a PostgreSQL or Redis that cannot be started fails the run, and so does a
-# missing nginx, PyYAML or standardwebhooks (the tests that need them fail rather than skip).
+# missing nginx, PyYAML, standardwebhooks or promtool (the tests that need them fail rather
+# than skip).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export SWIFT_DETERMINISTIC_HASHING=1
@@ -34,11 +36,18 @@ python3 -c 'import ensurepip' >/dev/null 2>&1 || need_packages+=(python3-venv)
 # system one).
 { command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ]; } || need_packages+=(nginx)
 { python3 -c 'import yaml' >/dev/null 2>&1 || /usr/bin/python3 -c 'import yaml' >/dev/null 2>&1; } || need_packages+=(python3-yaml)
+# scripts/alert-rules.sh checks and unit-tests the alerting rules with promtool.
+{ command -v prometheus >/dev/null 2>&1 && command -v promtool >/dev/null 2>&1; } || need_packages+=(prometheus)
 if [ ${#need_packages[@]} -gt 0 ]; then
   log "installing ${need_packages[*]} with apt-get"
   if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_packages[@]}" >/dev/null
+  # The packaged Prometheus starts on install where the init policy lets it; the checks run
+  # their own on free ports.
+  if [[ " ${need_packages[*]} " == *" prometheus "* ]] && command -v service >/dev/null 2>&1; then
+    for daemon in prometheus prometheus-node-exporter; do $SUDO service "$daemon" stop >/dev/null 2>&1 || true; done
+  fi
   PG_BIN=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
 fi
 
@@ -124,6 +133,8 @@ if [ $# -eq 0 ]; then
   scripts/schemathesis.sh postgres "$SWIFTLET_TEST_POSTGRES_URL" || fuzz_status=1
   log "the sandboxes against the WeChat SDKs teams use (scripts/sdk-conformance.sh)"
   scripts/sdk-conformance.sh || fuzz_status=1
+  log "the alerting rules with promtool (scripts/alert-rules.sh)"
+  scripts/alert-rules.sh || fuzz_status=1
   scripts/peer-equivalence.sh "$SWIFTLET_TEST_POSTGRES_URL" || fuzz_status=1
   exit "$fuzz_status"
 fi
