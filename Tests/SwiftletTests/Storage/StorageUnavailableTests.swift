@@ -140,19 +140,27 @@ final class SQLiteWriteLockHolder: @unchecked Sendable {
 
     init(path: String) throws {
         let output = Pipe()
+        let errors = Pipe()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        // `timeout=30`: the server under test may be mid-write when the holder starts; on a
+        // loaded machine that has outlasted a short busy wait.
         process.arguments = ["python3", "-c", """
             import sqlite3, sys
-            connection = sqlite3.connect(sys.argv[1], isolation_level=None, timeout=5)
+            connection = sqlite3.connect(sys.argv[1], isolation_level=None, timeout=30)
             connection.execute("BEGIN IMMEDIATE")
             print("locked", flush=True)
             sys.stdin.read()
             """, path]
         process.standardInput = input
         process.standardOutput = output
+        process.standardError = errors
         try process.run()
         let line = String(decoding: output.fileHandleForReading.availableData, as: UTF8.self)
-        guard line.hasPrefix("locked") else { throw TestSetupError("the lock holder did not start: \(line)") }
+        guard line.hasPrefix("locked") else {
+            process.waitUntilExit()
+            let reason = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            throw TestSetupError("the lock holder did not start (exit \(process.terminationStatus)): \(line)\(reason)")
+        }
     }
 
     /// Ends the holding process, which releases the lock.

@@ -51,6 +51,11 @@ enum TestApp {
         // dozens of idle ones polling at once loaded both cores enough to push other suites'
         // real-time bounds over. Tests that deliver webhooks set a short interval themselves.
         config.webhooks.pollIntervalSeconds = 1
+        // The sandboxes answer in milliseconds, but on a loaded CI machine a login or a
+        // prepay has been seen to wait past the 5 s production default; tests that are
+        // about timeouts set a short one themselves.
+        config.wechat.timeoutSeconds = 30
+        config.wechatPay.timeoutSeconds = 30
         adjust(&config)
         return config
     }
