@@ -74,6 +74,7 @@ struct ConfigParser {
         parseSigning(&config)
         parseRateLimits(&config)
         parseSubscribe(&config)
+        parseTelemetry(&config)
         if let raw = optional("cache.userLifetime") {
             if let value = Double(raw), value.isFinite, (0...3600).contains(value) {
                 config.cache.userLifetimeSeconds = value

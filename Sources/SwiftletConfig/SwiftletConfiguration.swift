@@ -330,6 +330,8 @@ public struct SwiftletConfiguration: Sendable, Equatable {
     public var rateLimits = RateLimits()
     public var shedding = Shedding()
     public var proxy = Proxy()
+    public var metrics = Metrics()
+    public var tracing = Tracing()
     public var subscribe = Subscribe()
     public var wechatPay = WeChatPay()
 
