@@ -56,11 +56,18 @@ let package = Package(
         // Leaf: WeChat mini-program API client, usable on its own (its calls go through a
         // breaker from SwiftletResilience, itself a leaf of the standard library).
         .target(
-            name: "SwiftletWeChat",
+            name: "SwiftletOutboundTelemetry",
             dependencies: [
                 .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "Tracing", package: "swift-distributed-tracing"),
-                "SwiftletResilience",
+                .product(name: "Instrumentation", package: "swift-distributed-tracing"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "SwiftletWeChat",
+            dependencies: [
+                "SwiftletResilience", "SwiftletOutboundTelemetry",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "CryptoExtras", package: "swift-crypto"),
@@ -74,9 +81,7 @@ let package = Package(
         .target(
             name: "SwiftletWeChatPay",
             dependencies: [
-                .product(name: "CoreMetrics", package: "swift-metrics"),
-                .product(name: "Tracing", package: "swift-distributed-tracing"),
-                "SwiftletResilience",
+                "SwiftletResilience", "SwiftletOutboundTelemetry",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "CryptoExtras", package: "swift-crypto"),
@@ -122,6 +127,7 @@ let package = Package(
             dependencies: [
                 .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "Tracing", package: "swift-distributed-tracing"),
+                .product(name: "Instrumentation", package: "swift-distributed-tracing"),
                 "SwiftletCore", "SwiftletWebhooks", "SwiftletResilience",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -271,7 +277,7 @@ let package = Package(
                 .product(name: "Tracing", package: "swift-distributed-tracing"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "OTel", package: "swift-otel"),
-                "SwiftletCore", "SwiftletConfig", "SwiftletHTTP", "SwiftletTransport", "SwiftletSQLite", "SwiftletPostgres", "SwiftletPostgresURL",
+                "SwiftletCore", "SwiftletConfig", "SwiftletHTTP", "SwiftletTransport", "SwiftletOutboundTelemetry", "SwiftletSQLite", "SwiftletPostgres", "SwiftletPostgresURL",
                 "SwiftletSQLStorage", "SwiftletMigrations", "SwiftletWeChat", "SwiftletWeChatPay", "SwiftletTokens", "SwiftletSandbox",
                 "SwiftletRedis", "SwiftletClusterRedis", "SwiftletRealtime", "SwiftletWebhooks", "SwiftletWebhookDelivery",
                 "SwiftletResilience",

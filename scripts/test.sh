@@ -109,10 +109,11 @@ log "running tests (PostgreSQL: $SWIFTLET_TEST_POSTGRES_URL, Redis: $SWIFTLET_TE
 # real receivers and the WeChat sandbox for webhooks and subscribe messages (each case its
 # own server, receiver and database, with hanging and slow receivers among them), the load
 # shedding test (it overloads a node on purpose) and the WeChat breaker's hang test (it
-# counts calls against a sandbox that answers after the client's timeout).
+# counts calls against a sandbox that answers after the client's timeout), and the metrics
+# cardinality test (10,000 requests to invented paths).
 MULTI_PROCESS_SUITES=(ThreeNodeClusterTests ThreeNodeRedisClusterTests CrashRecoveryTests WebhookCrashTests RealtimeGatewayTests
   RealtimeDeliveryTests WebhookDeliveryTests WebhookEndToEndTests SubscribeEndToEndTests SubscribeMessageClientTests
-  LoadSheddingTests WeChatBreakerTests)
+  LoadSheddingTests WeChatBreakerTests MetricsCardinalityTests)
 if [ $# -eq 0 ]; then
   skip=$(IFS='|'; echo "${MULTI_PROCESS_SUITES[*]}")
   swift test --skip-build --skip "$skip"

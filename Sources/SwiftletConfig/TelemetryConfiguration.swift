@@ -6,8 +6,11 @@ extension SwiftletConfiguration {
         public var enabled: Bool = true
         /// A plain listener serving only `GET /metrics`, without a key, for a scraper on the
         /// node's own network: `host:port` (port 0 picks one), nil for none. `/metrics` on
-        /// the main listener is always there and wants an admin key.
-        public var listen: Listen? = Listen(host: "127.0.0.1", port: 9464)
+        /// the main listener is always there and wants an admin key. Loaded configuration
+        /// defaults to `defaultListen` outside the test profile; a configuration built in
+        /// code (tests, embedders) opens no second port unless asked.
+        public var listen: Listen?
+        public static let defaultListen = Listen(host: "127.0.0.1", port: 9464)
         public init() {}
 
         public struct Listen: Sendable, Equatable {
@@ -54,7 +57,7 @@ extension SwiftletConfiguration {
 extension ConfigParser {
     mutating func parseTelemetry(_ config: inout SwiftletConfiguration) {
         config.metrics.enabled = boolean("metrics.enabled", default: config.metrics.enabled)
-        if config.profile == .test { config.metrics.listen = nil }
+        config.metrics.listen = config.profile == .test ? nil : SwiftletConfiguration.Metrics.defaultListen
         if let raw = lookup("metrics.listen") {
             let trimmed = raw.trimmingCharacters(in: .whitespaces)
             if trimmed.isEmpty || trimmed == "off" {

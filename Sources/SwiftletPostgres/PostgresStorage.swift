@@ -41,11 +41,14 @@ public final class PostgresStorage: SQLStorageEngine {
     public let clock: SwiftletClock
     public let inboxAnnouncer = InboxAnnouncer()
     private let gate = EngineGate()
+    public let operations: SQLOperationTelemetry
     /// Tests arm it to make a rollback fail and prove the connection is discarded.
     @_spi(Testing) public let rollbackFaults = RollbackFaults()
 
-    private init(client: PostgresClient, leaseTimeout: Duration, runTask: Task<Void, Never>, clock: SwiftletClock, logger: Logger) {
+    private init(client: PostgresClient, leaseTimeout: Duration, runTask: Task<Void, Never>, maximumConnections: Int,
+                 clock: SwiftletClock, logger: Logger) {
         self.client = client
+        self.operations = SQLOperationTelemetry(system: "postgresql", maximumConnections: maximumConnections)
         self.leaseTimeout = leaseTimeout
         self.runTask = runTask
         self.clock = clock
@@ -65,7 +68,9 @@ public final class PostgresStorage: SQLStorageEngine {
         clientConfiguration.options.additionalStartupParameters = configuration.startupParameters
         let client = PostgresClient(configuration: clientConfiguration, backgroundLogger: logger)
         let runTask = Task { await client.run() }
-        let storage = PostgresStorage(client: client, leaseTimeout: configuration.leaseTimeout, runTask: runTask, clock: clock, logger: logger)
+        let storage = PostgresStorage(
+            client: client, leaseTimeout: configuration.leaseTimeout, runTask: runTask,
+            maximumConnections: configuration.maximumConnections, clock: clock, logger: logger)
         do {
             try await storage.ping()
         } catch {
@@ -75,7 +80,7 @@ public final class PostgresStorage: SQLStorageEngine {
         return storage
     }
 
-    public func read<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
+    public func performRead<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
         try gate.ensureOpen()
         return try await withConnection { connection in
             try await body(connection.sql(queryLogLevel: nil))
@@ -85,7 +90,7 @@ public final class PostgresStorage: SQLStorageEngine {
     /// Runs `body` in one transaction on a pooled connection. Shielded from the caller's
     /// cancellation like the SQLite engine's: a transaction that has been asked for runs to
     /// its end (commit or rollback) instead of being cut between statements.
-    public func transaction<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
+    public func performTransaction<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
         try gate.ensureOpen()
         return try await Task { try await self.runTransaction(body) }.value
     }
@@ -111,7 +116,12 @@ public final class PostgresStorage: SQLStorageEngine {
     /// "the database is out of reach" turned into `storage.unavailable`.
     private func withConnection<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
         do {
-            return try await PostgresConnectionLease.with(client, timeout: leaseTimeout, body)
+            let operations = operations
+            return try await operations.waitingForConnection {
+                try await PostgresConnectionLease.with(client, timeout: leaseTimeout) { connection in
+                    try await operations.holdingConnection { try await body(connection) }
+                }
+            }
         } catch is PostgresConnectionLease.NotLeased {
             throw PostgresErrors.unavailable()
         } catch {

@@ -25,6 +25,9 @@ public final class RealtimeRegistry: InboxDeliveryTarget, RoomDeliveryTarget {
     private let roomChanged = Mutex<(@Sendable (RoomID) -> Void)?>(nil)
     let settings: RealtimeSettings
 
+    /// What this node's connections did, for metrics.
+    public let counters = RealtimeCounters()
+
     public init(settings: RealtimeSettings) {
         self.settings = settings
     }

@@ -28,11 +28,14 @@ final class RealtimeSocketHandler: ChannelInboundHandler {
     private var admitted = true
     /// The upgrade reserved a place for `initialPrincipal`'s user; taken by the registration.
     private var reservationUsed = false
+    /// The client asked to resume (`since` > 0); counted once, as exact or reset.
+    private var resumeToCount: Bool
 
     init(environment: RealtimeEnvironment, principal: Principal?, since: Int64, device: String, connectionID: String) {
         self.environment = environment
         self.device = device
         self.initialPrincipal = principal
+        self.resumeToCount = since > 0
         self.state = RealtimeConnectionState(
             settings: environment.settings, connectionID: connectionID, since: since, now: environment.clock.now)
     }
@@ -192,12 +195,14 @@ final class RealtimeSocketHandler: ChannelInboundHandler {
         guard let context else { return }
         switch action {
         case .send(let frame):
+            count(frame)
             var buffer = context.channel.allocator.buffer(capacity: 64)
             buffer.writeString(frame.text)
             write(WebSocketFrame(fin: true, opcode: .text, data: buffer))
         case .ping:
             write(WebSocketFrame(fin: true, opcode: .ping, data: context.channel.allocator.buffer(capacity: 0)))
         case .close(let reason):
+            if reason == .slowConsumer { environment.registry.counters.closedSlowConsumer() }
             sendClose(reason, context: context)
         case .register(let principal):
             guard let handle else { return }
@@ -353,6 +358,22 @@ final class RealtimeSocketHandler: ChannelInboundHandler {
         let actions = state.queued(bytes: queuedBytes)
         if !actions.isEmpty {
             for action in actions { execute(action) }
+        }
+    }
+
+    private func count(_ frame: ServerFrame) {
+        let counters = environment.registry.counters
+        switch frame {
+        case .message, .roomMessage:
+            counters.messageDelivered()
+        case .reset where resumeToCount:
+            resumeToCount = false
+            counters.resumed(exact: false)
+        case .caughtUp where resumeToCount:
+            resumeToCount = false
+            counters.resumed(exact: true)
+        default:
+            break
         }
     }
 

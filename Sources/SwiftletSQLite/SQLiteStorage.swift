@@ -46,6 +46,8 @@ public final class SQLiteStorage: SQLStorageEngine {
     public let clock: SwiftletClock
     public let inboxAnnouncer = InboxAnnouncer()
     private let gate = EngineGate()
+    /// One writer and the readers.
+    public let operations: SQLOperationTelemetry
     /// Tests arm it to make a rollback fail and prove the writer is reopened.
     @_spi(Testing) public let rollbackFaults = RollbackFaults()
 
@@ -59,6 +61,7 @@ public final class SQLiteStorage: SQLStorageEngine {
         self.threadPool = threadPool
         self.logger = logger
         self.clock = clock
+        self.operations = SQLOperationTelemetry(system: "sqlite", maximumConnections: readers.count + 1)
     }
 
     /// Opens (creating if needed) the database file and its directory.
@@ -119,11 +122,13 @@ public final class SQLiteStorage: SQLStorageEngine {
         }
     }
 
-    public func read<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
+    public func performRead<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
         try gate.ensureOpen()
         do {
-            return try await readers.withResource { connection in
-                try await body(connection.sql(queryLogLevel: nil))
+            return try await operations.waitingForConnection {
+                try await readers.withResource { connection in
+                    try await operations.holdingConnection { try await body(connection.sql(queryLogLevel: nil)) }
+                }
             }
         } catch {
             throw SQLiteErrors.translate(error)
@@ -138,14 +143,15 @@ public final class SQLiteStorage: SQLStorageEngine {
     /// writer inside an open transaction with its ROLLBACK — and its reopening — dropped
     /// too, and every later write would fail. A transaction that has been asked for runs
     /// to its end; cancellation is for whatever the caller does next.
-    public func transaction<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
+    public func performTransaction<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
         try gate.ensureOpen()
         return try await Task { try await self.writeTransaction(body) }.value
     }
 
     private func writeTransaction<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
         do {
-            return try await writer.withReplaceableResource { connection in
+            return try await operations.waitingForConnection { try await writer.withReplaceableResource { connection in
+              try await operations.holdingConnection {
                 if connection.isClosed {
                     // An earlier reopening failed: try again, and until a writer exists the
                     // database is unavailable (503), not broken (500).
@@ -176,7 +182,8 @@ public final class SQLiteStorage: SQLStorageEngine {
                     }
                     throw abandoned.original
                 }
-            }
+              }
+            } }
         } catch {
             throw SQLiteErrors.translate(error)
         }

@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import Logging
 import NIOCore
+import ServiceLifecycle
 import SwiftletConfig
 import SwiftletCore
 import SwiftletHTTP
@@ -83,8 +84,10 @@ public func buildApplication(
     let codec = try await IdentityComposition.tokenCodec(config)
     let cluster = try await ClusterComposition.clusterState(config, customization: customization, logger: logger)
     let breakers = OutboundBreakers(logger: logger)
+    let telemetry = TelemetryComposition(config)
     let wechatClient = IdentityComposition.wechatClient(
-        config, sandboxAddress: sandboxAddress, cluster: cluster, clock: clock, logger: logger, breaker: breakers.wechat)
+        config, sandboxAddress: sandboxAddress, cluster: cluster, clock: clock, logger: logger, breaker: breakers.wechat,
+        telemetry: telemetry)
     let wechat = WeChatIdentityAdapter(client: wechatClient, logger: logger)
     let revocations = RevocationList()
     let revocationFeed = RevocationFeed(cluster: cluster, sessions: storage.sessions, list: revocations, clock: clock, logger: logger)
@@ -107,11 +110,13 @@ public func buildApplication(
         config, storage: storage, cluster: cluster, auth: auth, revocations: revocations, clock: clock, logger: logger,
         decideJoin: customization.roomJoinDecider)
     let webhooks = try WebhookComposition(config, storage: storage, clock: clock, logger: logger,
-                                          transport: customization.webhookTransport, breakers: breakers.webhooks)
+                                          transport: customization.webhookTransport, breakers: breakers.webhooks,
+                                          telemetry: telemetry)
     let subscribe = try SubscribeComposition(
         config, storage: storage, wechat: wechatClient, presence: realtime.userPresence, clock: clock, logger: logger)
     let commerce = try CommerceComposition(
         config, storage: storage, sandboxAddress: sandboxAddress, clock: clock, logger: logger, payBreaker: breakers.wechatPay,
+        telemetry: telemetry,
         moreJobs: WebhookMaintenance.handlers(
             webhooks: storage.webhooks, events: storage.events, retention: config.webhooks.retentionSeconds, clock: clock,
             logger: logger).merging(subscribe.jobs) { first, _ in first })
@@ -142,7 +147,8 @@ public func buildApplication(
     SigningKeyRoutes(keys: signing.service).register(admin: admin)
     SubscriptionRoutes(subscriptions: subscribe.service).register(buyer: buyer)
     if let verifier = commerce.verifier {
-        PaymentNotifyRoute(verifier: verifier, payments: commerce.payments, logger: logger).register(on: router)
+        PaymentNotifyRoute(verifier: verifier, payments: commerce.payments, logger: logger,
+                           counted: telemetry.notificationCounter).register(on: router)
     }
     commerce.paySandbox?.register(on: router)
     JWKSRoute(document: codec.jwks()).register(on: router)
@@ -150,6 +156,9 @@ public func buildApplication(
     let wechatSandbox = config.wechat.sandbox
         ? WeChatSandbox(appID: config.wechat.appID, appSecret: config.wechat.effectiveAppSecret ?? "") : nil
     wechatSandbox?.register(on: router)
+    if let metrics = telemetry.metrics {
+        MetricsRoutes.register(on: router, metrics: metrics, admin: AdminKeyMiddleware(keys: storage.adminKeys, clock: clock))
+    }
     if config.benchEndpoints {
         BenchmarkRoutes().register(on: routes)
     }
@@ -164,8 +173,14 @@ public func buildApplication(
         ? LoadShedder(.init(initial: Double(min(64, config.shedding.maxLimit)), minimum: Double(config.shedding.minLimit),
                             maximum: Double(config.shedding.maxLimit)), logger: logger)
         : nil
+    telemetry.watch(.init(
+        storage: storage, breakers: breakers, shedder: shedder, rateLimits: rateLimits, logOutput: customization.logOutput,
+        realtime: realtime.registry, jobKinds: commerce.jobKinds, clock: clock))
+    // First on the seam: a request a guard refuses is still counted, with its status.
+    let metricsObservers: [any RequestObserver] = telemetry.metrics
+        .map { [HTTPMetricsObserver(metrics: $0, scheme: tls == nil ? "http" : "https")] } ?? []
     let seam = RequestSeam(
-        observers: accessLogObservers + (shedder.map { [$0] } ?? []) + signing.guards + (rateLimits.map { [$0] } ?? [])
+        observers: metricsObservers + accessLogObservers + (shedder.map { [$0] } ?? []) + signing.guards + (rateLimits.map { [$0] } ?? [])
             + customization.observers)
     let legacyProxy = config.proxy.legacyUpstream.map { upstream in
         LegacyProxy(upstream: upstream, timeout: .milliseconds(Int64(config.proxy.timeoutSeconds * 1000)),
@@ -215,7 +230,8 @@ public func buildApplication(
                 ? [SubscribeDispatchService(service: subscribe.service, interval: subscribe.pollInterval, logger: logger)] : [])
             + (customization.runsJobWorker ? [JobWorkerService(worker: commerce.jobWorker)] : [])
             + (commerce.paySandbox.map { [PaySandboxLifecycleService(sandbox: $0)] } ?? [])
-            + (legacyProxy.map { [LegacyProxyService(proxy: $0)] } ?? []),
+            + (legacyProxy.map { [LegacyProxyService(proxy: $0)] } ?? [])
+            + metricsListener(config, telemetry: telemetry, logger: logger),
         onServerRunning: { channel in
             let port = channel.localAddress?.port ?? http.port
             sandboxAddress.set(host: http.host, port: port)
@@ -226,6 +242,12 @@ public func buildApplication(
             await customization.onServerRunning(http.host, port)
         },
         logger: logger)
+}
+
+/// The keyless metrics listener, when configured.
+private func metricsListener(_ config: SwiftletConfiguration, telemetry: TelemetryComposition, logger: Logger) -> [any Service] {
+    guard let metrics = telemetry.metrics, let listen = config.metrics.listen else { return [] }
+    return [MetricsRoutes.listener(listen, metrics: metrics, logger: logger)]
 }
 
 /// The TLS listener settings, when a certificate is configured.

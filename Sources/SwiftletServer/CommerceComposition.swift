@@ -45,9 +45,12 @@ struct CommerceComposition {
     let verifier: (any PaymentNotificationVerifier)?
     let paySandbox: WeChatPaySandbox?
     let jobWorker: JobWorker
+    /// The job kinds this node runs (metrics show each, due or not).
+    var jobKinds: [String] { jobWorker.kinds }
 
     init(_ config: SwiftletConfiguration, storage: any StorageEngine, sandboxAddress: SandboxAddress,
-         clock: SwiftletClock, logger: Logger, payBreaker: DependencyBreaker, moreJobs: [String: JobHandler] = [:]) throws {
+         clock: SwiftletClock, logger: Logger, payBreaker: DependencyBreaker, telemetry: TelemetryComposition,
+         moreJobs: [String: JobHandler] = [:]) throws {
         let pay = config.wechatPay
         let notifyURL: @Sendable () -> String = {
             pay.notifyURL ?? sandboxAddress.baseURL + PaymentNotifyRoute.path
@@ -55,7 +58,9 @@ struct CommerceComposition {
         var gateway: WeChatPayGateway?
         var merchant = MerchantIdentity(appID: config.wechat.appID, mchID: pay.mchID ?? "")
         if pay.isConfigured {
-            let client = try WeChatPayClient(configuration: Self.merchantConfiguration(config), breaker: payBreaker)
+            var configuration = try Self.merchantConfiguration(config)
+            configuration.telemetry = telemetry.outbound("wechatpay", errorLabel: "code")
+            let client = try WeChatPayClient(configuration: configuration, breaker: payBreaker)
             gateway = WeChatPayGateway(client: client, notifyURL: notifyURL)
             paySandbox = nil
         } else if config.wechat.sandbox {
@@ -70,14 +75,16 @@ struct CommerceComposition {
             // certificate, the public key, or both while migrating.
             let usesPublicKey = pay.sandboxKeyMode != .certificate
             let usesCertificate = pay.sandboxKeyMode != .publicKey
-            let client = try WeChatPayClient(configuration: WeChatPayConfiguration(
+            var configuration = try WeChatPayConfiguration(
                 appID: credentials.appID, mchID: credentials.mchID, merchantSerialNumber: credentials.merchantSerialNumber,
                 merchantPrivateKeyPEM: credentials.merchantPrivateKeyPEM, apiV3Key: credentials.apiV3Key,
                 publicKeyID: usesPublicKey ? credentials.publicKeyID : nil,
                 publicKeyPEM: usesPublicKey ? credentials.platformPublicKeyPEM : nil,
                 platformCertificatePEMs: usesCertificate ? [credentials.platformCertificatePEM] : [],
                 baseURL: { base ?? sandboxAddress.baseURL + WeChatPaySandbox.pathPrefix },
-                timeout: .milliseconds(Int64(pay.timeoutSeconds * 1000))), breaker: payBreaker)
+                timeout: .milliseconds(Int64(pay.timeoutSeconds * 1000)))
+            configuration.telemetry = telemetry.outbound("wechatpay", errorLabel: "code")
+            let client = try WeChatPayClient(configuration: configuration, breaker: payBreaker)
             gateway = WeChatPayGateway(client: client, notifyURL: notifyURL)
             merchant = MerchantIdentity(appID: credentials.appID, mchID: credentials.mchID)
             paySandbox = sandbox
@@ -92,7 +99,7 @@ struct CommerceComposition {
         orders = OrderService(orders: storage.orders, clock: clock, policy: OrderPolicy(
             unpaidTimeout: config.commerce.unpaidTimeoutSeconds, maxQuantityPerItem: config.commerce.maxQuantityPerItem))
         catalog = CatalogService(catalog: storage.catalog, clock: clock)
-        jobWorker = JobWorker(
+        var jobWorker = JobWorker(
             jobs: storage.jobs,
             handlers: CommerceJobs.handlers(payments: payments, refunds: refunds).merging(
                 MaintenanceJobs.handlers(jobs: storage.jobs, sessions: storage.sessions, clock: clock, logger: logger)) { first, _ in first }
@@ -100,6 +107,8 @@ struct CommerceComposition {
             clock: clock,
             policy: JobWorker.Policy(pollInterval: config.jobs.pollIntervalSeconds, lease: config.jobs.leaseSeconds),
             logger: logger)
+        jobWorker.telemetry = JobTelemetry(factory: telemetry.metrics, traces: telemetry.traces)
+        self.jobWorker = jobWorker
     }
 
     static func sandboxKeyMode(_ pay: SwiftletConfiguration.WeChatPay) -> WeChatPaySandbox.KeyMode {

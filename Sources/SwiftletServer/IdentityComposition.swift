@@ -48,7 +48,7 @@ enum IdentityComposition {
     /// every call through `breaker`.
     static func wechatClient(
         _ config: SwiftletConfiguration, sandboxAddress: SandboxAddress, cluster: any ClusterState, clock: SwiftletClock, logger: Logger,
-        breaker: DependencyBreaker
+        breaker: DependencyBreaker, telemetry: TelemetryComposition
     ) -> WeChatClient {
         let wechat = config.wechat
         let baseURL: @Sendable () -> String
@@ -59,9 +59,11 @@ enum IdentityComposition {
         } else {
             baseURL = { WeChatConfiguration.productionBaseURL }
         }
-        return WeChatClient(configuration: WeChatConfiguration(
+        var configuration = WeChatConfiguration(
             appID: wechat.appID, appSecret: wechat.effectiveAppSecret ?? "", baseURL: baseURL,
-            timeout: .milliseconds(Int64(wechat.timeoutSeconds * 1000))),
+            timeout: .milliseconds(Int64(wechat.timeoutSeconds * 1000)))
+        configuration.telemetry = telemetry.outbound("wechat", errorLabel: "errcode")
+        return WeChatClient(configuration: configuration,
             sharing: .cluster(cluster, clock: clock, logger: logger), breaker: breaker)
     }
 }

@@ -15,7 +15,7 @@ struct WebhookComposition {
     let transport: any WebhookTransport
 
     init(_ config: SwiftletConfiguration, storage: any StorageEngine, clock: SwiftletClock, logger: Logger,
-         transport: (any WebhookTransport)? = nil, breakers: DependencyBreakerMap) throws {
+         transport: (any WebhookTransport)? = nil, breakers: DependencyBreakerMap, telemetry: TelemetryComposition) throws {
         let urlPolicy = try Self.urlPolicy(config)
         service = WebhookService(
             repository: storage.webhooks, events: storage.events, checkURL: Self.urlCheck(urlPolicy),
@@ -28,7 +28,7 @@ struct WebhookComposition {
             return
         }
         let webhooks = config.webhooks
-        worker = WebhookDeliveryWorker(
+        var worker = WebhookDeliveryWorker(
             webhooks: storage.webhooks, events: storage.events, transport: transport,
             policy: WebhookAttemptPolicy(
                 schedule: WebhookRetrySchedule(
@@ -41,6 +41,8 @@ struct WebhookComposition {
                 lease: .seconds(webhooks.leaseSeconds),
                 concurrency: webhooks.concurrency),
             clock: clock, logger: logger, breakers: breakers)
+        worker.telemetry = WebhookDeliveryTelemetry(factory: telemetry.metrics, traces: telemetry.traces)
+        self.worker = worker
     }
 
     /// Production sends only to public https receivers (plus the allow-list); the other

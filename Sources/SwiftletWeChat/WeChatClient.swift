@@ -109,7 +109,7 @@ public struct WeChatClient: Sendable {
     }
 
     /// One guarded request and its decoded answer (see `WeChatHTTP.exchange`).
-    func exchange<T: Decodable>(
+    func exchange<T: Decodable & Sendable>(
         _ type: T.Type, call: DependencyCall = .first, method: HTTPMethod, path: String, query: [(String, String)],
         body: Data? = nil
     ) async throws -> T {
@@ -127,22 +127,39 @@ enum WeChatHTTP {
     /// `.throttled` while it sheds calls, otherwise counted as a failure of WeChat when
     /// the error says WeChat could not take the call (`isDependencyFailure`). Decoding is
     /// inside, because WeChat says "busy" (-1) in the JSON of an HTTP 200.
-    static func exchange<T: Decodable>(
+    static func exchange<T: Decodable & Sendable>(
         _ type: T.Type, _ http: HTTPClient, configuration: WeChatConfiguration, breaker: DependencyBreaker,
         call: DependencyCall = .first, method: HTTPMethod, path: String, query: [(String, String)], body: Data? = nil
     ) async throws -> T {
-        try await breaker.run(
-            call, refused: { _ in WeChatError.throttled },
-            isFailure: { ($0 as? WeChatError)?.isDependencyFailure ?? true }
-        ) {
-            try decode(type, from: try await send(
-                http, configuration: configuration, method: method, path: path, query: query, body: body))
+        try await configuration.telemetry.measure(
+            api: apiName(path), method: method.rawValue, host: host(configuration),
+            classify: { ($0 as? WeChatError)?.metricsLabel ?? "other" }
+        ) { traceHeaders in
+            try await breaker.run(
+                call, refused: { _ in WeChatError.throttled },
+                isFailure: { ($0 as? WeChatError)?.isDependencyFailure ?? true }
+            ) {
+                try decode(type, from: try await send(
+                    http, configuration: configuration, method: method, path: path, query: query, body: body,
+                    headers: traceHeaders))
+            }
         }
+    }
+
+    /// The API as a metrics label: the path's last part (`jscode2session`,
+    /// `stable_token`, `getuserphonenumber`), `subscribe_send` for subscribe messages.
+    static func apiName(_ path: String) -> String {
+        if path.hasSuffix("/message/subscribe/send") { return "subscribe_send" }
+        return path.split(separator: "/").last.map(String.init) ?? path
+    }
+
+    static func host(_ configuration: WeChatConfiguration) -> String {
+        URLComponents(string: configuration.baseURL())?.host ?? ""
     }
 
     static func send(
         _ http: HTTPClient, configuration: WeChatConfiguration, method: HTTPMethod, path: String,
-        query: [(String, String)], body: Data? = nil
+        query: [(String, String)], body: Data? = nil, headers: [(String, String)] = []
     ) async throws -> Data {
         var components = URLComponents(string: configuration.baseURL() + path)
         if !query.isEmpty {
@@ -153,6 +170,7 @@ enum WeChatHTTP {
         }
         var request = HTTPClientRequest(url: url)
         request.method = method
+        request.headers.add(contentsOf: headers)
         if let body {
             request.headers.add(name: "Content-Type", value: "application/json")
             request.body = .bytes(ByteBuffer(bytes: body))

@@ -1,3 +1,5 @@
+import SwiftletOutboundTelemetry
+
 /// What the client needs to talk to WeChat for one mini-program.
 public struct WeChatConfiguration: Sendable {
     public var appID: String
@@ -10,6 +12,8 @@ public struct WeChatConfiguration: Sendable {
     public var timeout: Duration
     /// Refresh the access_token this long before WeChat says it expires.
     public var tokenRefreshMargin: Duration
+    /// Call metrics, spans and `traceparent` (off unless the application turns them on).
+    public var telemetry: OutboundCallTelemetry = .off("wechat")
 
     public init(
         appID: String, appSecret: String, baseURL: @escaping @Sendable () -> String,

@@ -94,3 +94,27 @@ public enum WeChatError: Error, Sendable, Equatable, CustomStringConvertible {
         }
     }
 }
+
+extension WeChatError {
+    /// The `errcode` label of `swiftlet_wechat_call_errors_total`: WeChat's own code, or
+    /// what went wrong before WeChat answered.
+    public var metricsLabel: String {
+        switch self {
+        case .invalidCode: "40029"
+        case .codeUsed: "40163"
+        case .rateLimited: "45011"
+        case .dailyQuotaExceeded: "45009"
+        case .highRiskUser: "40226"
+        case .busy: "-1"
+        case .accessTokenInvalid: "40001"
+        case .accessTokenExpired: "42001"
+        case .invalidAppID: "40013"
+        case .api(let errcode, _): String(errcode)
+        case .timeout: "timeout"
+        case .transport: "transport"
+        case .badResponse: "bad_response"
+        case .throttled: "refused"
+        case .decryptionFailed, .watermarkMismatch: "other"
+        }
+    }
+}

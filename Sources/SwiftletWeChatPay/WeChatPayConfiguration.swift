@@ -1,3 +1,5 @@
+import SwiftletOutboundTelemetry
+
 /// What the client needs to act as one direct merchant for one mini-program.
 ///
 /// Two ways to verify WeChat Pay's answers and notifies can be configured at once (WeChat
@@ -29,6 +31,8 @@ public struct WeChatPayConfiguration: Sendable {
     /// Least time between two certificate refreshes triggered by an unknown serial, so a
     /// flood of forged notifies with made-up serials cannot make us hammer `/v3/certificates`.
     public var certificateRefreshMinimumInterval: Duration = .seconds(10)
+    /// Call metrics, spans and `traceparent` (off unless the application turns them on).
+    public var telemetry: OutboundCallTelemetry = .off("wechatpay")
 
     public static let productionBaseURL = "https://api.mch.weixin.qq.com"
 

@@ -78,3 +78,19 @@ public enum WeChatPayError: Error, Sendable, Equatable, CustomStringConvertible 
         return .api(status: status, code: code, message: envelope?.message ?? "")
     }
 }
+
+extension WeChatPayError {
+    /// The `code` label of `swiftlet_wechatpay_call_errors_total`: WeChat Pay's own error
+    /// code (a documented, bounded set), or what went wrong before it answered.
+    public var metricsLabel: String {
+        switch self {
+        case .api(_, let code, _): code.count <= 40 && code.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_") } ? code : "other"
+        case .orderNotFound: "ORDER_NOT_EXIST"
+        case .signatureInvalid, .unknownSerial, .timestampOutOfWindow: "signature"
+        case .timeout: "timeout"
+        case .transport: "transport"
+        case .throttled: "refused"
+        case .badResponse, .decryptionFailed, .malformedNotification, .invalidConfiguration: "other"
+        }
+    }
+}

@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import NIOCore
 import NIOHTTP1
+import SwiftletOutboundTelemetry
 import SwiftletResilience
 
 /// One signed exchange with WeChat Pay: URL building, Authorization header, timeout,
@@ -39,16 +40,31 @@ struct WeChatPayTransport: Sendable {
         if !query.isEmpty {
             requestURI += "?" + query.map { "\(Self.escape($0.0))=\(Self.escape($0.1))" }.joined(separator: "&")
         }
-        return try await breaker.run(
-            refused: { _ in WeChatPayError.throttled },
-            isFailure: { ($0 as? WeChatPayError)?.isDependencyFailure ?? true }
-        ) {
-            try await signAndSend(method, components: components, requestURI: requestURI, body: body)
+        let uri = requestURI
+        return try await configuration.telemetry.measure(
+            api: Self.apiName(method, path), method: method.rawValue, host: components.host ?? "",
+            classify: { ($0 as? WeChatPayError)?.metricsLabel ?? "other" }
+        ) { traceHeaders in
+            try await breaker.run(
+                refused: { _ in WeChatPayError.throttled },
+                isFailure: { ($0 as? WeChatPayError)?.isDependencyFailure ?? true }
+            ) {
+                try await signAndSend(method, components: components, requestURI: uri, body: body, headers: traceHeaders)
+            }
         }
     }
 
+    /// The API as a metrics label and span name, from the documented paths.
+    static func apiName(_ method: HTTPMethod, _ path: String) -> String {
+        if path.hasPrefix("/v3/pay/transactions/jsapi") { return "jsapi_prepay" }
+        if path.hasPrefix("/v3/pay/transactions/") { return path.hasSuffix("/close") ? "close_order" : "query_order" }
+        if path.hasPrefix("/v3/refund/domestic/refunds") { return method == .POST ? "refund" : "query_refund" }
+        if path.hasPrefix("/v3/certificates") { return "certificates" }
+        return "other"
+    }
+
     private func signAndSend(
-        _ method: HTTPMethod, components: URLComponents, requestURI: String, body: [UInt8]?
+        _ method: HTTPMethod, components: URLComponents, requestURI: String, body: [UInt8]?, headers: [(String, String)]
     ) async throws -> Response {
         // The signature covers the request URI exactly as sent, prefix included (Go SDK:
         // `URL.RequestURI()`), so a server mounted under a path verifies what it receives.
@@ -66,6 +82,7 @@ struct WeChatPayTransport: Sendable {
         request.headers.add(name: "Authorization", value: authorization)
         request.headers.add(name: "Accept", value: "application/json")
         request.headers.add(name: "User-Agent", value: Self.userAgent)
+        request.headers.add(contentsOf: headers)
         if let publicKeyID = configuration.publicKeyID {
             // Asks WeChat Pay to sign the answer with the public key we hold.
             request.headers.add(name: "Wechatpay-Serial", value: publicKeyID)

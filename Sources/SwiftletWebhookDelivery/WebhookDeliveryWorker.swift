@@ -31,6 +31,8 @@ public struct WebhookDeliveryWorker: Sendable {
     /// One breaker per endpoint, bounded in number.
     public let breakers: DependencyBreakerMap
     public let workerID: String
+    /// Attempt metrics and spans (off unless the application turns them on).
+    public var telemetry: WebhookDeliveryTelemetry = .off
 
     public init(webhooks: any WebhookRepository, events: any EventOutboxRepository, transport: any WebhookTransport,
                 policy: WebhookAttemptPolicy, urlPolicy: WebhookURLPolicy,
@@ -125,9 +127,13 @@ public struct WebhookDeliveryWorker: Sendable {
         }
         // Latency is measured, not scheduled: the monotonic clock, never the injected one.
         let started = ContinuousClock.now
-        let answer = await send(event, delivery)
+        let endpoint = delivery.message.endpointID.rawValue
+        let answer = await telemetry.deliver(endpoint: endpoint, event: event.event.type) { traceHeaders in
+            await send(event, delivery, traceHeaders: traceHeaders)
+        }
         let latency = (ContinuousClock.now - started).timeInterval * 1000
         let (record, endpointEvent) = policy.decide(delivery, answer: answer, at: clock.now, latencyMilliseconds: Int(latency.rounded()))
+        telemetry.record(endpoint: endpoint, answer: answer, outcome: record.outcome)
         return WebhookRecordedAttempt(record: record, endpointEvent: endpointEvent)
     }
 
@@ -152,7 +158,9 @@ public struct WebhookDeliveryWorker: Sendable {
         }
     }
 
-    private func send(_ event: StoredDomainEvent, _ delivery: WebhookDelivery) async -> WebhookAnswer {
+    private func send(
+        _ event: StoredDomainEvent, _ delivery: WebhookDelivery, traceHeaders: [(name: String, value: String)]
+    ) async -> WebhookAnswer {
         let breaker = breakers.breaker(for: delivery.message.endpointID.rawValue)
         let ticket: DependencyTicket
         do {
@@ -162,7 +170,8 @@ public struct WebhookDeliveryWorker: Sendable {
         }
         let request: WebhookRequest
         switch await prepare(event, delivery) {
-        case .ready(let ready):
+        case .ready(var ready):
+            ready.headers += traceHeaders
             request = ready
         case .notSent(let answer):
             breaker.abandon(ticket)

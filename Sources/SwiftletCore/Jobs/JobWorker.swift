@@ -40,6 +40,8 @@ public struct JobWorker: Sendable {
     let policy: Policy
     let logger: Logger
     public let workerID: String
+    /// Run metrics and spans (off unless the application turns them on).
+    public var telemetry: JobTelemetry = .off
 
     public init(jobs: any JobRepository, handlers: [String: JobHandler], clock: SwiftletClock, policy: Policy, logger: Logger) {
         self.jobs = jobs
@@ -49,6 +51,9 @@ public struct JobWorker: Sendable {
         self.logger = logger
         self.workerID = "w_" + RandomID.base32(byteCount: 8)
     }
+
+    /// The kinds this worker has handlers for.
+    public var kinds: [String] { handlers.keys.sorted() }
 
     /// Polls until the task is cancelled.
     public func run() async {
@@ -80,10 +85,18 @@ public struct JobWorker: Sendable {
     }
 
     func execute(_ job: ClaimedJob, leaseUntil: Date) async {
+        // A kind no handler knows is one of a bounded set only if it came from this code;
+        // anything else is counted as `unknown`.
         guard let handler = handlers[job.kind] else {
+            telemetry.record(kind: "unknown", outcome: .failed, since: nil)
             try? await jobs.fail(job.id, worker: workerID, error: "no handler for \(job.kind)")
             return
         }
+        await telemetry.run(kind: job.kind) { await execute(job, handler, leaseUntil: leaseUntil) }
+    }
+
+    private func execute(_ job: ClaimedJob, _ handler: @escaping JobHandler, leaseUntil: Date) async {
+        let started = ContinuousClock.now
         guard case .finished(let result) = await runHoldingLease(job, leaseUntil: leaseUntil, handler) else {
             // Another node may be running the job now; this run's outcome must not count.
             logger.warning("job lease lost; its run was cancelled", metadata: [
@@ -98,7 +111,9 @@ public struct JobWorker: Sendable {
             case .retry(let delay):
                 try await jobs.retry(job.id, worker: workerID, at: clock.now.addingTimeInterval(delay), error: nil, failed: false)
             }
+            telemetry.record(kind: job.kind, outcome: .succeeded, since: started)
         } catch {
+            telemetry.record(kind: job.kind, outcome: job.attempt >= policy.maxAttempts ? .failed : .retried, since: started)
             // Jobs here move money and stock, so they are never dropped: they back off
             // (2 s, 4 s, … capped at 5 minutes) and, past `maxAttempts` failures, every
             // further failure is logged as an error for someone to look at.

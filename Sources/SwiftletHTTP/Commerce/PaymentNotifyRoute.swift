@@ -16,11 +16,24 @@ public struct PaymentNotifyRoute: Sendable {
     let verifier: any PaymentNotificationVerifier
     let payments: PaymentService
     let logger: Logger
+    /// Told each notification's kind (`payment`, `refund`) and whether it was `accepted`
+    /// or `rejected` (not verified, or not recorded): the metrics counter.
+    let counted: @Sendable (_ kind: String, _ outcome: String) -> Void
 
-    public init(verifier: any PaymentNotificationVerifier, payments: PaymentService, logger: Logger) {
+    public init(verifier: any PaymentNotificationVerifier, payments: PaymentService, logger: Logger,
+                counted: @escaping @Sendable (_ kind: String, _ outcome: String) -> Void = { _, _ in }) {
         self.verifier = verifier
         self.payments = payments
         self.logger = logger
+        self.counted = counted
+    }
+
+    /// The kind a notification claims in its plaintext `event_type` (`REFUND.…` or a
+    /// payment), read without trusting it: only to label a rejection.
+    static func claimedKind(_ body: [UInt8]) -> String {
+        guard let object = try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any],
+              let type = object["event_type"] as? String else { return "payment" }
+        return type.hasPrefix("REFUND.") ? "refund" : "payment"
     }
 
     public func register(on router: Router<SwiftletRequestContext>) {
@@ -38,7 +51,13 @@ public struct PaymentNotifyRoute: Sendable {
                 logger.warning("payment notification rejected", metadata: [
                     "reason": .string(error.code), "requestId": .string(context.requestID),
                 ])
+                counted(Self.claimedKind(body), "rejected")
                 return Self.fail(error.kind == .unauthenticated ? .unauthorized : .badRequest, error.message)
+            }
+            let kind: String
+            switch notification {
+            case .transaction: kind = "payment"
+            case .refund: kind = "refund"
             }
             do {
                 try await payments.handle(notification)
@@ -46,8 +65,10 @@ public struct PaymentNotifyRoute: Sendable {
                 logger.error("payment notification could not be recorded; WeChat will retry", metadata: [
                     "error": .string(ErrorLog.describe(error)), "requestId": .string(context.requestID),
                 ])
+                counted(kind, "rejected")
                 return Self.fail(.internalServerError, "temporarily unable to process")
             }
+            counted(kind, "accepted")
             return Response(status: .noContent)
         }
     }

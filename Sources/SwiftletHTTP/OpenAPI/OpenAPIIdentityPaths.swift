@@ -12,6 +12,10 @@ enum OpenAPIIdentityPaths {
            responses: [(200, Op.json("Ready.", ref("Ready")))], errors: [503: ["health.database_unavailable"]]),
         Op(method: "get", path: "/.well-known/jwks.json", operationID: "jwks", summary: "Access-token verification keys.",
            tag: "operations", usesStorage: false, responses: [(200, Op.json("The key set.", ref("JWKS")))]),
+        Op(method: "get", path: "/metrics", operationID: "metrics",
+           summary: "Prometheus metrics (text exposition 0.0.4); also keyless on `metrics.listen`.", tag: "operations",
+           security: .adminKey, usesStorage: false,
+           responses: [(200, Op.text("The exposition.", mediaType: "text/plain; version=0.0.4; charset=utf-8"))]),
         Op(method: "get", path: "/openapi.json", operationID: "openAPIDocument", summary: "This document.",
            tag: "operations", usesStorage: false, responses: [(200, Op.json("OpenAPI 3.1.", ref("OpenAPIDocument")))]),
 

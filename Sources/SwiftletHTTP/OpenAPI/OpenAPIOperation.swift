@@ -119,6 +119,15 @@ struct OpenAPIOperation {
         ]
     }
 
+    /// A plain-text success answer of the given media type.
+    static func text(_ description: String, mediaType: String) -> OpenAPIJSON {
+        [
+            "description": .string(description),
+            "headers": ["X-Request-Id": requestIDHeader],
+            "content": .object([.init(key: mediaType, value: ["schema": ["type": "string"]])]),
+        ]
+    }
+
     /// An answer without a body (204).
     static func empty(_ description: String) -> OpenAPIJSON {
         ["description": .string(description), "headers": ["X-Request-Id": requestIDHeader]]

@@ -20,6 +20,16 @@ public final class LoadShedder: RequestObserver {
     public enum Class: Sendable, Equatable {
         case never, anonymous, write, read
 
+        /// The class as a metrics label.
+        public var label: String {
+            switch self {
+            case .never: "never"
+            case .anonymous: "anonymous"
+            case .write: "write"
+            case .read: "read"
+            }
+        }
+
         /// The share of the limit beyond which this class is shed.
         var threshold: Double {
             switch self {
@@ -31,17 +41,20 @@ public final class LoadShedder: RequestObserver {
         }
     }
 
-    /// What operators (and later metrics) see.
+    /// What operators and metrics see.
     public struct Snapshot: Sendable, Equatable {
         public let limit: Int
         public let inflight: Int
         public let shed: Int
+        /// Requests shed by class label (`anonymous`, `write`, `read`).
+        public var shedByClass: [String: Int] = [:]
     }
 
     struct State {
         var limit: AdaptiveConcurrencyLimit
         var inflight = 0
         var shed = 0
+        var shedByClass: [String: Int] = [:]
         /// Requests refused here, until their `end` (the seam ends the refusing observer too).
         var refused: Set<RequestKey> = []
         var overloaded = false
@@ -63,7 +76,7 @@ public final class LoadShedder: RequestObserver {
     }
 
     public var snapshot: Snapshot {
-        state.withLock { Snapshot(limit: Int($0.limit.limit), inflight: $0.inflight, shed: $0.shed) }
+        state.withLock { Snapshot(limit: Int($0.limit.limit), inflight: $0.inflight, shed: $0.shed, shedByClass: $0.shedByClass) }
     }
 
     public static func classify(_ request: RequestStart) -> Class {
@@ -80,6 +93,7 @@ public final class LoadShedder: RequestObserver {
                 return (false, false)
             }
             state.shed += 1
+            state.shedByClass[requestClass.label, default: 0] += 1
             state.refused.insert(RequestKey(id: request.requestID, started: request.started.uptimeNanoseconds))
             defer { state.overloaded = true }
             return (true, !state.overloaded)

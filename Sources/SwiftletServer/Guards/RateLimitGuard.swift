@@ -19,13 +19,21 @@ import Synchronization
 /// the shared store fails, each node limits alone at the rate divided by the node count,
 /// says so in the log once per outage, and counts those decisions: never open silently.
 public final class RateLimitGuard: RequestGuard {
-    /// Counters for operators and, later, metrics.
+    /// Counters for operators and metrics.
     public struct Counts: Sendable, Equatable {
         public var admitted = 0
         public var refused = 0
         public var shadowRefusals = 0
         /// Decisions taken by a node alone while the shared store was unreachable.
         public var fallbackDecisions = 0
+        /// The same decisions by policy name and decision (`allowed`, `limited`,
+        /// `shadow_limited`): the policies are configured, so the keys are bounded.
+        public var byPolicy: [PolicyDecision: Int] = [:]
+    }
+
+    public struct PolicyDecision: Sendable, Hashable {
+        public let policy: String
+        public let decision: String
     }
 
     let policies: [String: [RateLimitPolicy]]
@@ -137,9 +145,18 @@ public final class RateLimitGuard: RequestGuard {
         let (decision, gcra) = result
         let enforced = !decision.isAllowed && !policy.shadow
         state.withLock { state in
-            if decision.isAllowed { state.counts.admitted += 1 } else if policy.shadow { state.counts.shadowRefusals += 1 } else {
+            let label: String
+            if decision.isAllowed {
+                state.counts.admitted += 1
+                label = "allowed"
+            } else if policy.shadow {
+                state.counts.shadowRefusals += 1
+                label = "shadow_limited"
+            } else {
                 state.counts.refused += 1
+                label = "limited"
             }
+            state.counts.byPolicy[PolicyDecision(policy: policy.name, decision: label), default: 0] += 1
         }
         if !decision.isAllowed, policy.shadow {
             logger.notice("rate limit exceeded (shadow: not enforced)", metadata: ["policy": .string(policy.name)])

@@ -106,7 +106,9 @@ final class SwiftletProcess: @unchecked Sendable {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: try executable)
         process.arguments = arguments
-        process.environment = cleanEnvironment().merging(environment) { _, new in new }
+        // Many servers run at once here: each metrics listener takes a port of its own.
+        process.environment = cleanEnvironment().merging(["SWIFTLET_METRICS_LISTEN": "127.0.0.1:0"]) { _, new in new }
+            .merging(environment) { _, new in new }
         let out = Pipe(), err = Pipe()
         process.standardOutput = out
         process.standardError = err
@@ -129,7 +131,9 @@ final class SwiftletProcess: @unchecked Sendable {
         process.executableURL = URL(fileURLWithPath: try executable)
         process.arguments = arguments
         process.currentDirectoryURL = URL(fileURLWithPath: workingDirectory)
-        process.environment = cleanEnvironment().merging(environment) { _, new in new }
+        // Many servers run at once here: each metrics listener takes a port of its own.
+        process.environment = cleanEnvironment().merging(["SWIFTLET_METRICS_LISTEN": "127.0.0.1:0"]) { _, new in new }
+            .merging(environment) { _, new in new }
         let pipe = Pipe()
         process.standardOutput = pipe
         process.standardError = pipe
