@@ -36,7 +36,8 @@ python3 -c 'import ensurepip' >/dev/null 2>&1 || need_packages+=(python3-venv)
 # system one).
 { command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ]; } || need_packages+=(nginx)
 { python3 -c 'import yaml' >/dev/null 2>&1 || /usr/bin/python3 -c 'import yaml' >/dev/null 2>&1; } || need_packages+=(python3-yaml)
-# scripts/alert-rules.sh checks and unit-tests the alerting rules with promtool.
+# scripts/alert-rules.sh checks and unit-tests the alerting rules with promtool;
+# scripts/telemetry-check.sh runs Prometheus and an OTLP collector against a live server.
 { command -v prometheus >/dev/null 2>&1 && command -v promtool >/dev/null 2>&1; } || need_packages+=(prometheus)
 if [ ${#need_packages[@]} -gt 0 ]; then
   log "installing ${need_packages[*]} with apt-get"
@@ -136,6 +137,8 @@ if [ $# -eq 0 ]; then
   scripts/sdk-conformance.sh || fuzz_status=1
   log "the alerting rules with promtool (scripts/alert-rules.sh)"
   scripts/alert-rules.sh || fuzz_status=1
+  log "metrics and traces against Prometheus and an OTLP collector (scripts/telemetry-check.sh)"
+  scripts/telemetry-check.sh || fuzz_status=1
   scripts/peer-equivalence.sh "$SWIFTLET_TEST_POSTGRES_URL" || fuzz_status=1
   exit "$fuzz_status"
 fi

@@ -61,12 +61,19 @@ enum ProcessLogging {
         let level = Logger.Level(rawValue: config.log.level.rawValue) ?? .info
         switch config.log.format {
         case .json:
-            LoggingSystem.bootstrap { label in JSONLogHandler(label: label, level: level) }
+            // With tracing on, lines written inside a span carry its trace_id and span_id.
+            let traced = config.tracing.enabled ? SwiftletTracing.loggingMetadataProvider : nil
+            LoggingSystem.bootstrap { label in
+                var handler = JSONLogHandler(label: label, level: level)
+                handler.metadataProvider = traced
+                return handler
+            }
             // Buffered lines are written out however the process ends normally.
             atexit { LogOutput.standardOutput.flush() }
         case .text:
             LoggingSystem.bootstrap { label in
-                var handler = StreamLogHandler.standardOutput(label: label)
+                var handler = StreamLogHandler.standardOutput(
+                    label: label, metadataProvider: config.tracing.enabled ? SwiftletTracing.loggingMetadataProvider : nil)
                 handler.logLevel = level
                 return handler
             }

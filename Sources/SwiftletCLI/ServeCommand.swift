@@ -14,6 +14,14 @@ struct ServeCommand: AsyncParsableCommand {
     func run() async throws {
         let config = try await options.load()
         let logger = ProcessLogging.bootstrap(config)
+        let tracing: (any Service)?
+        do {
+            tracing = try SwiftletTracing.bootstrap(config)
+        } catch {
+            logger.critical("start-up failed: tracing", metadata: ["error": "\(error)"])
+            LogOutput.standardOutput.flush()
+            throw ExitCode(1)
+        }
         let app: SwiftletApplication
         var customization = SwiftletCustomization()
         if config.log.format == .json {
@@ -29,7 +37,9 @@ struct ServeCommand: AsyncParsableCommand {
             throw ExitCode(1)
         }
         var groupConfiguration = ServiceGroupConfiguration(
-            services: [.init(service: app)],
+            // Stopped in reverse order: the tracer's exporter last, flushing the final spans.
+            services: (tracing.map { [ServiceGroupConfiguration.ServiceConfiguration(service: $0)] } ?? [])
+                + [.init(service: app)],
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger)
         groupConfiguration.maximumGracefulShutdownDuration = .milliseconds(Int64(config.http.shutdownTimeoutSeconds * 1000))

@@ -1,5 +1,6 @@
 import CoreMetrics
 import Instrumentation
+import Synchronization
 import Tracing
 
 /// Measures calls to a dependency outside this machine (WeChat, WeChat Pay): duration
@@ -38,7 +39,7 @@ public struct OutboundCallTelemetry: Sendable {
     /// the dependency documents, `transport`, `timeout`, `other`).
     public func measure<T: Sendable>(
         api: String, method: String, host: String, classify: (any Error) -> String,
-        _ call: @Sendable ([(String, String)]) async throws -> T
+        _ call: @Sendable (OutboundCall) async throws -> T
     ) async throws -> T {
         let started = ContinuousClock.now
         do {
@@ -52,15 +53,17 @@ public struct OutboundCallTelemetry: Sendable {
     }
 
     private func traced<T: Sendable>(
-        api: String, method: String, host: String, _ call: @Sendable ([(String, String)]) async throws -> T
+        api: String, method: String, host: String, _ call: @Sendable (OutboundCall) async throws -> T
     ) async throws -> T {
-        guard traces else { return try await call([]) }
+        guard traces else { return try await call(OutboundCall(headers: [])) }
         return try await withSpan("\(service) \(api)", ofKind: .client) { span in
             span.attributes["http.request.method"] = method
             span.attributes["server.address"] = host
             var carrier: [(String, String)] = []
             InstrumentationSystem.instrument.inject(span.context, into: &carrier, using: PairsInjector())
-            return try await call(carrier)
+            let outbound = OutboundCall(headers: carrier)
+            defer { if let status = outbound.status { span.attributes["http.response.status_code"] = status } }
+            return try await call(outbound)
         }
     }
 
@@ -74,6 +77,24 @@ public struct OutboundCallTelemetry: Sendable {
                 .increment()
         }
     }
+}
+
+/// One call as its client sends it: the headers to add (`traceparent`, `tracestate`),
+/// and where the client reports the HTTP status it got, for the span.
+public final class OutboundCall: Sendable {
+    public let headers: [(String, String)]
+    private let answered = Mutex<Int?>(nil)
+
+    init(headers: [(String, String)]) {
+        self.headers = headers
+    }
+
+    /// Called by the client with the status of the answer.
+    public func answered(status: Int) {
+        answered.withLock { $0 = status }
+    }
+
+    var status: Int? { answered.withLock { $0 } }
 }
 
 /// Writes propagation headers as name/value pairs.

@@ -187,6 +187,7 @@ public func buildApplication(
                     maxBodyBytes: config.http.maxBodyBytes, maxResponseBytes: config.proxy.maxResponseBytes,
                     canaryRoutes: Set(config.proxy.canaryRoutes), canaryPercent: config.proxy.canaryPercent)
     }
+    let requestTracing = RequestTracing(enabled: telemetry.traces, scheme: tls == nil ? "http" : "https")
     let responder = SwiftletResponder(
         inner: router.buildResponder(),
         methodIndex: RouteMethodIndex(routes: router.routes.map { ($0.method, $0.path.description) }),
@@ -196,13 +197,15 @@ public func buildApplication(
         seam: seam,
         mountedAPIs: (wechatSandbox == nil ? [] : [WeChatSandbox.routeMissShape()])
             + (commerce.paySandbox.map { [$0.routeMissShape()] } ?? []),
-        upstream: legacyProxy)
+        upstream: legacyProxy,
+        tracing: requestTracing)
     let serverName = "swiftlet"
     let date = HTTPDateHeader()
     let upgradeLane = UpgradeLane(upgraders: [realtime.upgrader], requestIDs: requestIDs, seam: seam,
                                   serverName: serverName, date: date)
     let inlineLane = config.http.inlineRoutes
-        ? InlineLane(routes: routes.inlineRoutes, requestIDs: requestIDs, seam: seam, serverName: serverName, date: date)
+        ? InlineLane(routes: routes.inlineRoutes, requestIDs: requestIDs, seam: seam, serverName: serverName, date: date,
+                     tracing: requestTracing)
         : nil
     customization.onComponents(SwiftletComponents(
         storage: storage, paySandbox: commerce.paySandbox, jobWorker: commerce.jobWorker, webhooks: webhooks.service,
@@ -263,7 +266,7 @@ private func tlsTermination(_ tls: SwiftletConfiguration.TLS) throws -> TLSTermi
 private func accessLog(_ config: SwiftletConfiguration, logger: Logger, customization: SwiftletCustomization) -> (any AccessLog)? {
     guard config.log.accessLog, logger.logLevel <= .info else { return nil }
     if let output = customization.logOutput, config.log.format == .json {
-        return JSONAccessLog(output: output)
+        return JSONAccessLog(output: output, traceID: config.tracing.enabled ? SwiftletTracing.currentTraceID : nil)
     }
     return LoggerAccessLog(logger: logger)
 }

@@ -17,16 +17,22 @@ import SwiftletTransport
 /// "method":…,"path":…,"requestId":…,"status":…}` — so collectors see one format, but
 /// without a metadata dictionary, an allocation or a lock of its own per request: the
 /// line is written straight into the output buffer.
+///
+/// With tracing on, `traceID` reads the request's trace id (the seam's `end` runs inside
+/// the request's span) and the line carries it as `traceId`.
 public final class JSONAccessLog: AccessLog {
     private let output: LogOutput
+    private let traceID: (@Sendable () -> String?)?
 
-    public init(output: LogOutput) {
+    public init(output: LogOutput, traceID: (@Sendable () -> String?)? = nil) {
         self.output = output
+        self.traceID = traceID
     }
 
     public func record(method: HTTPRequest.Method, path: String, status: HTTPResponse.Status,
                        durationMicroseconds: Int64, requestID: String) {
         let milliseconds = Self.wallClockMilliseconds()
+        let trace = traceID?()
         output.appendLine { line in
             line.append(contentsOf: #"{"ts":""#.utf8)
             RFC3339.append(unixMilliseconds: milliseconds, to: &line)
@@ -45,6 +51,10 @@ public final class JSONAccessLog: AccessLog {
             JSONText.appendString(requestID, to: &line)
             line.append(contentsOf: #","status":"#.utf8)
             Self.appendDecimal(Int64(status.code), to: &line)
+            if let trace {
+                line.append(contentsOf: #","traceId":"#.utf8)
+                JSONText.appendString(trace, to: &line)
+            }
             line.append(contentsOf: "}\n".utf8)
         }
     }

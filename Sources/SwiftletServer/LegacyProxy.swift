@@ -45,11 +45,14 @@ public final class LegacyProxy: UpstreamForwarder {
         self.maxResponseBytes = maxResponseBytes
         self.canaryRoutes = canaryRoutes
         self.canaryPercent = canaryPercent
-        self.client = client ?? HTTPClient(eventLoopGroupProvider: .singleton, configuration: HTTPClient.Configuration(
+        var configuration = HTTPClient.Configuration(
             redirectConfiguration: .disallow,
             timeout: .init(connect: min(timeout, .seconds(2))),
             connectionPool: .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 64),
-            decompression: .disabled))
+            decompression: .disabled)
+        // No client spans: they would record forwarded URLs with their queries.
+        configuration.tracing.tracer = nil
+        self.client = client ?? HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
     }
 
     public func shutdown() async {

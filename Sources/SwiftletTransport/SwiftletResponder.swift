@@ -21,10 +21,12 @@ public struct SwiftletResponder<Inner: HTTPResponder>: HTTPResponder where Inner
     let seam: RequestSeam
     let mountedAPIs: [MountedAPIErrorShape]
     let upstream: (any UpstreamForwarder)?
+    let tracing: RequestTracing
 
     public init(inner: Inner, methodIndex: RouteMethodIndex, maxBodyBytes: Int, requestIDs: RequestIDs,
                 logger: Logger, seam: RequestSeam, mountedAPIs: [MountedAPIErrorShape] = [],
-                upstream: (any UpstreamForwarder)? = nil) {
+                upstream: (any UpstreamForwarder)? = nil, tracing: RequestTracing = .off) {
+        self.tracing = tracing
         self.inner = inner
         self.methodIndex = methodIndex
         self.maxBodyBytes = maxBodyBytes
@@ -46,6 +48,20 @@ public struct SwiftletResponder<Inner: HTTPResponder>: HTTPResponder where Inner
             method: request.method, route: methodIndex.template(for: path) ?? RequestStart.unmatchedRoute, path: path,
             client: context.client, requestID: requestID, headers: .fields(request.headers), started: started,
             query: request.uri.query)
+        guard tracing.enabled else {
+            return try await answer(request, context: context, start: start)
+        }
+        let prepared = context
+        return try await tracing.traced(start, fields: request.headers) {
+            try await answer(request, context: prepared, start: start)
+        }
+    }
+
+    /// Everything after the request's start: the seam, the body limit, the handler (or the
+    /// upstream) and the error mapping.
+    private func answer(_ request: Request, context: SwiftletRequestContext, start: RequestStart) async throws -> Response {
+        let requestID = start.requestID
+        let started = start.started
         let passage = seam.begin(start)
 
         var response: Response

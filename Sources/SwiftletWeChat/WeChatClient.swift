@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import NIOCore
 import NIOHTTP1
+import SwiftletOutboundTelemetry
 import SwiftletResilience
 
 /// Client for the WeChat mini-program server API, usable without the rest of Swiftlet.
@@ -134,14 +135,14 @@ enum WeChatHTTP {
         try await configuration.telemetry.measure(
             api: apiName(path), method: method.rawValue, host: host(configuration),
             classify: { ($0 as? WeChatError)?.metricsLabel ?? "other" }
-        ) { traceHeaders in
+        ) { outbound in
             try await breaker.run(
                 call, refused: { _ in WeChatError.throttled },
                 isFailure: { ($0 as? WeChatError)?.isDependencyFailure ?? true }
             ) {
                 try decode(type, from: try await send(
                     http, configuration: configuration, method: method, path: path, query: query, body: body,
-                    headers: traceHeaders))
+                    call: outbound))
             }
         }
     }
@@ -159,7 +160,7 @@ enum WeChatHTTP {
 
     static func send(
         _ http: HTTPClient, configuration: WeChatConfiguration, method: HTTPMethod, path: String,
-        query: [(String, String)], body: Data? = nil, headers: [(String, String)] = []
+        query: [(String, String)], body: Data? = nil, call outbound: OutboundCall? = nil
     ) async throws -> Data {
         var components = URLComponents(string: configuration.baseURL() + path)
         if !query.isEmpty {
@@ -170,7 +171,7 @@ enum WeChatHTTP {
         }
         var request = HTTPClientRequest(url: url)
         request.method = method
-        request.headers.add(contentsOf: headers)
+        request.headers.add(contentsOf: outbound?.headers ?? [])
         if let body {
             request.headers.add(name: "Content-Type", value: "application/json")
             request.body = .bytes(ByteBuffer(bytes: body))
@@ -179,6 +180,7 @@ enum WeChatHTTP {
             let deadline = NIODeadline.now() + .nanoseconds(Int64(configuration.timeout.components.seconds * 1_000_000_000
                 + configuration.timeout.components.attoseconds / 1_000_000_000))
             let response = try await http.execute(request, deadline: deadline)
+            outbound?.answered(status: Int(response.status.code))
             guard response.status == .ok else {
                 throw WeChatError.badResponse("HTTP \(response.status.code)")
             }

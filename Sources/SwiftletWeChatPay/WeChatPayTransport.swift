@@ -44,12 +44,12 @@ struct WeChatPayTransport: Sendable {
         return try await configuration.telemetry.measure(
             api: Self.apiName(method, path), method: method.rawValue, host: components.host ?? "",
             classify: { ($0 as? WeChatPayError)?.metricsLabel ?? "other" }
-        ) { traceHeaders in
+        ) { outbound in
             try await breaker.run(
                 refused: { _ in WeChatPayError.throttled },
                 isFailure: { ($0 as? WeChatPayError)?.isDependencyFailure ?? true }
             ) {
-                try await signAndSend(method, components: components, requestURI: uri, body: body, headers: traceHeaders)
+                try await signAndSend(method, components: components, requestURI: uri, body: body, call: outbound)
             }
         }
     }
@@ -64,7 +64,7 @@ struct WeChatPayTransport: Sendable {
     }
 
     private func signAndSend(
-        _ method: HTTPMethod, components: URLComponents, requestURI: String, body: [UInt8]?, headers: [(String, String)]
+        _ method: HTTPMethod, components: URLComponents, requestURI: String, body: [UInt8]?, call outbound: OutboundCall
     ) async throws -> Response {
         // The signature covers the request URI exactly as sent, prefix included (Go SDK:
         // `URL.RequestURI()`), so a server mounted under a path verifies what it receives.
@@ -82,7 +82,7 @@ struct WeChatPayTransport: Sendable {
         request.headers.add(name: "Authorization", value: authorization)
         request.headers.add(name: "Accept", value: "application/json")
         request.headers.add(name: "User-Agent", value: Self.userAgent)
-        request.headers.add(contentsOf: headers)
+        request.headers.add(contentsOf: outbound.headers)
         if let publicKeyID = configuration.publicKeyID {
             // Asks WeChat Pay to sign the answer with the public key we hold.
             request.headers.add(name: "Wechatpay-Serial", value: publicKeyID)
@@ -92,6 +92,7 @@ struct WeChatPayTransport: Sendable {
             request.body = .bytes(ByteBuffer(bytes: body))
         }
         let response = try await execute(request)
+        outbound.answered(status: response.status)
         guard (200..<300).contains(response.status), response.status != 202 else {
             throw WeChatPayError.fromResponse(status: response.status, body: response.body)
         }

@@ -92,6 +92,9 @@ public final class HTTPWebhookTransport: WebhookTransport {
             var configuration = HTTPClient.Configuration(
                 redirectConfiguration: .disallow, timeout: .init(connect: .seconds(5)))
             if pin { configuration.dnsOverride = [host: "\(address)"] }
+            // The delivery's own span (`webhook deliver`) describes the attempt; the
+            // client's would repeat it with the full URL.
+            configuration.tracing.tracer = nil
             let client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
             state.entries[key] = Entry(client: client, inFlight: 1, lastUsed: state.tick)
             return client

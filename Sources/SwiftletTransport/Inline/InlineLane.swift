@@ -2,6 +2,7 @@ import HTTPTypes
 import NIOCore
 import NIOHTTP1
 import Synchronization
+import Tracing
 
 /// The per-request part of the inline lane shared by every connection: which requests it
 /// may answer, and the same request id, headers and seam calls the router path makes
@@ -11,6 +12,7 @@ public final class InlineLane: Sendable {
     let requestIDs: RequestIDs
     let seam: RequestSeam
     let head: ResponseHeadWriter
+    let tracing: RequestTracing
     private let answered = Atomic<Int>(0)
 
     /// Requests answered inline since start (the rest went to the router).
@@ -19,7 +21,8 @@ public final class InlineLane: Sendable {
     /// Routes some observer cannot check on the event loop are left out: their requests
     /// all go through the router, so no guard is ever skipped.
     public init(routes: InlineRouteTable, requestIDs: RequestIDs, seam: RequestSeam, serverName: String?,
-                date: HTTPDateHeader) {
+                date: HTTPDateHeader, tracing: RequestTracing = .off) {
+        self.tracing = tracing
         self.routes = routes.filter { seam.runsInline(route: $0) }
         self.head = ResponseHeadWriter(serverName: serverName, date: date)
         self.requestIDs = requestIDs
@@ -85,6 +88,7 @@ public final class InlineLane: Sendable {
         let start = RequestStart(
             method: .get, route: candidate.route.template, path: String(candidate.path), client: client,
             requestID: requestID, headers: headers, started: candidate.started)
+        let span = tracing.enabled ? tracing.start(start, headers: candidate.head.headers) : nil
         let passage = seam.begin(start)
 
         var buffer: ByteBuffer
@@ -109,9 +113,15 @@ public final class InlineLane: Sendable {
             case .bytes(var bytes): buffer.writeBuffer(&bytes)
             }
         }
-        seam.end(start, passage, RequestOutcome(
-            status: status, bodyBytes: bodyByteCount,
-            durationNanoseconds: (NIODeadline.now() - candidate.started).nanoseconds))
+        let outcome = RequestOutcome(
+            status: status, bodyBytes: bodyByteCount, durationNanoseconds: (NIODeadline.now() - candidate.started).nanoseconds)
+        if let span {
+            tracing.finish(span, status: status)
+            ServiceContext.withValue(span.context) { seam.end(start, passage, outcome) }
+            span.end()
+        } else {
+            seam.end(start, passage, outcome)
+        }
         return buffer
     }
 
