@@ -68,6 +68,21 @@ def stacks(work):
                          env=dict(base_env, SWIFTLET_STORAGE_ENGINE="postgres", SWIFTLET_STORAGE_AUTO_MIGRATE="true",
                                   SWIFTLET_STORAGE_POSTGRES_URL=os.environ["BENCH_POSTGRES_URL"]),
                          endpoints=["/api/v1/me", "/api/v1/products"]))
+    if os.environ.get("BENCH_TELEMETRY"):
+        # What metrics and tracing cost per request (issue: telemetry): the same node with
+        # metrics off, and with tracing on at 100 % and 1 % sampling, exporting to a sink
+        # that accepts and discards OTLP (an nginx started by main()). `swiftlet` itself
+        # runs with the defaults: metrics on, tracing off.
+        variants = [("swiftlet-metrics-off", 8114, {"SWIFTLET_METRICS_ENABLED": "false"}),
+                    ("swiftlet-tracing-100", 8115, {"SWIFTLET_TRACING_ENABLED": "true", "SWIFTLET_TRACING_SAMPLE_RATIO": "1"}),
+                    ("swiftlet-tracing-1", 8116, {"SWIFTLET_TRACING_ENABLED": "true", "SWIFTLET_TRACING_SAMPLE_RATIO": "0.01"})]
+        for name, port, extra in variants:
+            defs.append(dict(name=name, port=port, cmd=[swiftlet, "serve", "--port", str(port)], ready="/health/ready",
+                             env=dict(base_env, SWIFTLET_DATA_DIRECTORY=os.path.join(work, name),
+                                      SWIFTLET_STORAGE_SQLITE_PATH=os.path.join(work, name, "swiftlet.sqlite"),
+                                      SWIFTLET_METRICS_LISTEN="off",
+                                      SWIFTLET_TRACING_ENDPOINT="http://127.0.0.1:%d/v1/traces" % OTLP_SINK_PORT, **extra),
+                             endpoints=["/json", "/api/v1/me"]))
     wanted = os.environ.get("STACKS", "").split()
     for d in defs:
         d.setdefault("env", {})
@@ -197,8 +212,35 @@ def wrk(url, conns, headers, pid, sample_rss=False):
                 rss_under_load_kb=rss_under_load, raw=output)
 
 
+OTLP_SINK_PORT = 4318
+
+
+def start_otlp_sink(work):
+    """An nginx on 127.0.0.1:4318 that reads OTLP/HTTP exports and answers 200 with an
+    empty body (an empty ExportTraceServiceResponse): the cheapest collector there is, so
+    the traced stacks pay for their spans, not for a collector on the same two cores."""
+    directory = os.path.join(work, "otlp-sink")
+    os.makedirs(directory, exist_ok=True)
+    conf = os.path.join(directory, "nginx.conf")
+    open(conf, "w").write(f"""worker_processes 1;
+pid {directory}/nginx.pid;
+error_log {directory}/error.log;
+events {{ worker_connections 1024; }}
+http {{
+  access_log off;
+  client_body_temp_path {directory}/body;
+  proxy_temp_path {directory}/proxy; fastcgi_temp_path {directory}/fastcgi; uwsgi_temp_path {directory}/uwsgi;
+  scgi_temp_path {directory}/scgi;
+  client_max_body_size 0;
+  server {{ listen 127.0.0.1:{OTLP_SINK_PORT}; location / {{ default_type application/x-protobuf; return 200 ""; }} }}
+}}
+""")
+    return subprocess.Popen(["nginx", "-c", conf, "-g", "daemon off;"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
 def main():
     work = tempfile.mkdtemp(prefix="swiftlet-bench-")
+    sink = start_otlp_sink(work) if os.environ.get("BENCH_TELEMETRY") else None
     os.makedirs(os.path.join(work, "nginx"), exist_ok=True)
     template = open(os.path.join(PEERS, "nginx/nginx.conf.template")).read()
     open(os.path.join(work, "nginx/nginx.conf"), "w").write(template.replace("{{PORT}}", "8109").replace("{{DIR}}", os.path.join(work, "nginx")))
@@ -250,6 +292,8 @@ def main():
             servers.writerow([round_number, stack["name"], round(startup_ms, 1), idle_rss, rss_under_load, peak])
             print(f"  r{round_number} {stack['name']}: start {startup_ms:.0f} ms, idle RSS {idle_rss} kB, "
                   f"under load {rss_under_load} kB, peak {peak} kB", flush=True)
+    if sink:
+        sink.terminate()
     print(out)
 
 

@@ -187,7 +187,8 @@ public func buildApplication(
                     maxBodyBytes: config.http.maxBodyBytes, maxResponseBytes: config.proxy.maxResponseBytes,
                     canaryRoutes: Set(config.proxy.canaryRoutes), canaryPercent: config.proxy.canaryPercent)
     }
-    let requestTracing = RequestTracing(enabled: telemetry.traces, scheme: tls == nil ? "http" : "https")
+    let requestTracing = RequestTracing(
+        enabled: telemetry.traces, scheme: tls == nil ? "http" : "https", sampleRatio: config.tracing.sampleRatio)
     let responder = SwiftletResponder(
         inner: router.buildResponder(),
         methodIndex: RouteMethodIndex(routes: router.routes.map { ($0.method, $0.path.description) }),

@@ -3,6 +3,7 @@ import Logging
 import OTel
 import ServiceLifecycle
 import SwiftletConfig
+import SwiftletTransport
 import Tracing
 
 /// The process's tracer: OpenTelemetry over OTLP/HTTP (protobuf), traces only — logs and
@@ -39,17 +40,29 @@ public enum SwiftletTracing {
         // when the collector is gone.
         configuration.traces.otlpExporter.timeout = .seconds(1)
         configuration.traces.batchSpanProcessor.exportTimeout = .seconds(2)
-        configuration.traces.sampler = .parentBasedTraceIDRatio(ratio: tracing.sampleRatio) ?? .parentBasedAlwaysOn
+        // Requests are sampled before their span exists (`RequestTracing`): an unsampled one
+        // runs under a parent marked "not sampled", which this parent-based sampler
+        // follows for every span beneath it. Roots that remain are the background's (job
+        // runs, webhook attempts): few, and each one traced.
+        configuration.traces.sampler = .parentBasedAlwaysOn
         return configuration
     }
 
-    /// Adds `trace_id` and `span_id` to every log line written inside a span.
-    public static var loggingMetadataProvider: Logger.MetadataProvider {
-        OTel.makeLoggingMetadataProvider()
-    }
+    /// Adds `trace_id` and `span_id` to every log line written inside a sampled span.
+    public static let loggingMetadataProvider: Logger.MetadataProvider = {
+        let otel = OTel.makeLoggingMetadataProvider()
+        return Logger.MetadataProvider {
+            let metadata = otel.get()
+            guard case .string(let id)? = metadata["trace_id"], id != RequestTracing.unsampledTraceID else { return [:] }
+            return metadata
+        }
+    }()
 
-    /// The current request's trace id, for the access log.
+    /// The current request's trace id, for the access log (nil when not sampled).
     static let currentTraceID: @Sendable () -> String? = {
+        // Most requests run in no span at all (the inline lane, unsampled ones): one
+        // task-local read answers them without building a metadata dictionary.
+        guard ServiceContext.current != nil else { return nil }
         guard case .string(let id)? = loggingMetadataProvider.get()["trace_id"] else { return nil }
         return id
     }

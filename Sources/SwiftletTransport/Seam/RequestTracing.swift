@@ -3,6 +3,7 @@ import Hummingbird
 import Instrumentation
 import NIOCore
 import NIOHTTP1
+import Synchronization
 import Tracing
 
 /// A SERVER span per request, on both paths, with the caller's W3C `traceparent` as its
@@ -15,13 +16,32 @@ import Tracing
 public struct RequestTracing: Sendable {
     public let enabled: Bool
     let scheme: String
+    let sampler: HeadSampler
 
-    public init(enabled: Bool, scheme: String = "http") {
+    /// - Parameter sampleRatio: the share of requests without a caller's `traceparent`
+    ///   that get a span. The decision is taken here, before any span exists: a request
+    ///   left out costs a counter increment, not an unrecorded span.
+    public init(enabled: Bool, scheme: String = "http", sampleRatio: Double = 1) {
         self.enabled = enabled
         self.scheme = scheme
+        self.sampler = HeadSampler(ratio: sampleRatio)
     }
 
     public static let off = RequestTracing(enabled: false)
+
+    /// The trace id of the parent every unsampled request runs under. Never exported: its
+    /// flags say "not sampled", so spans started beneath it (database, WeChat) are dropped
+    /// by the tracer's parent-based sampler instead of starting traces of their own.
+    public static let unsampledTraceID = "0af7651916cd43dd8448eb211c80319c"
+    static let unsampledTraceparent = "00-\(unsampledTraceID)-b7ad6b7169203331-00"
+
+    /// The context of the unsampled parent, as the process's instrument reads it.
+    var unsampledParent: ServiceContext {
+        var context = ServiceContext.topLevel
+        InstrumentationSystem.instrument.extract(
+            ["traceparent": Self.unsampledTraceparent], into: &context, using: DictionaryExtractor())
+        return context
+    }
 
     static func name(_ start: RequestStart) -> String {
         start.method.rawValue + " " + start.route
@@ -31,6 +51,9 @@ public struct RequestTracing: Sendable {
     func traced(
         _ start: RequestStart, fields: HTTPFields, _ answer: @Sendable () async throws -> Response
     ) async throws -> Response {
+        if fields[Self.traceparentField] == nil, !sampler.take() {
+            return try await ServiceContext.withValue(sampler.unsampledParent { unsampledParent }) { try await answer() }
+        }
         var parent = ServiceContext.topLevel
         InstrumentationSystem.instrument.extract(fields, into: &parent, using: HTTPFieldsExtractor())
         return try await withSpan(Self.name(start), context: parent, ofKind: .server) { span in
@@ -41,8 +64,12 @@ public struct RequestTracing: Sendable {
         }
     }
 
-    /// Starts the span of a request the inline lane answers (on the event loop).
-    func start(_ start: RequestStart, headers: HTTPHeaders) -> any Span {
+    static let traceparentField = HTTPField.Name("traceparent")!
+
+    /// Starts the span of a request the inline lane answers (on the event loop), or nil
+    /// when it is not sampled (inline handlers start no spans of their own).
+    func start(_ start: RequestStart, headers: HTTPHeaders) -> (any Span)? {
+        guard headers.contains(name: "traceparent") || sampler.take() else { return nil }
         var parent = ServiceContext.topLevel
         InstrumentationSystem.instrument.extract(headers, into: &parent, using: HTTPHeadersExtractor())
         let span = InstrumentationSystem.tracer.startAnySpan(Self.name(start), context: parent, ofKind: .server)
@@ -63,6 +90,40 @@ public struct RequestTracing: Sendable {
             span.attributes["error.type"] = String(status.code)
             span.setStatus(SpanStatus(code: .error))
         }
+    }
+}
+
+/// One request in `1/ratio` is sampled, by a shared counter: cheaper than a random draw
+/// per request, and as even.
+final class HeadSampler: Sendable {
+    private let every: UInt64
+    private let count = Atomic<UInt64>(0)
+    private let parent = Mutex<ServiceContext?>(nil)
+
+    init(ratio: Double) {
+        every = ratio <= 0 ? 0 : UInt64(max(1, (1 / min(1, ratio)).rounded()))
+    }
+
+    func take() -> Bool {
+        guard every > 0 else { return false }
+        if every == 1 { return true }
+        return count.add(1, ordering: .relaxed).newValue % every == 0
+    }
+
+    /// The unsampled parent, read once (after the process has installed its tracer).
+    func unsampledParent(_ make: () -> ServiceContext) -> ServiceContext {
+        parent.withLock { cached in
+            if let cached { return cached }
+            let made = make()
+            cached = made
+            return made
+        }
+    }
+}
+
+struct DictionaryExtractor: Extractor {
+    func extract(key: String, from carrier: [String: String]) -> String? {
+        carrier[key]
     }
 }
 

@@ -87,4 +87,18 @@ struct MetricsEndpointTests {
             #expect(exposition.contains(#"le="0.5"}"#), "the latency SLO's bucket boundary prints as the rules expect")
         }
     }
+
+    @Test("WeChat calls are timed by API, and their failures counted by errcode")
+    func weChatCallsCounted() async throws {
+        try await Self.withMetrics { client, key in
+            _ = try await client.login("metrics:\(RandomID.base32(byteCount: 4))")
+            _ = try await client.call(.post, "/api/v1/auth/wechat/login", json: #"{"code":"err:-1:x"}"#)
+            _ = try await client.call(.post, "/api/v1/auth/wechat/login", json: #"{"code":"err:40029:x"}"#)
+            let exposition = try await Self.scrape(client, key: key)
+            #expect(Self.sample(exposition, #"swiftlet_wechat_call_duration_seconds_count{api="jscode2session"}"#) == 3)
+            #expect(Self.sample(exposition, #"swiftlet_wechat_call_errors_total{api="jscode2session",errcode="-1"}"#) == 1)
+            #expect(Self.sample(exposition, #"swiftlet_wechat_call_errors_total{api="jscode2session",errcode="40029"}"#) == 1)
+            #expect(!exposition.contains("sandbox-app-secret"), "no secret in any label")
+        }
+    }
 }

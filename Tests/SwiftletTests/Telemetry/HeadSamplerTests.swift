@@ -1,0 +1,19 @@
+@testable import SwiftletTransport
+import Testing
+
+/// Requests are sampled before any span exists: exactly one in `1/ratio`.
+@Suite("Head sampling")
+struct HeadSamplerTests {
+    @Test("a ratio samples exactly its share, 0 none, 1 all", arguments: [0.01, 0.1, 0.25, 1.0, 0.0])
+    func share(ratio: Double) {
+        let sampler = HeadSampler(ratio: ratio)
+        let taken = (0..<10_000).filter { _ in sampler.take() }.count
+        #expect(taken == Int((10_000 * ratio).rounded()))
+    }
+
+    @Test("an unsampled request's parent says 'not sampled'")
+    func unsampledParentFlags() {
+        #expect(RequestTracing.unsampledTraceparent.hasSuffix("-00"))
+        #expect(RequestTracing.unsampledTraceparent.contains(RequestTracing.unsampledTraceID))
+    }
+}
