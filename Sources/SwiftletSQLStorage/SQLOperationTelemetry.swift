@@ -32,6 +32,8 @@ public final class SQLOperationTelemetry: Sendable {
     /// Starts recording into `factory`; spans too when `traces` (the process's tracer).
     public func attach(_ factory: any MetricsFactory, traces: Bool) {
         attached.withLock { $0 = Attached(factory: factory, traces: traces) }
+        // Handles made for an earlier application's registry must not keep recording there.
+        histograms.withLock { $0.removeAll() }
     }
 
     /// Connections holding an operation now, and operations waiting for one.
