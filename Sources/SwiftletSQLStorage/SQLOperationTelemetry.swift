@@ -17,7 +17,8 @@ public final class SQLOperationTelemetry: Sendable {
         let traces: Bool
     }
     private let attached = Mutex<Attached?>(nil)
-    private let histograms = Mutex<[OperationKey: CoreMetrics.Timer]>([:])
+    /// Per call site: its name and its series, made on first use.
+    private let operations = Mutex<[OperationKey: (name: String, timer: CoreMetrics.Timer)]>([:])
     private let inUse = Atomic<Int>(0)
     private let waiting = Atomic<Int>(0)
 
@@ -33,7 +34,7 @@ public final class SQLOperationTelemetry: Sendable {
     public func attach(_ factory: any MetricsFactory, traces: Bool) {
         attached.withLock { $0 = Attached(factory: factory, traces: traces) }
         // Handles made for an earlier application's registry must not keep recording there.
-        histograms.withLock { $0.removeAll() }
+        operations.withLock { $0.removeAll() }
     }
 
     /// Connections holding an operation now, and operations waiting for one.
@@ -69,19 +70,18 @@ public final class SQLOperationTelemetry: Sendable {
     ) async throws -> T {
         guard let attached = attached.withLock({ $0 }) else { return try await body() }
         let key = OperationKey(file: UnsafeRawPointer(file.utf8Start), function: UnsafeRawPointer(function.utf8Start))
-        let timer = histograms.withLock { cached in
-            if let timer = cached[key] { return timer }
+        let (name, timer) = operations.withLock { cached in
+            if let operation = cached[key] { return operation }
+            let name = Self.operationName(file: file, function: function)
             let timer = CoreMetrics.Timer(
                 label: "db_client_operation_duration_seconds",
-                dimensions: [("db_system_name", system), ("db_operation_name", Self.operationName(file: file, function: function))],
-                factory: attached.factory)
-            cached[key] = timer
-            return timer
+                dimensions: [("db_system_name", system), ("db_operation_name", name)], factory: attached.factory)
+            cached[key] = (name, timer)
+            return (name, timer)
         }
         let started = ContinuousClock.now
         defer { timer.recordInterval(since: started) }
         guard attached.traces else { return try await body() }
-        let name = Self.operationName(file: file, function: function)
         return try await withSpan("db " + name, ofKind: .client) { span in
             span.attributes["db.system.name"] = system
             span.attributes["db.operation.name"] = name

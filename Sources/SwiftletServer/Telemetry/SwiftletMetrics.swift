@@ -10,12 +10,14 @@ import Synchronization
 /// are read when scraped, through `onScrape`, instead of being counted twice.
 public final class SwiftletMetrics: Sendable {
     public let registry = PrometheusCollectorRegistry()
+    private let catalogue: [MetricFamily]
     private let families: [String: MetricFamily]
     private let recorded = Mutex<Set<String>>([])
     private let scrapeHooks = Mutex<[@Sendable () async -> Void]>([])
     private let counterTotals = Mutex<[String: Double]>([:])
 
     public init(catalogue: [MetricFamily] = MetricCatalogue.families) {
+        self.catalogue = catalogue
         self.families = Dictionary(catalogue.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
     }
 
@@ -33,7 +35,7 @@ public final class SwiftletMetrics: Sendable {
         buffer.reserveCapacity(16 * 1024)
         registry.emit(into: &buffer)
         let seen = recorded.withLock { $0 }
-        for family in MetricCatalogue.families where !seen.contains(family.name) && families[family.name] != nil {
+        for family in catalogue where !seen.contains(family.name) {
             buffer.append(contentsOf: "# HELP \(family.name) \(family.help)\n# TYPE \(family.name) \(family.kind.typeName)\n".utf8)
         }
         return buffer

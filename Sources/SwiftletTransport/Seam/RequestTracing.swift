@@ -17,14 +17,25 @@ public struct RequestTracing: Sendable {
     public let enabled: Bool
     let scheme: String
     let sampler: HeadSampler
+    /// The context every unsampled router request runs under (see `unsampledTraceID`).
+    let unsampledParent: ServiceContext
 
     /// - Parameter sampleRatio: the share of requests without a caller's `traceparent`
     ///   that get a span. The decision is taken here, before any span exists: a request
     ///   left out costs a counter increment, not an unrecorded span.
+    ///
+    /// Build it after the process has installed its tracer (`swiftlet serve` does): the
+    /// unsampled parent is read through that tracer's propagator, once.
     public init(enabled: Bool, scheme: String = "http", sampleRatio: Double = 1) {
         self.enabled = enabled
         self.scheme = scheme
         self.sampler = HeadSampler(ratio: sampleRatio)
+        var context = ServiceContext.topLevel
+        if enabled {
+            InstrumentationSystem.instrument.extract(
+                ["traceparent": Self.unsampledTraceparent], into: &context, using: DictionaryExtractor())
+        }
+        self.unsampledParent = context
     }
 
     public static let off = RequestTracing(enabled: false)
@@ -35,14 +46,6 @@ public struct RequestTracing: Sendable {
     public static let unsampledTraceID = "0af7651916cd43dd8448eb211c80319c"
     static let unsampledTraceparent = "00-\(unsampledTraceID)-b7ad6b7169203331-00"
 
-    /// The context of the unsampled parent, as the process's instrument reads it.
-    var unsampledParent: ServiceContext {
-        var context = ServiceContext.topLevel
-        InstrumentationSystem.instrument.extract(
-            ["traceparent": Self.unsampledTraceparent], into: &context, using: DictionaryExtractor())
-        return context
-    }
-
     static func name(_ start: RequestStart) -> String {
         start.method.rawValue + " " + start.route
     }
@@ -52,7 +55,7 @@ public struct RequestTracing: Sendable {
         _ start: RequestStart, fields: HTTPFields, _ answer: @Sendable () async throws -> Response
     ) async throws -> Response {
         if fields[Self.traceparentField] == nil, !sampler.take() {
-            return try await ServiceContext.withValue(sampler.unsampledParent { unsampledParent }) { try await answer() }
+            return try await ServiceContext.withValue(unsampledParent) { try await answer() }
         }
         var parent = ServiceContext.topLevel
         InstrumentationSystem.instrument.extract(fields, into: &parent, using: HTTPFieldsExtractor())
@@ -98,7 +101,6 @@ public struct RequestTracing: Sendable {
 final class HeadSampler: Sendable {
     private let every: UInt64
     private let count = Atomic<UInt64>(0)
-    private let parent = Mutex<ServiceContext?>(nil)
 
     init(ratio: Double) {
         every = ratio <= 0 ? 0 : UInt64(max(1, (1 / min(1, ratio)).rounded()))
@@ -108,16 +110,6 @@ final class HeadSampler: Sendable {
         guard every > 0 else { return false }
         if every == 1 { return true }
         return count.add(1, ordering: .relaxed).newValue % every == 0
-    }
-
-    /// The unsampled parent, read once (after the process has installed its tracer).
-    func unsampledParent(_ make: () -> ServiceContext) -> ServiceContext {
-        parent.withLock { cached in
-            if let cached { return cached }
-            let made = make()
-            cached = made
-            return made
-        }
     }
 }
 
