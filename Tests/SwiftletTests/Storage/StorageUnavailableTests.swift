@@ -154,7 +154,7 @@ final class SQLiteWriteLockHolder: @unchecked Sendable {
         process.standardInput = input
         process.standardOutput = output
         process.standardError = errors
-        try process.run()
+        try ProcessLaunch.run(process)
         let line = String(decoding: output.fileHandleForReading.availableData, as: UTF8.self)
         guard line.hasPrefix("locked") else {
             process.waitUntilExit()
