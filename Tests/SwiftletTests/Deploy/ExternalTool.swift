@@ -44,7 +44,7 @@ enum ExternalTool {
         process.standardError = output
         let stdin = Pipe()
         process.standardInput = stdin
-        try ProcessLaunch.run(process)
+        try process.run()
         if let input { stdin.fileHandleForWriting.write(Data(input.utf8)) }
         try stdin.fileHandleForWriting.close()
         let data = output.fileHandleForReading.readDataToEndOfFile()

@@ -112,7 +112,7 @@ final class SwiftletProcess: @unchecked Sendable {
         let out = Pipe(), err = Pipe()
         process.standardOutput = out
         process.standardError = err
-        try ProcessLaunch.run(process)
+        try process.run()
         let output = out.fileHandleForReading.readDataToEndOfFile()
         let error = err.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
@@ -137,7 +137,7 @@ final class SwiftletProcess: @unchecked Sendable {
         let pipe = Pipe()
         process.standardOutput = pipe
         process.standardError = pipe
-        try ProcessLaunch.run(process)
+        try process.run()
         // A plain thread doing blocking reads until end of file, not a `readabilityHandler`:
         // Foundation's dispatch source stays registered after the pipe is closed, and a
         // reused descriptor number can then crash the dispatch manager thread. The thread

@@ -135,7 +135,7 @@ struct TestCertificates: Sendable {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/bin/sh")
         process.arguments = ["-c", script]
-        try ProcessLaunch.run(process)
+        try process.run()
         process.waitUntilExit()
         guard process.terminationStatus == 0 else { throw TestSetupError("openssl could not make test certificates") }
         return certificates
@@ -158,7 +158,7 @@ enum Curl {
         let out = Pipe(), err = Pipe()
         process.standardOutput = out
         process.standardError = err
-        try ProcessLaunch.run(process)
+        try process.run()
         let output = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         let error = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()

@@ -154,7 +154,7 @@ final class SQLiteWriteLockHolder: @unchecked Sendable {
         process.standardInput = input
         process.standardOutput = output
         process.standardError = errors
-        try ProcessLaunch.run(process)
+        try process.run()
         let line = String(decoding: output.fileHandleForReading.availableData, as: UTF8.self)
         guard line.hasPrefix("locked") else {
             process.waitUntilExit()
