@@ -73,6 +73,7 @@ as_postgres() {
 
 cleanup() {
   set +e
+  [ -s "$WORK/session" ] && pkill -KILL -s "$(cat "$WORK/session")" 2>/dev/null
   [ -f "$WORK/redis.pid" ] && kill "$(cat "$WORK/redis.pid")" 2>/dev/null
   [ -d "$WORK/pg" ] && as_postgres "$PG_BIN/pg_ctl" -D "$WORK/pg" -m fast stop >/dev/null 2>&1
   rm -rf "$WORK"
@@ -101,6 +102,17 @@ export SWIFTLET_TEST_REDIS_URL="redis://127.0.0.1:$REDIS_PORT"
 
 log "building"
 swift build --build-tests
+
+# Runs `swift test` in a session of its own and then kills what is left of that session: a
+# test process that crashes would otherwise leave its children (servers, redis-server,
+# nginx) running, loading the machine for everything after it.
+run_tests() {
+  local status=0
+  setsid --wait bash -c 'echo $$ > "$0"; exec swift test --skip-build "$@"' "$WORK/session" "$@" || status=$?
+  [ -s "$WORK/session" ] && pkill -KILL -s "$(cat "$WORK/session")" 2>/dev/null
+  rm -f "$WORK/session"
+  return "$status"
+}
 log "running tests (PostgreSQL: $SWIFTLET_TEST_POSTGRES_URL, Redis: $SWIFTLET_TEST_REDIS_URL)"
 # Suites that run whole clusters of processes (three nodes and nginx, a node killed and
 # restarted), and the realtime load tests (10,000 messages resumed on both engines, 1,000
@@ -117,13 +129,13 @@ MULTI_PROCESS_SUITES=(ThreeNodeClusterTests ThreeNodeRedisClusterTests CrashReco
   LoadSheddingTests WeChatBreakerTests MetricsCardinalityTests)
 if [ $# -eq 0 ]; then
   skip=$(IFS='|'; echo "${MULTI_PROCESS_SUITES[*]}")
-  swift test --skip-build --skip "$skip"
+  run_tests --skip "$skip"
   for suite in "${MULTI_PROCESS_SUITES[@]}"; do
     log "running $suite"
-    swift test --skip-build --filter "$suite"
+    run_tests --filter "$suite"
   done
 else
-  swift test --skip-build "$@"
+  run_tests "$@"
 fi
 
 # The API contract, fuzzed against the live server on both engines (skipped for a

@@ -160,8 +160,8 @@ final class ClusterHarness: @unchecked Sendable {
     }
 
     /// A new admin key for the cluster (`swiftlet admin create-key` against its database).
-    func createAdminKey() throws -> String {
-        let result = try SwiftletProcess.run(["admin", "create-key", "--name", "cluster-test"],
+    func createAdminKey() async throws -> String {
+        let result = try await SwiftletProcess.run(["admin", "create-key", "--name", "cluster-test"],
                                              environment: storageEnvironment.merging(["SWIFTLET_LOG_LEVEL": "warning"]) { $1 })
         guard result.status == 0 else { throw TestSetupError("admin create-key failed: \(result.standardError)") }
         return result.standardOutput.trimmingCharacters(in: .whitespacesAndNewlines)

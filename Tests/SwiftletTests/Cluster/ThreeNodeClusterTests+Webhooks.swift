@@ -7,7 +7,7 @@ extension ThreeNodeClusterTests {
     func webhooksDeliveredOnce() async throws {
         try await TestWebhookReceiver.with { receiver in
             try await ClusterHarness.with(environment: ["SWIFTLET_WEBHOOKS_POLL_INTERVAL": "0.05"]) { cluster in
-                let adminKey = try cluster.createAdminKey()
+                let adminKey = try await cluster.createAdminKey()
                 let created = try await cluster.api.json(.POST, "/admin/v1/webhooks", json: """
                     {"url":"\(receiver.url)","eventTypes":["user.created"]}
                     """, token: adminKey)

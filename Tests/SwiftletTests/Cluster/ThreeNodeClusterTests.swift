@@ -14,7 +14,7 @@ struct ThreeNodeClusterTests {
             "SWIFTLET_COMMERCE_UNPAID_TIMEOUT": "4", "SWIFTLET_JOBS_POLL_INTERVAL": "0.2", "SWIFTLET_JOBS_LEASE": "10",
         ]) { cluster in
             let api = cluster.api
-            let adminKey = try cluster.createAdminKey()
+            let adminKey = try await cluster.createAdminKey()
             let sku = try await Self.firstSKU(api)
             let stockBefore = try await Self.stock(of: sku, in: cluster)
             let token = try await Self.login(api, code: "jobs:1")

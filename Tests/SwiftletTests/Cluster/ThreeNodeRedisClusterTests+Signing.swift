@@ -8,7 +8,7 @@ extension ThreeNodeRedisClusterTests {
     @Test("a signed request used on node 1 is a replay on nodes 2 and 3; a revocation reaches every node within 6 s")
     func signedRequestsAcrossNodes() async throws {
         try await Self.withCluster(environment: ["SWIFTLET_SIGNING_ROUTES": "/api/v1/me=optional"]) { cluster, _ in
-            let admin = try cluster.createAdminKey()
+            let admin = try await cluster.createAdminKey()
             let created = try await Self.node(cluster, 1).json(.POST, "/admin/v1/signing-keys", json: #"{"name":"cluster"}"#, token: admin)
             let keyID = try #require((created["key"] as? [String: Any])?["id"] as? String)
             let signer = TestSigner(keyID: keyID, secret: try #require(created["secret"] as? String))

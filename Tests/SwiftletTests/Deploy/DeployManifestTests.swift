@@ -23,7 +23,7 @@ struct DeployManifestTests {
     @Test("Kubernetes: env names are configuration keys, the configuration is valid, probes and ports match the server, the HPA scales the Deployment",
           .enabled(if: Self.yamlReaderAvailable))
     func kubernetesManifests() async throws {
-        let documents = try Self.kubernetesDocuments()
+        let documents = try await Self.kubernetesDocuments()
         let deployment = try Self.single("Deployment", in: documents)
         let service = try Self.single("Service", in: documents)
         let autoscaler = try Self.single("HorizontalPodAutoscaler", in: documents)
@@ -107,7 +107,7 @@ struct DeployManifestTests {
 
     @Test("nginx accepts deploy/nginx/swiftlet-upstream.conf as shipped and as the tests rewrite it",
           .enabled(if: ExternalTool.enabled("nginx")))
-    func nginxAcceptsTheUpstreamConfiguration() throws {
+    func nginxAcceptsTheUpstreamConfiguration() async throws {
         let shipped = try NginxSite.upstreamConfiguration()
         for directive in ["keepalive ", "proxy_next_upstream error timeout;", "max_fails=", "fail_timeout=",
                           "proxy_set_header X-Request-Id", "proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;",
@@ -122,7 +122,7 @@ struct DeployManifestTests {
             let directory = try TemporaryDirectory()
             defer { directory.remove() }
             _ = try NginxSite.writeConfiguration(in: directory.path, listenPort: listen, nodePorts: nodes)
-            let result = try NginxSite.check(directory: directory.path)
+            let result = try await NginxSite.check(directory: directory.path)
             #expect(result.status == 0, "nginx -t: \(result.text)")
             if let nodes {
                 let written = try String(contentsOfFile: directory.path + "/swiftlet-upstream.conf", encoding: .utf8)
@@ -162,7 +162,7 @@ struct DeployManifestTests {
     static var yamlReader: String? {
         [ExternalTool.path("python3"), "/usr/bin/python3"].compactMap { $0 }.first { candidate in
             FileManager.default.isExecutableFile(atPath: candidate)
-                && (try? ExternalTool.run(candidate, ["-c", "import yaml"]).status) == 0
+                && (try? ExternalTool.probe(candidate, ["-c", "import yaml"]).status) == 0
         }
     }
 
@@ -173,13 +173,13 @@ struct DeployManifestTests {
     }
 
     /// Every document of every deploy/kubernetes/*.yaml, as JSON objects.
-    static func kubernetesDocuments() throws -> [[String: Any]] {
+    static func kubernetesDocuments() async throws -> [[String: Any]] {
         let python = try #require(yamlReader, "python3 with PyYAML is needed to read the manifests (scripts/test.sh installs python3-yaml)")
         let directory = deploy + "/kubernetes"
         let files = try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.hasSuffix(".yaml") }.sorted()
         #expect(!files.isEmpty)
         let script = "import sys, json, yaml\nprint(json.dumps([d for f in sys.argv[1:] for d in yaml.safe_load_all(open(f)) if d]))"
-        let result = try ExternalTool.run(python, ["-c", script] + files.map { directory + "/" + $0 })
+        let result = try await ExternalTool.run(python, ["-c", script] + files.map { directory + "/" + $0 })
         guard result.status == 0 else { throw TestSetupError("reading the manifests: \(result.text)") }
         return try #require(try JSONSerialization.jsonObject(with: Data(result.text.utf8)) as? [[String: Any]])
     }

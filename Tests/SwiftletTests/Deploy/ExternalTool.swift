@@ -35,20 +35,14 @@ enum ExternalTool {
     }
 
     /// Runs `executable` to completion, standard output and error together.
-    static func run(_ executable: String, _ arguments: [String], input: String? = nil) throws -> Output {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        let stdin = Pipe()
-        process.standardInput = stdin
-        try process.run()
-        if let input { stdin.fileHandleForWriting.write(Data(input.utf8)) }
-        try stdin.fileHandleForWriting.close()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Output(status: process.terminationStatus, text: String(decoding: data, as: UTF8.self))
+    static func run(_ executable: String, _ arguments: [String], input: String? = nil) async throws -> Output {
+        let result = try await ChildProcess.run(executable, arguments, input: input, mergingErrors: true)
+        return Output(status: result.status, text: result.standardOutput)
+    }
+
+    /// `run` on the calling thread, for a quick check where no `await` is possible.
+    static func probe(_ executable: String, _ arguments: [String]) throws -> Output {
+        let result = try ChildProcess.runBlocking(executable, arguments, mergingErrors: true)
+        return Output(status: result.status, text: result.standardOutput)
     }
 }

@@ -50,7 +50,7 @@ enum NginxSite {
             .write(toFile: directory + "/swiftlet-upstream.conf", atomically: true, encoding: .utf8)
         // Temporary-file paths for every module this nginx has, so nothing is written
         // under /var/lib/nginx (not writable for a non-root user).
-        let version = (try? ExternalTool.run(try ExternalTool.require("nginx"), ["-V"]).text) ?? ""
+        let version = (try? ExternalTool.probe(try ExternalTool.require("nginx"), ["-V"]).text) ?? ""
         let temporaryPaths = ["client_body", "proxy", "fastcgi", "uwsgi", "scgi"].filter { module in
             module == "client_body" || module == "proxy" || !version.contains("--without-http_\(module)_module")
         }.map { "    \($0)_temp_path \(directory)/temp-\($0);" }.joined(separator: "\n")
@@ -75,8 +75,8 @@ enum NginxSite {
     }
 
     /// `nginx -t` on the configuration in `directory`.
-    static func check(directory: String) throws -> ExternalTool.Output {
-        try ExternalTool.run(try ExternalTool.require("nginx"),
+    static func check(directory: String) async throws -> ExternalTool.Output {
+        try await ExternalTool.run(try ExternalTool.require("nginx"),
                              ["-t", "-p", directory, "-c", directory + "/nginx.conf", "-e", directory + "/error.log"])
     }
 }
@@ -98,7 +98,7 @@ final class NginxProcess: @unchecked Sendable {
         _ = FileManager.default.createFile(atPath: directory + "/stderr.log", contents: nil)
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle(forWritingAtPath: directory + "/stderr.log") ?? FileHandle.nullDevice
-        try process.run()
+        try ChildProcess.launch(process)
         let deadline = ContinuousClock.now + .seconds(10)
         while ContinuousClock.now < deadline {
             if (try? await SwiftletProcess.get("http://127.0.0.1:\(port)/health/live")) == 200 { return }

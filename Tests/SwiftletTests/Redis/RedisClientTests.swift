@@ -217,7 +217,7 @@ struct RedisClientTests {
 
     @Test("rediss:// speaks TLS and verifies the server's certificate")
     func tls() async throws {
-        let certificates = try TestCertificates.make()
+        let certificates = try await TestCertificates.make()
         let port = try LoopbackPorts.free()
         let server = try TestRedisServer(port: port, arguments: [
             "--port", "0", "--tls-port", String(port), "--tls-cert-file", certificates.path("server.pem"),

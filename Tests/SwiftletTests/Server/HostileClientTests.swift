@@ -27,7 +27,7 @@ struct HostileClientTests {
 
         let flood = try NonReadingClient(port: port)
         let request = Array("GET \(path) HTTP/1.1\r\nHost: x\r\n\r\n".utf8)
-        let sent = flood.send(request, times: 200_000, for: .seconds(4))
+        let sent = try await Blocking.run { flood.send(request, times: 200_000, for: .seconds(4)) }
         #expect(sent > 1_000, "the server read requests before pushing back (\(sent) sent)")
 
         // Meanwhile another client is served promptly.
@@ -39,7 +39,7 @@ struct HostileClientTests {
         #expect(after - before < Self.allowedGrowthKiB, "grew from \(before) KiB to \(after) KiB")
         // Once the server has answered what it read and the socket is full, the idle
         // timeout (3 s) runs; a router response waiting for the reader has no other deadline.
-        let closedAfter = flood.waitUntilClosedByServer(limit: .seconds(45))
+        let closedAfter = try await Blocking.run { flood.waitUntilClosedByServer(limit: .seconds(45)) }
         #expect(closedAfter != nil, "the server closed the stalled connection")
         flood.close()
         #expect(try await server.terminate() == 0)
@@ -72,8 +72,9 @@ struct HostileClientTests {
 }
 
 /// A TCP client that writes and never reads, with a non-blocking socket so it notices
-/// when the server stops taking bytes instead of hanging.
-final class NonReadingClient {
+/// when the server stops taking bytes instead of hanging. Its loops sleep between tries:
+/// run them with `Blocking.run`, off the cooperative pool.
+final class NonReadingClient: Sendable {
     private let descriptor: Int32
 
     init(port: Int) throws {
@@ -154,9 +155,10 @@ struct LaneOnOffCurlTests {
             userID: UserID(rawValue: "u_" + RandomID.base32(byteCount: 8)), sessionID: .generate(), tokenID: "t1",
             issuedAt: hourAgo.addingTimeInterval(-900), expiresAt: hourAgo))
         for (token, code) in [(expired, "auth.token_expired"), (expired.dropLast(3) + "AAA", "auth.token_invalid")] {
-            let answers = try [onPort, offPort].map { port in
-                try Curl.run(["-i", "-H", "Authorization: Bearer \(token)", "-H", "X-Request-Id: curl-1",
-                              "http://127.0.0.1:\(port)/api/v1/me"])
+            var answers: [Curl.Result] = []
+            for port in [onPort, offPort] {
+                answers.append(try await Curl.run(["-i", "-H", "Authorization: Bearer \(token)", "-H", "X-Request-Id: curl-1",
+                                                   "http://127.0.0.1:\(port)/api/v1/me"]))
             }
             let (onHead, onBody) = Self.split(answers[0].output), (offHead, offBody) = Self.split(answers[1].output)
             #expect(answers[0].httpStatus == 401)

@@ -6,16 +6,16 @@ import Testing
 @Suite("swiftlet process", .serialized)
 struct ProcessTests {
     @Test("config check names an invalid key and exits non-zero")
-    func configCheckRejectsInvalidValue() throws {
-        let result = try SwiftletProcess.run(["config", "check"], environment: ["SWIFTLET_HTTP_PORT": "abc"])
+    func configCheckRejectsInvalidValue() async throws {
+        let result = try await SwiftletProcess.run(["config", "check"], environment: ["SWIFTLET_HTTP_PORT": "abc"])
         #expect(result.status == 2)
         #expect(result.standardError.contains("http.port"))
         #expect(result.standardError.contains("SWIFTLET_HTTP_PORT"))
     }
 
     @Test("config check prints the effective configuration with secrets masked")
-    func configCheckMasksSecrets() throws {
-        let result = try SwiftletProcess.run(
+    func configCheckMasksSecrets() async throws {
+        let result = try await SwiftletProcess.run(
             ["config", "check", "--port", "9999"],
             environment: ["SWIFTLET_STORAGE_POSTGRES_URL": "postgres://app:s3cret@127.0.0.1/app?sslmode=disable"])
         #expect(result.status == 0)
@@ -60,24 +60,24 @@ struct ProcessTests {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let environment = ["SWIFTLET_STORAGE_SQLITE_PATH": directory.path + "/data/swiftlet.sqlite", "SWIFTLET_LOG_LEVEL": "warning"]
-        let created = try SwiftletProcess.run(["admin", "create-key", "--name", "ops"], environment: environment)
+        let created = try await SwiftletProcess.run(["admin", "create-key", "--name", "ops"], environment: environment)
         #expect(created.status == 0)
         let key = created.standardOutput.trimmingCharacters(in: .whitespacesAndNewlines)
         #expect(key.hasPrefix("swk_") && key.count > 40)
-        let duplicate = try SwiftletProcess.run(["admin", "create-key", "--name", "ops"], environment: environment)
+        let duplicate = try await SwiftletProcess.run(["admin", "create-key", "--name", "ops"], environment: environment)
         #expect(duplicate.status == 1)
         #expect(duplicate.standardError.contains("admin.key_exists"))
-        let listed = try SwiftletProcess.run(["admin", "list-keys"], environment: environment)
+        let listed = try await SwiftletProcess.run(["admin", "list-keys"], environment: environment)
         #expect(listed.standardOutput.contains("ops\tactive"))
         #expect(!listed.standardOutput.contains(key))
-        #expect(try SwiftletProcess.run(["admin", "revoke-key", "ops"], environment: environment).status == 0)
-        #expect(try SwiftletProcess.run(["admin", "revoke-key", "ops"], environment: environment).status == 1)
-        #expect(try SwiftletProcess.run(["admin", "create-key", "--name", "bad name!"], environment: environment).status != 0)
+        #expect(try await SwiftletProcess.run(["admin", "revoke-key", "ops"], environment: environment).status == 0)
+        #expect(try await SwiftletProcess.run(["admin", "revoke-key", "ops"], environment: environment).status == 1)
+        #expect(try await SwiftletProcess.run(["admin", "create-key", "--name", "bad name!"], environment: environment).status != 0)
     }
 
     @Test("serve refuses to start on an invalid configuration")
-    func serveRefusesInvalidConfiguration() throws {
-        let result = try SwiftletProcess.run(["serve"], environment: ["SWIFTLET_STORAGE_ENGINE": "oracle"])
+    func serveRefusesInvalidConfiguration() async throws {
+        let result = try await SwiftletProcess.run(["serve"], environment: ["SWIFTLET_STORAGE_ENGINE": "oracle"])
         #expect(result.status == 2)
         #expect(result.standardError.contains("storage.engine"))
     }
@@ -102,22 +102,13 @@ final class SwiftletProcess: @unchecked Sendable {
         }
     }
 
-    static func run(_ arguments: [String], environment: [String: String] = [:]) throws -> Result {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: try executable)
-        process.arguments = arguments
+    static func run(_ arguments: [String], environment: [String: String] = [:]) async throws -> Result {
         // Many servers run at once here: each metrics listener takes a port of its own.
-        process.environment = cleanEnvironment().merging(["SWIFTLET_METRICS_LISTEN": "127.0.0.1:0"]) { _, new in new }
-            .merging(environment) { _, new in new }
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let output = out.fileHandleForReading.readDataToEndOfFile()
-        let error = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Result(status: process.terminationStatus, standardOutput: String(decoding: output, as: UTF8.self),
-                      standardError: String(decoding: error, as: UTF8.self))
+        let output = try await ChildProcess.run(
+            try executable, arguments,
+            environment: cleanEnvironment().merging(["SWIFTLET_METRICS_LISTEN": "127.0.0.1:0"]) { _, new in new }
+                .merging(environment) { _, new in new })
+        return Result(status: output.status, standardOutput: output.standardOutput, standardError: output.standardError)
     }
 
     /// The environment without any `SWIFTLET_` settings of the machine running the tests.
@@ -137,7 +128,7 @@ final class SwiftletProcess: @unchecked Sendable {
         let pipe = Pipe()
         process.standardOutput = pipe
         process.standardError = pipe
-        try process.run()
+        try ChildProcess.launch(process)
         // A plain thread doing blocking reads until end of file, not a `readabilityHandler`:
         // Foundation's dispatch source stays registered after the pipe is closed, and a
         // reused descriptor number can then crash the dispatch manager thread. The thread
@@ -206,11 +197,11 @@ final class SwiftletProcess: @unchecked Sendable {
 @Suite("swiftlet sandbox credentials", .serialized)
 struct SandboxCredentialsCommandTests {
     @Test("prints the sandbox app, merchant, serials and APIv3 key, and writes the key files an SDK loads")
-    func printsCredentialsAndWritesFiles() throws {
+    func printsCredentialsAndWritesFiles() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let environment = ["SWIFTLET_DATA_DIRECTORY": directory.path + "/data", "SWIFTLET_LOG_LEVEL": "warning"]
-        let result = try SwiftletProcess.run(["sandbox", "credentials"], environment: environment)
+        let result = try await SwiftletProcess.run(["sandbox", "credentials"], environment: environment)
         #expect(result.status == 0, "\(result.standardError)")
         var values: [String: String] = [:]
         for line in result.standardOutput.split(separator: "\n") {
@@ -231,10 +222,10 @@ struct SandboxCredentialsCommandTests {
             #expect(mode == 0o600, "\(name) readable by its owner only")
         }
         // The same merchant on the next call: the one `serve` uses.
-        let again = try SwiftletProcess.run(["sandbox", "credentials"], environment: environment)
+        let again = try await SwiftletProcess.run(["sandbox", "credentials"], environment: environment)
         #expect(again.standardOutput == result.standardOutput)
 
-        let realApp = try SwiftletProcess.run(["sandbox", "credentials"], environment: environment.merging([
+        let realApp = try await SwiftletProcess.run(["sandbox", "credentials"], environment: environment.merging([
             "SWIFTLET_WECHAT_SANDBOX": "false", "SWIFTLET_WECHAT_APP_ID": "wx1234567890abcdef",
             "SWIFTLET_WECHAT_APP_SECRET": "0123456789abcdef0123456789abcdef",
         ]) { $1 })

@@ -15,7 +15,7 @@ struct TLSTests {
         _ adjust: @escaping (inout SwiftletConfiguration, TestCertificates) -> Void = { _, _ in },
         _ body: @escaping @Sendable (_ port: Int, _ certificates: TestCertificates, _ box: LaneBox) async throws -> Void
     ) async throws {
-        let certificates = try TestCertificates.make()
+        let certificates = try await TestCertificates.make()
         defer { certificates.directory.remove() }
         let box = LaneBox()
         var customization = TestRoutes.customization
@@ -37,7 +37,7 @@ struct TLSTests {
     func inlineOverTLS() async throws {
         try await Self.withTLSServer { port, certificates, box in
             let before = box.answered
-            let result = try Curl.run(["--cacert", certificates.path("ca.pem"), "https://127.0.0.1:\(port)/health/live"])
+            let result = try await Curl.run(["--cacert", certificates.path("ca.pem"), "https://127.0.0.1:\(port)/health/live"])
             #expect(result.status == 0, "\(result.error)")
             #expect(result.output == #"{"status":"ok"}"#)
             #expect(box.answered == before + 1, "answered by the inline lane")
@@ -65,11 +65,11 @@ struct TLSTests {
     @Test("TLS 1.3 by default; 1.2 only when allowed")
     func minimumVersion() async throws {
         try await Self.withTLSServer { port, certificates, _ in
-            let old = try Curl.run(["--cacert", certificates.path("ca.pem"), "--tls-max", "1.2", "https://127.0.0.1:\(port)/health/live"])
+            let old = try await Curl.run(["--cacert", certificates.path("ca.pem"), "--tls-max", "1.2", "https://127.0.0.1:\(port)/health/live"])
             #expect(old.status != 0, "a TLS 1.2 client is refused")
         }
         try await Self.withTLSServer({ config, _ in config.http.tls.minimumVersion = .v1_2 }) { port, certificates, _ in
-            let old = try Curl.run(["--cacert", certificates.path("ca.pem"), "--tls-max", "1.2", "https://127.0.0.1:\(port)/health/live"])
+            let old = try await Curl.run(["--cacert", certificates.path("ca.pem"), "--tls-max", "1.2", "https://127.0.0.1:\(port)/health/live"])
             #expect(old.status == 0, "\(old.error)")
         }
     }
@@ -83,25 +83,25 @@ struct TLSTests {
             let ca = ["--cacert", certificates.path("ca.pem")]
             let withCertificate = ca + ["--cert", certificates.path("client.pem"), "--key", certificates.path("client.key")]
 
-            let anonymous = try Curl.run(ca + ["\(url)/health/live"])
+            let anonymous = try await Curl.run(ca + ["\(url)/health/live"])
             #expect(anonymous.output == #"{"status":"ok"}"#, "mini-program clients need no certificate")
 
-            let refused = try Curl.run(ca + ["\(url)/admin/v1/keys"])
+            let refused = try await Curl.run(ca + ["\(url)/admin/v1/keys"])
             #expect(refused.httpStatus == 403)
             #expect(refused.output.contains("admin.client_certificate_required"))
 
-            let forged = try Curl.run(ca + ["-H", "X-Swiftlet-Client-Certificate: verified", "\(url)/admin/v1/keys"])
+            let forged = try await Curl.run(ca + ["-H", "X-Swiftlet-Client-Certificate: verified", "\(url)/admin/v1/keys"])
             #expect(forged.httpStatus == 403)
             // The router skips empty segments; so does the check.
-            let doubled = try Curl.run(ca + ["--path-as-is", "\(url)//admin//v1/keys"])
+            let doubled = try await Curl.run(ca + ["--path-as-is", "\(url)//admin//v1/keys"])
             #expect(doubled.httpStatus == 403, "\(doubled.output)")
 
             // With a certificate the request reaches the admin-key check.
-            let admitted = try Curl.run(withCertificate + ["\(url)/admin/v1/keys"])
+            let admitted = try await Curl.run(withCertificate + ["\(url)/admin/v1/keys"])
             #expect(admitted.httpStatus == 401, "\(admitted.output)")
             #expect(!admitted.output.contains("client_certificate"))
 
-            let rogue = try Curl.run(ca + ["--cert", certificates.path("rogue.pem"), "--key", certificates.path("rogue.key"), "\(url)/admin/v1/keys"])
+            let rogue = try await Curl.run(ca + ["--cert", certificates.path("rogue.pem"), "--key", certificates.path("rogue.key"), "\(url)/admin/v1/keys"])
             #expect(rogue.status != 0, "a certificate from another CA fails the handshake")
         }
     }
@@ -114,7 +114,7 @@ struct TestCertificates: Sendable {
 
     func path(_ name: String) -> String { directory.path + "/" + name }
 
-    static func make() throws -> TestCertificates {
+    static func make() async throws -> TestCertificates {
         let certificates = TestCertificates(directory: try TemporaryDirectory())
         let dir = certificates.directory.path
         let script = """
@@ -132,12 +132,7 @@ struct TestCertificates: Sendable {
         issue client /CN=operator ca "extendedKeyUsage=clientAuth"
         issue rogue /CN=intruder rogue-ca "extendedKeyUsage=clientAuth"
         """
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/sh")
-        process.arguments = ["-c", script]
-        try process.run()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else { throw TestSetupError("openssl could not make test certificates") }
+        guard try await ChildProcess.run("/bin/sh", ["-c", script]).status == 0 else { throw TestSetupError("openssl could not make test certificates") }
         return certificates
     }
 }
@@ -151,20 +146,11 @@ enum Curl {
         let error: String
     }
 
-    static func run(_ arguments: [String]) throws -> Result {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
-        process.arguments = ["-sS", "--max-time", "30", "-w", "\n%{http_code}"] + arguments
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let output = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        let error = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        var lines = output.components(separatedBy: "\n")
+    static func run(_ arguments: [String]) async throws -> Result {
+        let result = try await ChildProcess.run("/usr/bin/curl", ["-sS", "--max-time", "30", "-w", "\n%{http_code}"] + arguments)
+        var lines = result.standardOutput.components(separatedBy: "\n")
         let code = lines.popLast().flatMap { Int($0) }
-        return Result(status: process.terminationStatus, output: lines.joined(separator: "\n"),
-                      httpStatus: code == 0 ? nil : code, error: error)
+        return Result(status: result.status, output: lines.joined(separator: "\n"),
+                      httpStatus: code == 0 ? nil : code, error: result.standardError)
     }
 }

@@ -54,10 +54,10 @@ struct StorageUnavailableTests {
         try await app.test(.live) { (client: any TestClientProtocol) async throws in
             let token = try await client.login("busy:\(RandomID.base32(byteCount: 6))").accessToken
             let bearer: HTTPFields = [.authorization: "Bearer \(token)"]
-            let holder = try SQLiteWriteLockHolder(path: path)
+            let holder = try await SQLiteWriteLockHolder.start(path: path)
             let busy = try await Self.send(client, .patch, "/api/v1/me", json: #"{"nickname":"Busy"}"#, headers: bearer)
             Self.expectUnavailable(busy, "PATCH /api/v1/me while another process holds the write lock")
-            holder.release()
+            await holder.release()
             let after = try await Self.send(client, .patch, "/api/v1/me", json: #"{"nickname":"Free"}"#, headers: bearer)
             #expect(after.status == .ok, "writes work again once the lock is released: \(after.body)")
         }
@@ -138,7 +138,16 @@ final class SQLiteWriteLockHolder: @unchecked Sendable {
     private let process = Process()
     private let input = Pipe()
 
-    init(path: String) throws {
+    private init() {}
+
+    /// Starts the holder and returns once it holds the lock.
+    static func start(path: String) async throws -> SQLiteWriteLockHolder {
+        let holder = SQLiteWriteLockHolder()
+        try await Blocking.run { try holder.launch(path: path) }
+        return holder
+    }
+
+    private func launch(path: String) throws {
         let output = Pipe()
         let errors = Pipe()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
@@ -154,7 +163,7 @@ final class SQLiteWriteLockHolder: @unchecked Sendable {
         process.standardInput = input
         process.standardOutput = output
         process.standardError = errors
-        try process.run()
+        try ChildProcess.launch(process)
         let line = String(decoding: output.fileHandleForReading.availableData, as: UTF8.self)
         guard line.hasPrefix("locked") else {
             process.waitUntilExit()
@@ -164,11 +173,13 @@ final class SQLiteWriteLockHolder: @unchecked Sendable {
     }
 
     /// Ends the holding process, which releases the lock.
-    func release() {
+    func release() async {
         guard process.isRunning else { return }
         try? input.fileHandleForWriting.close()
-        process.waitUntilExit()
+        await ChildProcess.waitForExit(process)
     }
 
-    deinit { release() }
+    deinit {
+        if process.isRunning { try? input.fileHandleForWriting.close() }
+    }
 }

@@ -21,7 +21,7 @@ struct WebhookCrashTests {
         try FileManager.default.createDirectory(atPath: directory.path + "/data", withIntermediateDirectories: true)
         try await TestWebhookReceiver.with { receiver in
             // Registered with the CLI twin, before any node runs.
-            let created = try SwiftletProcess.run(
+            let created = try await SwiftletProcess.run(
                 ["admin", "webhooks", "create", "--url", receiver.url, "--event-type", "user.created"], environment: environment)
             #expect(created.status == 0, "\(created.standardError)")
             let lines = created.standardOutput.split(separator: "\n").map(String.init)
@@ -49,7 +49,7 @@ struct WebhookCrashTests {
             // The answer is recorded just after the receiver saw the request.
             var listing = ""
             for _ in 0..<50 where !listing.contains("\tdelivered\t") {
-                let messages = try SwiftletProcess.run(["admin", "webhooks", "messages", endpointID], environment: environment)
+                let messages = try await SwiftletProcess.run(["admin", "webhooks", "messages", endpointID], environment: environment)
                 listing = messages.standardOutput + messages.standardError
                 try await Task.sleep(for: .milliseconds(100))
             }

@@ -159,12 +159,12 @@ struct WebhookEndToEndTests {
 
                 for snippet in WebhookDocSnippet.runnable {
                     for delivery in received {
-                        #expect(try snippet.verifies(delivery, secret: created.secret), "\(snippet.name) accepts the delivery")
+                        #expect(try await snippet.verifies(delivery, secret: created.secret), "\(snippet.name) accepts the delivery")
                         var tampered = delivery.body
                         tampered[tampered.count / 2] ^= 0x01
-                        #expect(try !snippet.verifies(delivery, body: tampered, secret: created.secret),
+                        #expect(try await !snippet.verifies(delivery, body: tampered, secret: created.secret),
                                 "\(snippet.name) refuses a changed body")
-                        #expect(try !snippet.verifies(delivery, secret: "whsec_" + Data(repeating: 7, count: 32).base64EncodedString()),
+                        #expect(try await !snippet.verifies(delivery, secret: "whsec_" + Data(repeating: 7, count: 32).base64EncodedString()),
                                 "\(snippet.name) refuses another secret")
                     }
                 }
@@ -195,7 +195,7 @@ struct WebhookDocSnippet {
     }
 
     /// Whether the snippet's `verify` accepts the delivery (with `body` instead of the one received, if given).
-    func verifies(_ delivery: TestWebhookReceiver.Received, body: [UInt8]? = nil, secret: String) throws -> Bool {
+    func verifies(_ delivery: TestWebhookReceiver.Received, body: [UInt8]? = nil, secret: String) async throws -> Bool {
         let harness = code + """
 
             import base64 as _b64, json as _json, sys as _sys
@@ -213,7 +213,7 @@ struct WebhookDocSnippet {
             "body": Data(body ?? delivery.body).base64EncodedString(),
         ]
         let json = String(decoding: try JSONSerialization.data(withJSONObject: input), as: UTF8.self)
-        let result = try ExternalTool.run(try ExternalTool.require("python3"), ["-c", harness], input: json)
+        let result = try await ExternalTool.run(try ExternalTool.require("python3"), ["-c", harness], input: json)
         #expect(result.status == 0, "\(name): \(result.text)")
         let output = result.text.trimmingCharacters(in: .whitespacesAndNewlines)
         #expect(output.hasPrefix("accepted") || output.hasPrefix("refused"), "\(name): \(output)")
