@@ -77,10 +77,10 @@ struct StorageUnavailableTests {
         try await PostgresSchemas.create(schema)
         do {
             try await Self.ordersAcrossCut(forwarder: forwarder, url: url, schema: schema)
-            await forwarder.cut()
+            await forwarder.stop()
             try await PostgresSchemas.drop(schema)
         } catch {
-            await forwarder.cut()
+            await forwarder.stop()
             try? await PostgresSchemas.drop(schema)
             throw error
         }
@@ -117,7 +117,7 @@ struct StorageUnavailableTests {
             let ready = try await Self.send(client, .get, "/health/ready")
             #expect(ready.status == .serviceUnavailable, "readiness reports the outage")
 
-            try await forwarder.start(port: url.port)
+            forwarder.restore()
             let deadline = ContinuousClock.now + .seconds(30)
             var resumed = try await order()
             while resumed.status != .created, ContinuousClock.now < deadline {
