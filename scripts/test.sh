@@ -109,7 +109,7 @@ swift build --build-tests
 run_tests() {
   local status=0
   setsid --wait bash -c 'echo $$ > "$0"; exec swift test --skip-build "$@"' "$WORK/session" "$@" || status=$?
-  [ -s "$WORK/session" ] && pkill -KILL -s "$(cat "$WORK/session")" 2>/dev/null
+  if [ -s "$WORK/session" ]; then pkill -KILL -s "$(cat "$WORK/session")" 2>/dev/null || true; fi
   rm -f "$WORK/session"
   return "$status"
 }
