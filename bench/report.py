@@ -24,6 +24,25 @@ def median(values):
     return statistics.median(values) if values else float("nan")
 
 
+def sections(markdown):
+    """(title, text) of each `## ` section of `markdown`, in order."""
+    found, title, current = [], None, []
+    for line in markdown.split("\n"):
+        if line.startswith("## "):
+            if title is not None:
+                found.append((title, "\n".join(current).rstrip() + "\n"))
+            title, current = line[3:].strip(), [line]
+        elif title is not None:
+            current.append(line)
+    if title is not None:
+        found.append((title, "\n".join(current).rstrip() + "\n"))
+    return found
+
+
+def section_titles(markdown):
+    return [title for title, _ in sections(markdown)]
+
+
 def main(results):
     runs = list(csv.DictReader(open(os.path.join(results, "runs.csv"))))
     servers = list(csv.DictReader(open(os.path.join(results, "servers.csv"))))
@@ -111,9 +130,16 @@ def main(results):
         lines += ["## Orders and payment notifications (`bench/commerce.sh`)", "", open(commerce[-1]).read(),
                   "What limits order creation, and what comes next: [commerce.md, Performance](commerce.md#performance).", ""]
     notes = os.path.join(HERE, "NOTES.md")
-    if os.path.exists(notes):
-        lines += [open(notes).read()]
-    open(os.path.join(DOCS, "benchmarks.md"), "w").write("\n".join(lines))
+    notes_text = open(notes).read() if os.path.exists(notes) else ""
+    # Sections written by hand (each from its own script's run: realtime, webhooks, guards,
+    # telemetry, …) stay where they are; only the sections made here are replaced.
+    target = os.path.join(DOCS, "benchmarks.md")
+    previous = open(target).read() if os.path.exists(target) else ""
+    made = set(section_titles("\n".join(lines) + "\n" + notes_text))
+    lines += [text for title, text in sections(previous) if title not in made]
+    if notes_text:
+        lines += [notes_text]
+    open(target, "w").write("\n".join(lines))
 
     try:
         import matplotlib

@@ -1,5 +1,6 @@
 import CoreMetrics
 import Synchronization
+import SwiftletCore
 import Tracing
 
 /// Measures every repository operation (one `read` or one `transaction`) and the pool
@@ -81,7 +82,8 @@ public final class SQLOperationTelemetry: Sendable {
         }
         let started = ContinuousClock.now
         defer { timer.recordInterval(since: started) }
-        guard attached.traces else { return try await body() }
+        // Under an unsampled request the tracer would drop the span: do not make one.
+        guard attached.traces, !UnsampledTrace.isCurrent else { return try await body() }
         return try await withSpan("db " + name, ofKind: .client) { span in
             span.attributes["db.system.name"] = system
             span.attributes["db.operation.name"] = name

@@ -1,6 +1,3 @@
-import HTTPTypes
-import Prometheus
-import Synchronization
 import SwiftletCore
 import SwiftletTransport
 
@@ -10,58 +7,29 @@ import SwiftletTransport
 ///
 /// Labels come from bounded sets only — the route template (unmatched paths are one
 /// label), a known method or `_OTHER`, the status code — so a client inventing paths or
-/// methods cannot grow the series. Series handles are cached: a request costs a
-/// dictionary lookup under a lock and two atomic updates, not a registry lookup.
+/// methods cannot grow the series. The counts live in `HTTPRequestTable`, sharded by
+/// thread: a request costs two uncontended locks, not a registry lookup or a cache line
+/// shared by every core.
 final class HTTPMetricsObserver: RequestObserver {
-    private struct SeriesKey: Hashable {
-        let method: String
-        let route: String
-        let status: Int
-    }
-
-    private let metrics: SwiftletMetrics
-    private let scheme: String
-    private let durations = Mutex<[SeriesKey: DurationHistogram]>([:])
-    private let active: [String: Prometheus.Gauge]
-    private let otherActive: Prometheus.Gauge
-
-    static let knownMethods: Set<String> = ["GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"]
+    private let table: HTTPRequestTable
 
     init(metrics: SwiftletMetrics, scheme: String) {
-        self.metrics = metrics
-        self.scheme = scheme
-        var active: [String: Prometheus.Gauge] = [:]
-        for method in Self.knownMethods {
-            active[method] = metrics.gauge("http_server_active_requests", [("http_request_method", method), ("url_scheme", scheme)])
+        let table = HTTPRequestTable(bucketSeconds: MetricCatalogue.requestBuckets, scheme: scheme)
+        self.table = table
+        let durationHelp = metrics.help("http_server_request_duration_seconds")
+        let activeHelp = metrics.help("http_server_active_requests")
+        metrics.emitting(["http_server_request_duration_seconds", "http_server_active_requests"]) { buffer in
+            table.emit(into: &buffer, durationHelp: durationHelp, activeHelp: activeHelp)
         }
-        self.active = active
-        self.otherActive = metrics.gauge("http_server_active_requests", [("http_request_method", "_OTHER"), ("url_scheme", scheme)])
-    }
-
-    /// The method as a label: one of the standard methods, or `_OTHER`.
-    static func methodLabel(_ method: HTTPRequest.Method) -> String {
-        knownMethods.contains(method.rawValue) ? method.rawValue : "_OTHER"
     }
 
     func begin(_ request: RequestStart) -> SwiftletError? {
-        (active[request.method.rawValue] ?? otherActive).increment()
+        table.begin(method: HTTPRequestTable.methodIndex(request.method.rawValue))
         return nil
     }
 
     func end(_ request: RequestStart, _ outcome: RequestOutcome) {
-        (active[request.method.rawValue] ?? otherActive).decrement()
-        let key = SeriesKey(method: Self.methodLabel(request.method), route: request.route, status: outcome.status.code)
-        let histogram = durations.withLock { cached in
-            if let histogram = cached[key] { return histogram }
-            let status = outcome.status.code
-            let histogram = metrics.secondsHistogram("http_server_request_duration_seconds", [
-                ("http_request_method", key.method), ("http_route", key.route),
-                ("http_response_status_code", String(status)), ("error_type", status >= 500 ? String(status) : ""),
-                ("url_scheme", scheme),
-            ])
-            cached[key] = histogram
-            return histogram
-        }
-        histogram.recordNanoseconds(outcome.durationNanoseconds)
+        table.end(method: HTTPRequestTable.methodIndex(request.method.rawValue), route: request.route,
+                  status: outcome.status.code, nanoseconds: outcome.durationNanoseconds)
     }
 }

@@ -15,6 +15,7 @@ public final class SwiftletMetrics: Sendable {
     private let recorded = Mutex<Set<String>>([])
     private let scrapeHooks = Mutex<[@Sendable () async -> Void]>([])
     private let counterTotals = Mutex<[String: Double]>([:])
+    private let emitters = Mutex<[@Sendable (inout [UInt8]) -> Void]>([])
 
     public init(catalogue: [MetricFamily] = MetricCatalogue.families) {
         self.catalogue = catalogue
@@ -26,6 +27,18 @@ public final class SwiftletMetrics: Sendable {
         scrapeHooks.withLock { $0.append(refresh) }
     }
 
+    /// Families whose series are kept outside the registry (the request counts, sharded by
+    /// thread for speed): `emit` writes them whole, `# HELP` and `# TYPE` included.
+    public func emitting(_ names: [String], _ emit: @escaping @Sendable (inout [UInt8]) -> Void) {
+        recorded.withLock { $0.formUnion(names) }
+        emitters.withLock { $0.append(emit) }
+    }
+
+    /// The catalogue's description of family `name`.
+    public func help(_ name: String) -> String {
+        families[name]?.help ?? ""
+    }
+
     /// The Prometheus text exposition (format 0.0.4): every family in the catalogue, with
     /// `# HELP` and `# TYPE` even before it has a series.
     public func exposition() async -> [UInt8] {
@@ -34,6 +47,7 @@ public final class SwiftletMetrics: Sendable {
         var buffer: [UInt8] = []
         buffer.reserveCapacity(16 * 1024)
         registry.emit(into: &buffer)
+        for emit in emitters.withLock({ $0 }) { emit(&buffer) }
         let seen = recorded.withLock { $0 }
         for family in catalogue where !seen.contains(family.name) {
             buffer.append(contentsOf: "# HELP \(family.name) \(family.help)\n# TYPE \(family.name) \(family.kind.typeName)\n".utf8)

@@ -3,6 +3,7 @@ import Logging
 import OTel
 import ServiceLifecycle
 import SwiftletConfig
+import SwiftletCore
 import SwiftletTransport
 import Tracing
 
@@ -52,6 +53,9 @@ public enum SwiftletTracing {
     public static let loggingMetadataProvider: Logger.MetadataProvider = {
         let otel = OTel.makeLoggingMetadataProvider()
         return Logger.MetadataProvider {
+            // Most requests are not sampled: answered by one task-local read, without the
+            // ids formatted as text only to be thrown away.
+            if UnsampledTrace.isCurrent { return [:] }
             let metadata = otel.get()
             guard case .string(let id)? = metadata["trace_id"], id != RequestTracing.unsampledTraceID else { return [:] }
             return metadata
@@ -62,7 +66,7 @@ public enum SwiftletTracing {
     static let currentTraceID: @Sendable () -> String? = {
         // Most requests run in no span at all (the inline lane, unsampled ones): one
         // task-local read answers them without building a metadata dictionary.
-        guard ServiceContext.current != nil else { return nil }
+        guard let context = ServiceContext.current, !UnsampledTrace.isMarked(context) else { return nil }
         guard case .string(let id)? = loggingMetadataProvider.get()["trace_id"] else { return nil }
         return id
     }

@@ -4,6 +4,7 @@ import Instrumentation
 import NIOCore
 import NIOHTTP1
 import Synchronization
+import SwiftletCore
 import Tracing
 
 /// A SERVER span per request, on both paths, with the caller's W3C `traceparent` as its
@@ -34,6 +35,7 @@ public struct RequestTracing: Sendable {
         if enabled {
             InstrumentationSystem.instrument.extract(
                 ["traceparent": Self.unsampledTraceparent], into: &context, using: DictionaryExtractor())
+            UnsampledTrace.mark(&context)
         }
         self.unsampledParent = context
     }
@@ -96,20 +98,30 @@ public struct RequestTracing: Sendable {
     }
 }
 
-/// One request in `1/ratio` is sampled, by a shared counter: cheaper than a random draw
-/// per request, and as even.
+/// One request in `1/ratio` is sampled, by counting: cheaper than a random draw per
+/// request, and as even. Each thread counts on its own (see `ThreadShard`), so the cores
+/// serving requests do not pass one counter's cache line back and forth.
 final class HeadSampler: Sendable {
+    private final class Counter: Sendable {
+        let value = Atomic<UInt64>(0)
+        private let padding: (Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64)
+            = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+    }
+
+    private static let counterCount = 16
     private let every: UInt64
-    private let count = Atomic<UInt64>(0)
+    private let counters: [Counter]
 
     init(ratio: Double) {
         every = ratio <= 0 ? 0 : UInt64(max(1, (1 / min(1, ratio)).rounded()))
+        counters = (0..<Self.counterCount).map { _ in Counter() }
     }
 
     func take() -> Bool {
         guard every > 0 else { return false }
         if every == 1 { return true }
-        return count.add(1, ordering: .relaxed).newValue % every == 0
+        let counter = counters[ThreadShard.index(modulo: Self.counterCount)]
+        return counter.value.add(1, ordering: .relaxed).newValue % every == 0
     }
 }
 

@@ -1,3 +1,5 @@
+import Foundation
+import SwiftletCore
 @testable import SwiftletTransport
 import Testing
 
@@ -15,5 +17,27 @@ struct HeadSamplerTests {
     func unsampledParentFlags() {
         #expect(RequestTracing.unsampledTraceparent.hasSuffix("-00"))
         #expect(RequestTracing.unsampledTraceparent.contains(RequestTracing.unsampledTraceID))
+    }
+
+    @Test("threads count apart and still take exactly their share")
+    func sharePerThread() async {
+        let sampler = HeadSampler(ratio: 0.01)
+        let taken = await withTaskGroup(of: Int.self) { group in
+            for _ in 0..<8 {
+                group.addTask {
+                    await withCheckedContinuation { (done: CheckedContinuation<Int, Never>) in
+                        Thread { done.resume(returning: (0..<10_000).filter { _ in sampler.take() }.count) }.start()
+                    }
+                }
+            }
+            return await group.reduce(0, +)
+        }
+        #expect(taken == 8 * 100)
+    }
+
+    @Test("the unsampled parent carries the mark that spares database spans and log trace ids")
+    func unsampledParentIsMarked() {
+        #expect(UnsampledTrace.isMarked(RequestTracing(enabled: true, sampleRatio: 0).unsampledParent))
+        #expect(!UnsampledTrace.isMarked(.topLevel))
     }
 }
