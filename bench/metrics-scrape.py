@@ -64,9 +64,19 @@ def main():
 
         document = json.loads(request(api, "GET", "/openapi.json")[1])
         paths = [re.sub(r"\{[^}]+\}", "x1", path) for path in document["paths"]]
+        status, data = request(api, "POST", "/api/v1/auth/wechat/login", {"Content-Type": "application/json"},
+                               json.dumps({"code": f"scrape:{time.time_ns()}"}).encode())
+        user = {"Authorization": "Bearer " + json.loads(data)["accessToken"]}
         variants = [({}, None), ({"Authorization": "Bearer not-a-token"}, None),
                     ({"Content-Type": "application/json"}, b"{}"), ({"Content-Type": "application/json"}, b"{"),
-                    ({"Content-Type": "text/plain"}, b"x")]
+                    ({"Content-Type": "text/plain"}, b"x"), (user, None),
+                    (dict(user, **{"Content-Type": "application/json"}), b"{}"),
+                    (dict(user, **{"Content-Type": "application/json"}), b"[1]"),
+                    (dict(user, **{"Content-Type": "application/json"}), b"{" * 2_000_000)]
+        def series_now():
+            return len(series_lines(request(scraper, "GET", "/metrics")[1].decode()))
+
+        done = False
         for headers, body in variants:
             for path in paths:
                 for method in METHODS:
@@ -74,8 +84,10 @@ def main():
                         request(api, method, path, headers, body)
                     except (http.client.HTTPException, OSError):
                         api = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-            text = request(scraper, "GET", "/metrics")[1].decode()
-            if len(series_lines(text)) >= TARGET_SERIES:
+                if series_now() >= TARGET_SERIES:
+                    done = True
+                    break
+            if done:
                 break
         for index in range(200):  # paths no route matches: one label, however many
             request(api, "GET", f"/nowhere/{index}")
