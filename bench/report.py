@@ -43,6 +43,36 @@ def section_titles(markdown):
     return [title for title, _ in sections(markdown)]
 
 
+def telemetry_section(medians, telemetry, conns):
+    """CPU µs per request of the same node with metrics off, on (the default), and traced at
+    1 % and 100 %, beside Gin's /json: what observability costs, in the run's own rounds."""
+    labels = {"swiftlet-metrics-off": "Swiftlet, metrics off", "swiftlet": "Swiftlet, metrics on (default)",
+              "swiftlet-tracing-1": "metrics + tracing, 1 % sampled", "swiftlet-tracing-100": "metrics + tracing, 100 % sampled"}
+    columns = [(e, c) for e in ["/json", "/api/v1/me"] for c in conns if any((s, e, c) in medians for s in telemetry)]
+    lines = ["## Telemetry cost per request (`BENCH_TELEMETRY=1`)", "",
+             "CPU µs per request, medians of this run's rounds; in brackets the change against metrics off.",
+             "The traced nodes export to an nginx that accepts OTLP and discards it. How to read it, and a",
+             "profile: [Telemetry cost](#telemetry-cost-metrics-tracing).", "",
+             "| stack | " + " | ".join(f"`{e}` c={c}" for e, c in columns) + " |", "|---|" + "---:|" * len(columns)]
+    gin = [medians.get(("go-gin", e, c)) for e, c in columns]
+    if any(gin):
+        lines.append("| Gin | " + " | ".join(f"{m['cpu_us_per_request']:.1f}" if m else "" for m in gin) + " |")
+    for s in telemetry:
+        cells = []
+        for e, c in columns:
+            m, off = medians.get((s, e, c)), medians.get(("swiftlet-metrics-off", e, c))
+            if not m:
+                cells.append("")
+            elif s == "swiftlet-metrics-off" or not off:
+                cells.append(f"{m['cpu_us_per_request']:.1f}")
+            else:
+                change = (m["cpu_us_per_request"] / off["cpu_us_per_request"] - 1) * 100
+                cells.append(f"{m['cpu_us_per_request']:.1f} ({change:+.0f} %)")
+        if any(cells):
+            lines.append(f"| {labels[s]} | " + " | ".join(cells) + " |")
+    return lines + [""]
+
+
 def main(results):
     runs = list(csv.DictReader(open(os.path.join(results, "runs.csv"))))
     servers = list(csv.DictReader(open(os.path.join(results, "servers.csv"))))
@@ -120,6 +150,9 @@ def main(results):
                          f"{median([int(r['peak_rss_kb']) for r in rows]) / 1024:.1f} |")
     lines += ["", "Swiftlet's start-up is measured to a ready `/health/ready` (database answering), the others' to",
               "their first `/plaintext`.", "", "![requests/s at c=256](benchmarks.png)", ""]
+    telemetry = ["swiftlet-metrics-off", "swiftlet", "swiftlet-tracing-1", "swiftlet-tracing-100"]
+    if any(k[0] == "swiftlet-tracing-1" for k in medians):
+        lines += telemetry_section(medians, telemetry, conns)
     cluster = sorted(glob.glob(os.path.join(HERE, "results", "cluster-*.md")))
     if cluster:
         lines += ["## Several nodes", "", open(cluster[-1]).read(),

@@ -54,6 +54,9 @@ start_postgres
 
 OUT="$HERE/results/$(date -u +%Y%m%dT%H%M%SZ)"
 export OUT
+# What metrics and tracing cost, in the same rounds as Gin: the node with metrics off and
+# traced at 1 % and 100 % (on /json and /api/v1/me). BENCH_TELEMETRY= leaves them out.
+export BENCH_TELEMETRY="${BENCH_TELEMETRY-1}"
 python3 "$HERE/bench.py"
 "$VENV/bin/python" "$HERE/report.py" "$OUT"
 log "wrote docs/benchmarks.md, docs/benchmarks.csv, docs/benchmarks.png (raw: $OUT)"

@@ -50,14 +50,8 @@ install_promtool() {
 }
 
 command -v promtool >/dev/null 2>&1 || install_promtool
-if ! command -v promtool >/dev/null 2>&1; then
-  if [ "${CI:-}" = "true" ]; then
-    log "promtool is not installed and could not be installed"
-    exit 1
-  fi
-  log "promtool is not installed (apt-get install prometheus); alert rule checks skipped"
-  exit 0
-fi
+. scripts/missing-tool.sh
+command -v promtool >/dev/null 2>&1 || missing_tool promtool "alert rule checks" "apt-get install prometheus"
 
 WORK=$(mktemp -d /tmp/swiftlet-alert-rules.XXXXXX)
 trap 'rm -rf "$WORK"' EXIT

@@ -22,14 +22,8 @@ BIN=${SWIFTLET_BIN:-.build/debug/swiftlet}
 export SWIFTLET_BIN="$PWD/${BIN#./}"
 [ "${BIN#/}" != "$BIN" ] && export SWIFTLET_BIN="$BIN"
 
-if ! bench/peers/db-peers.sh build >&2; then
-  if [ "${CI:-}" = "true" ]; then
-    log "the peers could not be installed or built"
-    exit 1
-  fi
-  log "the peers could not be installed or built (apt-get, network?); peer equivalence skipped"
-  exit 0
-fi
+. scripts/missing-tool.sh
+bench/peers/db-peers.sh build >&2 || missing_tool "the peers" "peer equivalence" "apt-get, network?"
 
 POSTGRES_URL=${1:-}
 if [ -z "$POSTGRES_URL" ]; then

@@ -39,14 +39,8 @@ if ! command -v st >/dev/null 2>&1; then
     || python3 -m pip install --quiet --break-system-packages schemathesis >/dev/null 2>&1 || true
   hash -r
 fi
-if ! command -v st >/dev/null 2>&1; then
-  if [ "${CI:-}" = "true" ]; then
-    log "schemathesis is not installed and could not be installed"
-    exit 1
-  fi
-  log "schemathesis is not installed (pip install schemathesis); API fuzzing skipped"
-  exit 0
-fi
+. scripts/missing-tool.sh
+command -v st >/dev/null 2>&1 || missing_tool schemathesis "API fuzzing" "pip install schemathesis"
 [ -x "$BIN" ] || { log "$BIN not found; run swift build first"; exit 1; }
 
 . scripts/local-server.sh

@@ -24,14 +24,9 @@ SDKS=('wechatpayv3==2.0.*' 'wechatpy==1.8.*')
 [ -x "$BIN" ] || { log "$BIN not found; run swift build first"; exit 1; }
 if ! "$VENV/bin/python" -c 'import wechatpy, wechatpayv3' >/dev/null 2>&1; then
   log "installing ${SDKS[*]} into $VENV"
-  if ! { python3 -m venv "$VENV" && "$VENV/bin/pip" install --quiet "${SDKS[@]}"; } >&2; then
-    if [ "${CI:-}" = "true" ]; then
-      log "the SDKs could not be installed"
-      exit 1
-    fi
-    log "the SDKs could not be installed (python3-venv, network?); SDK conformance skipped"
-    exit 0
-  fi
+  . scripts/missing-tool.sh
+  { python3 -m venv "$VENV" && "$VENV/bin/pip" install --quiet "${SDKS[@]}"; } >&2 \
+    || missing_tool "the SDKs" "SDK conformance" "python3-venv, network?"
 fi
 
 . scripts/local-server.sh

@@ -27,14 +27,8 @@ VENV=${TELEMETRY_VENV:-.build/telemetry-venv}
 export SWIFTLET_BIN="$PWD/${BIN#./}"
 [ "${BIN#/}" != "$BIN" ] && export SWIFTLET_BIN="$BIN"
 
-unavailable() {
-  if [ "${CI:-}" = "true" ]; then
-    log "$1 could not be installed"
-    exit 1
-  fi
-  log "$1 could not be installed (apt-get, PyPI, network?); telemetry check skipped"
-  exit 0
-}
+. scripts/missing-tool.sh
+unavailable() { missing_tool "$1" "telemetry check" "apt-get, PyPI, network?"; }
 
 # Debian's prometheus package starts its daemon on install where the init policy lets it
 # (on :9090, with its own data); the check runs its own on a free port, so the packaged

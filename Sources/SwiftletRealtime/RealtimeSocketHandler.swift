@@ -119,7 +119,8 @@ final class RealtimeSocketHandler: ChannelInboundHandler {
             var reply = context.channel.allocator.buffer(capacity: 2)
             reply.writeInteger(code)
             let closeFrame = WebSocketFrame(fin: true, opcode: .connectionClose, data: reply)
-            context.writeAndFlush(wrapOutboundOut(closeFrame)).whenComplete { _ in context.close(promise: nil) }
+            let bound = NIOLoopBound(context, eventLoop: context.eventLoop)
+            context.writeAndFlush(wrapOutboundOut(closeFrame)).whenComplete { _ in bound.value.close(promise: nil) }
         default:
             perform(state.close(.badFrame))
         }

@@ -132,14 +132,15 @@ public final class RedisConnection: Sendable {
             for command in commands { command.encode(into: &bytes) }
         }
         let timeout = commandTimeout
+        let payload = bytes
         return try await withCheckedThrowingContinuation { reply in
             // On the connection's loop (a lease runs there) the handler is called at once;
             // from elsewhere the request hops over first.
             if channel.eventLoop.inEventLoop {
-                handler.value.send(bytes, replyCount: replyCount, timeout: timeout, entersSubscriberMode: entersSubscriberMode, reply: reply)
+                handler.value.send(payload, replyCount: replyCount, timeout: timeout, entersSubscriberMode: entersSubscriberMode, reply: reply)
             } else {
                 channel.eventLoop.execute { [handler] in
-                    handler.value.send(bytes, replyCount: replyCount, timeout: timeout, entersSubscriberMode: entersSubscriberMode, reply: reply)
+                    handler.value.send(payload, replyCount: replyCount, timeout: timeout, entersSubscriberMode: entersSubscriberMode, reply: reply)
                 }
             }
         }

@@ -30,9 +30,9 @@ public final class JSONAccessLog: AccessLog {
     }
 
     public func record(method: HTTPRequest.Method, path: String, status: HTTPResponse.Status,
-                       durationMicroseconds: Int64, requestID: String) {
+                       durationMicroseconds: Int64, requestID: String, traced: Bool) {
         let milliseconds = Self.wallClockMilliseconds()
-        let trace = traceID?()
+        let trace = traced ? traceID?() : nil
         output.appendLine { line in
             line.append(contentsOf: #"{"ts":""#.utf8)
             RFC3339.append(unixMilliseconds: milliseconds, to: &line)

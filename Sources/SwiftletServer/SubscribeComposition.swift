@@ -121,14 +121,17 @@ struct SubscribeDispatchService: Service {
     let logger: Logger
 
     func run() async throws {
+        // One warning per outage (then one a minute), not one per poll.
+        let failures = FailureStreakLog("subscribe dispatch failed", clock: .system)
         await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
                 do {
                     while try await service.dispatchOnce() > 0 {}
+                    failures.succeeded(logger: logger)
                 } catch is CancellationError {
                     return
                 } catch {
-                    logger.warning("subscribe dispatch failed", metadata: ["error": .string(ErrorLog.describe(error))])
+                    failures.failed(error, logger: logger)
                 }
                 do { try await Task.sleep(for: interval) } catch { return }
             }

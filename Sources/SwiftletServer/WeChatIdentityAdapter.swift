@@ -44,7 +44,12 @@ struct WeChatIdentityAdapter: WeChatIdentityProvider {
             return .unavailable("wechat.busy", "WeChat is busy; retry shortly.")
         case .timeout:
             return .unavailable("wechat.timeout", "WeChat did not answer in time; retry shortly.")
-        case .transport, .badResponse, .api, .accessTokenInvalid, .accessTokenExpired, .invalidAppID, .decryptionFailed, .watermarkMismatch:
+        case .accessTokenInvalid, .accessTokenExpired:
+            // Still rejected after the client's refresh, or its refresh budget is spent for
+            // now: it passes once a fresh token is in, so not an error for someone to fix.
+            logger.warning("wechat call failed", metadata: ["error": .string(Self.logSummary(error))])
+            return .unavailable("wechat.unavailable", "WeChat could not be reached or answered unexpectedly.")
+        case .transport, .badResponse, .api, .invalidAppID, .decryptionFailed, .watermarkMismatch:
             logger.error("wechat call failed", metadata: ["error": .string(Self.logSummary(error))])
             return .unavailable("wechat.unavailable", "WeChat could not be reached or answered unexpectedly.")
         }

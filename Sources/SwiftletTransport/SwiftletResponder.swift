@@ -52,14 +52,16 @@ public struct SwiftletResponder<Inner: HTTPResponder>: HTTPResponder where Inner
             return try await answer(request, context: context, start: start)
         }
         let prepared = context
-        return try await tracing.traced(start, fields: request.headers) {
-            try await answer(request, context: prepared, start: start)
+        return try await tracing.traced(start, fields: request.headers) { traced in
+            try await answer(request, context: prepared, start: start, traced: traced)
         }
     }
 
     /// Everything after the request's start: the seam, the body limit, the handler (or the
     /// upstream) and the error mapping.
-    private func answer(_ request: Request, context: SwiftletRequestContext, start: RequestStart) async throws -> Response {
+    private func answer(
+        _ request: Request, context: SwiftletRequestContext, start: RequestStart, traced: Bool = false
+    ) async throws -> Response {
         let requestID = start.requestID
         let started = start.started
         let passage = seam.begin(start)
@@ -89,7 +91,7 @@ public struct SwiftletResponder<Inner: HTTPResponder>: HTTPResponder where Inner
         response.headers[.requestID] = requestID
         seam.end(start, passage, RequestOutcome(
             status: response.status, bodyBytes: response.body.contentLength,
-            durationNanoseconds: (NIODeadline.now() - started).nanoseconds))
+            durationNanoseconds: (NIODeadline.now() - started).nanoseconds, traced: traced))
         return response
     }
 

@@ -27,6 +27,8 @@ public struct WebhookDeliveryWorker: Sendable {
     let resolver: any WebhookHostResolver
     let settings: WebhookDeliverySettings
     let clock: SwiftletClock
+    /// One warning per outage (then one a minute), not one per poll.
+    private let pollFailures: FailureStreakLog
     let logger: Logger
     /// One breaker per endpoint, bounded in number.
     public let breakers: DependencyBreakerMap
@@ -47,6 +49,7 @@ public struct WebhookDeliveryWorker: Sendable {
         self.settings = settings
         self.clock = clock
         self.logger = logger
+        self.pollFailures = FailureStreakLog("webhook poll failed", clock: clock)
         self.breakers = breakers
         self.workerID = "wh_" + RandomID.base32(byteCount: 8)
     }
@@ -110,12 +113,14 @@ public struct WebhookDeliveryWorker: Sendable {
         do {
             while try await dispatcher.dispatchOnce() > 0 {}
             let now = clock.now
-            return try await webhooks.claimDue(
+            let claimed = try await webhooks.claimDue(
                 worker: workerID, now: now, leaseUntil: now.addingTimeInterval(settings.lease.timeInterval), limit: limit)
+            pollFailures.succeeded(logger: logger)
+            return claimed
         } catch is CancellationError {
             return []
         } catch {
-            logger.warning("webhook poll failed", metadata: ["error": .string(ErrorLog.describe(error))])
+            pollFailures.failed(error, logger: logger)
             return []
         }
     }

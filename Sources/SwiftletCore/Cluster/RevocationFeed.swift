@@ -41,6 +41,8 @@ public final class RevocationFeed: Sendable {
     private let sessions: any SessionRepository
     private let list: RevocationList
     private let clock: SwiftletClock
+    /// One warning per outage (then one a minute), not one per re-sync.
+    private let resyncFailures: FailureStreakLog
     private let pause: @Sendable () async throws -> Void
     private let logger: Logger
     private let outbox: ClusterOutbox
@@ -59,6 +61,7 @@ public final class RevocationFeed: Sendable {
         self.sessions = sessions
         self.list = list
         self.clock = clock
+        self.resyncFailures = FailureStreakLog("revocation re-sync failed; retrying", clock: clock)
         self.logger = logger
         let pause = pause ?? { try await Task.sleep(for: pollInterval) }
         self.pause = pause
@@ -136,9 +139,10 @@ public final class RevocationFeed: Sendable {
             state.withLock { state in
                 if state.subscribed, state.epoch == epoch { state.needsResync = false }
             }
+            resyncFailures.succeeded(logger: logger)
         } catch {
             state.withLock { $0.needsResync = true }
-            logger.warning("revocation re-sync failed; retrying", metadata: ["error": .string(ErrorLog.describe(error))])
+            resyncFailures.failed(error, logger: logger)
         }
     }
 

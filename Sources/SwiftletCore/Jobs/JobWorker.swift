@@ -37,6 +37,8 @@ public struct JobWorker: Sendable {
     let jobs: any JobRepository
     let handlers: [String: JobHandler]
     let clock: SwiftletClock
+    /// One warning per outage (then one a minute), not one per poll.
+    private let pollFailures: FailureStreakLog
     let policy: Policy
     let logger: Logger
     public let workerID: String
@@ -47,6 +49,7 @@ public struct JobWorker: Sendable {
         self.jobs = jobs
         self.handlers = handlers
         self.clock = clock
+        self.pollFailures = FailureStreakLog("job poll failed", clock: clock)
         self.policy = policy
         self.logger = logger
         self.workerID = "w_" + RandomID.base32(byteCount: 8)
@@ -60,11 +63,12 @@ public struct JobWorker: Sendable {
         while !Task.isCancelled {
             do {
                 let ran = try await runDueJobs()
+                pollFailures.succeeded(logger: logger)
                 if ran == policy.batchSize { continue }
             } catch is CancellationError {
                 return
             } catch {
-                logger.warning("job poll failed", metadata: ["error": .string(ErrorLog.describe(error))])
+                pollFailures.failed(error, logger: logger)
             }
             try? await Task.sleep(for: .milliseconds(Int64(policy.pollInterval * 1000)))
         }

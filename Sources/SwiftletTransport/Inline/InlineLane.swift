@@ -114,7 +114,8 @@ public final class InlineLane: Sendable {
             }
         }
         let outcome = RequestOutcome(
-            status: status, bodyBytes: bodyByteCount, durationNanoseconds: (NIODeadline.now() - candidate.started).nanoseconds)
+            status: status, bodyBytes: bodyByteCount, durationNanoseconds: (NIODeadline.now() - candidate.started).nanoseconds,
+            traced: span != nil)
         if let span {
             tracing.finish(span, status: status)
             ServiceContext.withValue(span.context) { seam.end(start, passage, outcome) }

@@ -61,11 +61,15 @@ public struct RequestOutcome: Sendable {
     public let bodyBytes: Int?
     /// From `RequestStart.started` to the response being ready.
     public let durationNanoseconds: Int64
+    /// Whether the request ran in a sampled span: only then has it a trace id worth reading
+    /// (most requests are not sampled, and looking costs a task-local read each).
+    public let traced: Bool
 
-    public init(status: HTTPResponse.Status, bodyBytes: Int?, durationNanoseconds: Int64) {
+    public init(status: HTTPResponse.Status, bodyBytes: Int?, durationNanoseconds: Int64, traced: Bool = false) {
         self.status = status
         self.bodyBytes = bodyBytes
         self.durationNanoseconds = durationNanoseconds
+        self.traced = traced
     }
 }
 

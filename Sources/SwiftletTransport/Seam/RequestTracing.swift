@@ -52,18 +52,19 @@ public struct RequestTracing: Sendable {
         start.method.rawValue + " " + start.route
     }
 
-    /// Runs the router's answer inside the request's span.
+    /// Runs the router's answer inside the request's span; `answer` is told whether there
+    /// is one (false: the request was left out by head sampling).
     func traced(
-        _ start: RequestStart, fields: HTTPFields, _ answer: @Sendable () async throws -> Response
+        _ start: RequestStart, fields: HTTPFields, _ answer: @Sendable (_ sampled: Bool) async throws -> Response
     ) async throws -> Response {
         if fields[Self.traceparentField] == nil, !sampler.take() {
-            return try await ServiceContext.withValue(unsampledParent) { try await answer() }
+            return try await ServiceContext.withValue(unsampledParent) { try await answer(false) }
         }
         var parent = ServiceContext.topLevel
         InstrumentationSystem.instrument.extract(fields, into: &parent, using: HTTPFieldsExtractor())
         return try await withSpan(Self.name(start), context: parent, ofKind: .server) { span in
             describe(span, start)
-            let response = try await answer()
+            let response = try await answer(true)
             finish(span, status: response.status)
             return response
         }

@@ -8,8 +8,9 @@ import Logging
 /// implementation writes the line's bytes directly instead of building a metadata
 /// dictionary, sorting it and formatting it (which was most of the access log's cost).
 public protocol AccessLog: RequestObserver {
+    /// `traced`: the request ran in a span, so its line may carry a trace id.
     func record(method: HTTPRequest.Method, path: String, status: HTTPResponse.Status,
-                durationMicroseconds: Int64, requestID: String)
+                durationMicroseconds: Int64, requestID: String, traced: Bool)
 }
 
 /// An access log is the seam's first observer: one line per request, router or inline.
@@ -17,7 +18,8 @@ public protocol AccessLog: RequestObserver {
 extension AccessLog {
     public func end(_ request: RequestStart, _ outcome: RequestOutcome) {
         record(method: request.method, path: request.path, status: outcome.status,
-               durationMicroseconds: outcome.durationNanoseconds / 1000, requestID: request.requestID)
+               durationMicroseconds: outcome.durationNanoseconds / 1000, requestID: request.requestID,
+               traced: outcome.traced)
     }
 }
 
@@ -30,7 +32,7 @@ public struct LoggerAccessLog: AccessLog {
     }
 
     public func record(method: HTTPRequest.Method, path: String, status: HTTPResponse.Status,
-                       durationMicroseconds: Int64, requestID: String) {
+                       durationMicroseconds: Int64, requestID: String, traced: Bool) {
         logger.info("request", metadata: [
             "method": .string(method.rawValue),
             "path": .string(path),

@@ -23,7 +23,8 @@ struct CommerceFlowTests {
             let mine = try await app.client.call(.get, "/api/v1/orders/\(order.id)", bearer: token).decode(OrderBody.self)
             #expect(mine.status == "paid")
             #expect(try await app.ledger(order.id).map(\.outcome).contains("applied"))
-            #expect(app.sandbox.deliveries.contains { $0.outTradeNo == order.outTradeNo && $0.acknowledged })
+            // Acknowledged when the answer reaches the sandbox, a moment after the order is paid.
+            #expect(try await app.eventually { app.sandbox.deliveries.contains { $0.outTradeNo == order.outTradeNo && $0.acknowledged } })
 
             let payAgain = try await app.client.call(.post, "/api/v1/orders/\(order.id)/pay", bearer: token)
             #expect(payAgain.status == .conflict && payAgain.errorCode == "order.already_paid")

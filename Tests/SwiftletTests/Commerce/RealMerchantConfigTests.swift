@@ -84,6 +84,10 @@ struct RealMerchantConfigTests {
                     try await Task.sleep(for: .milliseconds(50))
                 }
                 #expect(status == "paid")
+                // Acknowledged when the answer reaches the sandbox, a moment after the order is paid.
+                for _ in 0..<100 where !sandbox.deliveries.contains(where: { $0.acknowledged }) {
+                    try await Task.sleep(for: .milliseconds(50))
+                }
                 #expect(sandbox.deliveries.contains { $0.acknowledged }, "\(sandbox.deliveries.map { "\($0.url) \($0.status ?? 0) \($0.error ?? "")" })")
                 server.cancel()
                 _ = await server.result

@@ -21,8 +21,10 @@ struct SandboxKeyModeFlowTests {
                 let (_, order, prepayID) = try await app.orderAndPrepay(buyer: buyer, sku: sku)
                 try app.sandbox.pay(prepayID: prepayID)
                 #expect(try await app.eventually { try await app.order(order.id).status == "paid" }, "\(mode)")
-                #expect(app.sandbox.deliveries.contains {
-                    $0.outTradeNo == order.outTradeNo && $0.acknowledged && $0.serial == expected
+                // The order is paid once the notify is stored; the sandbox marks the delivery
+                // acknowledged when the answer reaches it, a moment later.
+                #expect(try await app.eventually {
+                    app.sandbox.deliveries.contains { $0.outTradeNo == order.outTradeNo && $0.acknowledged && $0.serial == expected }
                 }, "at the start of a migration notifies keep the certificate")
             }
             if mode == .migrating {
@@ -37,7 +39,7 @@ struct SandboxKeyModeFlowTests {
                 let serials = Set(app.sandbox.deliveries.suffix(2).map(\.serial))
                 #expect(serials == [credentials.publicKeyID, credentials.platformCertificateSerialNumber])
             }
-            #expect(app.sandbox.deliveries.allSatisfy { $0.acknowledged })
+            #expect(try await app.eventually { app.sandbox.deliveries.allSatisfy { $0.acknowledged } })
         }
     }
 

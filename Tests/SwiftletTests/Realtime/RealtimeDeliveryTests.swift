@@ -55,7 +55,7 @@ struct RealtimeDeliveryTests {
                 #expect(sent["type"] as? String == "sent")
             }
             // Now read what the server got through before it gave up on this client.
-            try await slow.channel.setOption(ChannelOptions.autoRead, value: true)
+            try await slow.channel.setOption(ChannelOptions.autoRead, value: true).get()
             slow.channel.read()
             var received: [Int64] = []
             var ending: TestWebSocket.Event?

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import SwiftletServer
 import SwiftletTransport
+import Synchronization
 import Testing
 
 @Suite("JSON log lines")
@@ -23,7 +24,7 @@ struct AccessLogTests {
     @Test func accessLinesHaveTheLogHandlersShape() throws {
         let lines = try Self.captured { output in
             JSONAccessLog(output: output).record(
-                method: .get, path: #"/a"b\c"#, status: .ok, durationMicroseconds: 1_234, requestID: "r-1")
+                method: .get, path: #"/a"b\c"#, status: .ok, durationMicroseconds: 1_234, requestID: "r-1", traced: false)
             var logger = Logger(label: "swiftlet") { label in JSONLogHandler(label: label, level: .info, output: output) }
             logger.logLevel = .info
             logger.info("request", metadata: [
@@ -40,9 +41,26 @@ struct AccessLogTests {
         #expect(direct["durationMs"] as? Double == 1.234)
         #expect(direct["status"] as? Int == 200)
         #expect(direct["requestId"] as? String == "r-1")
-        let timestamp = try #require(direct["ts"] as? String)
+        let timestamp = direct["ts"] as? String ?? ""
         #expect(timestamp.count == 24 && timestamp.hasSuffix("Z"))
         #expect(RFC3339Check.parse(timestamp) != nil)
+    }
+}
+
+extension AccessLogTests {
+    @Test("only a request that ran in a span looks up its trace id")
+    func traceIDOnlyWhenTraced() throws {
+        let lookups = Mutex(0)
+        let lines = try Self.captured { output in
+            let log = JSONAccessLog(output: output, traceID: {
+                lookups.withLock { $0 += 1 }
+                return "4bf92f3577b34da6a3ce929d0e0e4736"
+            })
+            log.record(method: .get, path: "/a", status: .ok, durationMicroseconds: 1, requestID: "r-1", traced: true)
+            log.record(method: .get, path: "/b", status: .ok, durationMicroseconds: 1, requestID: "r-2", traced: false)
+        }
+        #expect(lines.map { $0["traceId"] as? String } == ["4bf92f3577b34da6a3ce929d0e0e4736", nil])
+        #expect(lookups.withLock { $0 } == 1, "the unsampled request did not look")
     }
 }
 

@@ -49,7 +49,7 @@ struct EventOutboxTests {
         /// refund is stored as processing.
         func requestRefund(_ order: Order, amountFen: Int) async throws -> RefundID {
             let id = RefundID.generate()
-            try await storage.orders.update(order.id) { current, _ in
+            _ = try await storage.orders.update(order.id) { current, _ in
                 guard let next = try OrderTransitions.apply(.refundRequested, to: current, now: EventOutboxTests.t0, action: "refunded") else {
                     throw TestSetupError("refund not started")
                 }
@@ -64,7 +64,7 @@ struct EventOutboxTests {
         func settle(_ id: RefundID, _ status: RefundStatus) async throws {
             guard let refund = try await storage.orders.findRefund(id) else { throw TestSetupError("no refund \(id)") }
             let now = EventOutboxTests.t0.addingTimeInterval(60)
-            try await storage.orders.update(refund.orderID) { order, refunds in
+            _ = try await storage.orders.update(refund.orderID) { order, refunds in
                 guard var current = refunds.first(where: { $0.id == id }) else { throw TestSetupError("refund not listed") }
                 guard current.status.isOpen else { return OrderMutation(order: order) }
                 current.status = status

@@ -81,7 +81,7 @@ struct WebhookBreakerTests {
             let up = try await bed.endpoint(bed.up)
             let events = 40
             for index in 0..<events {
-                try await bed.storage.users.findOrCreate(openid: "o-breaker-\(index)-\(UUID().uuidString)", unionid: nil)
+                _ = try await bed.storage.users.findOrCreate(openid: "o-breaker-\(index)-\(UUID().uuidString)", unionid: nil)
             }
             await bed.deliverDue()
 
@@ -136,7 +136,7 @@ struct WebhookBreakerTests {
             let up = try await bed.endpoint(bed.up)
             let events = 30
             for index in 0..<events {
-                try await bed.storage.users.findOrCreate(openid: "o-hang-\(index)-\(UUID().uuidString)", unionid: nil)
+                _ = try await bed.storage.users.findOrCreate(openid: "o-hang-\(index)-\(UUID().uuidString)", unionid: nil)
             }
             await bed.deliverDue(step: .milliseconds(300))
             #expect(try await bed.messages(up, status: .delivered).count == events)

@@ -224,7 +224,7 @@ struct WebhookDeliveryTests {
           arguments: EngineKind.available)
     func orderedEndpointIsFIFOPerAggregate(_ kind: EngineKind) async throws {
         try await WebhookTestbed.with(kind) { bed in
-            let endpoint = try await bed.endpoint(types: [DomainEventTypes.orderCreated, DomainEventTypes.orderCancelled], ordered: true)
+            _ = try await bed.endpoint(types: [DomainEventTypes.orderCreated, DomainEventTypes.orderCancelled], ordered: true)
             let shop = try await EventOutboxTests.Shop.open(bed.storage)
             let first = try await shop.place("k1")
             try await shop.move(first, .cancel(.user), stock: .release)
