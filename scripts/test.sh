@@ -129,10 +129,13 @@ MULTI_PROCESS_SUITES=(ThreeNodeClusterTests ThreeNodeRedisClusterTests CrashReco
   LoadSheddingTests WeChatBreakerTests MetricsCardinalityTests)
 if [ $# -eq 0 ]; then
   skip=$(IFS='|'; echo "${MULTI_PROCESS_SUITES[*]}")
-  run_tests --skip "$skip"
+  # Every phase runs even after one fails, so one run shows every failure; the run fails
+  # at the end.
+  tests_status=0
+  run_tests --skip "$skip" || tests_status=1
   for suite in "${MULTI_PROCESS_SUITES[@]}"; do
     log "running $suite"
-    run_tests --filter "$suite"
+    run_tests --filter "$suite" || { tests_status=1; log "$suite failed"; }
   done
 else
   run_tests "$@"
@@ -152,5 +155,6 @@ if [ $# -eq 0 ]; then
   log "metrics and traces against Prometheus and an OTLP collector (scripts/telemetry-check.sh)"
   scripts/telemetry-check.sh || fuzz_status=1
   scripts/peer-equivalence.sh "$SWIFTLET_TEST_POSTGRES_URL" || fuzz_status=1
-  exit "$fuzz_status"
+  [ "$tests_status" -eq 0 ] || log "some tests failed (above)"
+  exit $((fuzz_status | tests_status))
 fi

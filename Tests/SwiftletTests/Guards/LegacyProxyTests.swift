@@ -110,12 +110,13 @@ struct LegacyProxyTests {
     }
 
     @Test func anUnreachableUpstreamIs502() async throws {
-        let port = try LoopbackPorts.free()
-        let config = TestApp.config { $0.proxy.legacyUpstream = "http://127.0.0.1:\(port)" }
+        let upstream = try LoopbackPorts.Refusing()
+        let config = TestApp.config { $0.proxy.legacyUpstream = "http://127.0.0.1:\(upstream.port)" }
         try await TestApp.withLiveApp(config: config) { client in
             let answer = try await Self.send(client, .get, "/anything")
-            #expect(answer.status == .badGateway && answer.code == "proxy.upstream_unavailable")
+            #expect(answer.status == .badGateway && answer.code == "proxy.upstream_unavailable", "\(answer.status) \(answer.body)")
         }
+        withExtendedLifetime(upstream) {}
     }
 
     @Test func canaryShareIsStablePerClientAndProportional() {

@@ -96,8 +96,9 @@ struct RedisClusterStateTests {
 
     @Test("a bus that cannot reach Redis at all says so at once")
     func busDownAtStart() async throws {
-        let port = try LoopbackPorts.free()
-        var configuration = try RedisClientTests.patient("redis://127.0.0.1:\(port)")
+        let unreachable = try LoopbackPorts.Refusing()
+        defer { withExtendedLifetime(unreachable) {} }
+        var configuration = try RedisClientTests.patient("redis://127.0.0.1:\(unreachable.port)")
         configuration.backoffBase = .milliseconds(20)
         let state = RedisClusterState(client: try RedisClient(configuration: configuration))
         var events = state.subscribe(to: ["swiftlet:test"]).makeAsyncIterator()
