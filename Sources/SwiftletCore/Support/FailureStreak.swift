@@ -51,12 +51,16 @@ public struct FailureStreak: Sendable {
 public final class FailureStreakLog: Sendable {
     private let message: Logger.Message
     private let clock: SwiftletClock
+    /// The module that owns the loop: its lines keep the `source` they had when the loop
+    /// logged them itself.
+    private let source: String
     private let streak = Mutex(FailureStreak())
 
     /// `message` names the loop's step, as in "webhook poll failed".
-    public init(_ message: Logger.Message, clock: SwiftletClock) {
+    public init(_ message: Logger.Message, clock: SwiftletClock, fileID: String = #fileID) {
         self.message = message
         self.clock = clock
+        self.source = fileID.split(separator: "/", maxSplits: 1).first.map(String.init) ?? "n/a"
     }
 
     public func failed(_ error: any Error, logger: Logger) {
@@ -65,7 +69,7 @@ public final class FailureStreakLog: Sendable {
         case .failure(let repeated):
             var metadata: Logger.Metadata = ["error": .string(ErrorLog.describe(error))]
             if repeated > 0 { metadata["repeated"] = .stringConvertible(repeated) }
-            logger.warning(message, metadata: metadata)
+            logger.warning(message, metadata: metadata, source: source)
         case .none, .recovered:
             break
         }
@@ -76,6 +80,6 @@ public final class FailureStreakLog: Sendable {
         logger.notice("\(message): working again", metadata: [
             "failures": .stringConvertible(failures),
             "seconds": .stringConvertible(Int(clock.now.timeIntervalSince(since).rounded())),
-        ])
+        ], source: source)
     }
 }

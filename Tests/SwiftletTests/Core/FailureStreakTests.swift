@@ -45,5 +45,6 @@ struct FailureStreakTests {
         #expect(lines.first?.metadata["error"]?.contains("storage.unavailable") == true)
         #expect(lines.last?.metadata["failures"] == "30")
         #expect(lines.last?.metadata["seconds"] == "30")
+        #expect(lines.allSatisfy { $0.source == "SwiftletTests" }, "lines name the module that owns the loop")
     }
 }

@@ -8,6 +8,7 @@ final class LogRecorder: Sendable {
         let level: Logger.Level
         let message: String
         let metadata: [String: String]
+        var source = ""
     }
 
     private let records = Mutex<[Record]>([])
@@ -39,7 +40,7 @@ final class LogRecorder: Sendable {
         func log(event: LogEvent) {
             let merged = metadata.merging(event.metadata ?? [:]) { _, new in new }
             recorder.append(Record(level: event.level, message: event.message.description,
-                                   metadata: merged.mapValues { $0.description }))
+                                   metadata: merged.mapValues { $0.description }, source: event.source))
         }
     }
 }
