@@ -75,14 +75,18 @@ struct ConfigParser {
         parseRateLimits(&config)
         parseSubscribe(&config)
         parseTelemetry(&config)
-        if let raw = optional("cache.userLifetime") {
-            if let value = Double(raw), value.isFinite, (0...3600).contains(value) {
-                config.cache.userLifetimeSeconds = value
-            } else {
-                problems.append(.init(key: "cache.userLifetime", message: "expected seconds from 0 to 3600, got \"\(raw)\""))
-            }
-        }
+        config.cache.userLifetimeSeconds = cacheLifetime("cache.userLifetime", default: config.cache.userLifetimeSeconds)
+        config.cache.catalogueLifetimeSeconds = cacheLifetime(
+            "cache.catalogueLifetime", default: config.cache.catalogueLifetimeSeconds)
         return config
+    }
+
+    /// Seconds from 0 (off) to an hour.
+    mutating func cacheLifetime(_ key: String, default value: Double) -> Double {
+        guard let raw = optional(key) else { return value }
+        if let parsed = Double(raw), parsed.isFinite, (0...3600).contains(parsed) { return parsed }
+        problems.append(.init(key: key, message: "expected seconds from 0 to 3600, got \"\(raw)\""))
+        return value
     }
 
     mutating func parseSubscribe(_ config: inout SwiftletConfiguration) {

@@ -83,6 +83,7 @@ extension SwiftletConfiguration {
             ("jobs.pollInterval", format(jobs.pollIntervalSeconds)),
             ("jobs.lease", format(jobs.leaseSeconds)),
             ("cache.userLifetime", format(cache.userLifetimeSeconds)),
+            ("cache.catalogueLifetime", format(cache.catalogueLifetimeSeconds)),
             ("realtime.pingInterval", format(realtime.pingIntervalSeconds)),
             ("realtime.authTimeout", format(realtime.authTimeoutSeconds)),
             ("realtime.tokenGrace", format(realtime.tokenGraceSeconds)),

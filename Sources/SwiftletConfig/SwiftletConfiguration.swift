@@ -175,6 +175,10 @@ public struct SwiftletConfiguration: Sendable, Equatable {
         /// How long this node serves a user row from memory; 0 turns the cache off.
         /// Writes through this node are seen at once, other nodes' after at most this long.
         public var userLifetimeSeconds: Double = 2
+        /// How long this node serves a catalogue page or product detail from memory (and
+        /// so how old the stock it shows may be); 0 turns the cache off. Admin edits are
+        /// seen at once on every node (the cluster bus); stock never decides a sale.
+        public var catalogueLifetimeSeconds: Double = 1
         public init() {}
     }
 

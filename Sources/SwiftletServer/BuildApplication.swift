@@ -91,9 +91,9 @@ public func buildApplication(
     let wechat = WeChatIdentityAdapter(client: wechatClient, logger: logger)
     let revocations = RevocationList()
     let revocationFeed = RevocationFeed(cluster: cluster, sessions: storage.sessions, list: revocations, clock: clock, logger: logger)
-    let userFeed = UserCacheFeed(cluster: cluster, logger: logger)
+    let userFeed = ClusterCacheFeed.users(cluster: cluster, logger: logger)
     let users = CachedUserRepository(
-        storage.users, lifetime: config.cache.userLifetimeSeconds, clock: clock, onWrite: { userFeed.announce($0) })
+        storage.users, lifetime: config.cache.userLifetimeSeconds, clock: clock, onWrite: { userFeed.announce($0.rawValue) })
     let auth = AuthService(
         users: users, sessions: storage.sessions, wechat: wechat, tokens: codec, revocations: revocations,
         clock: clock,
@@ -114,9 +114,12 @@ public func buildApplication(
                                           telemetry: telemetry)
     let subscribe = try SubscribeComposition(
         config, storage: storage, wechat: wechatClient, presence: realtime.userPresence, clock: clock, logger: logger)
+    let catalogueFeed = ClusterCacheFeed.catalogue(cluster: cluster, logger: logger)
+    let catalogueCache = CatalogCache(
+        lifetime: config.cache.catalogueLifetimeSeconds, clock: clock, announce: { catalogueFeed.announce($0) })
     let commerce = try CommerceComposition(
         config, storage: storage, sandboxAddress: sandboxAddress, clock: clock, logger: logger, payBreaker: breakers.wechatPay,
-        telemetry: telemetry,
+        telemetry: telemetry, catalogueCache: catalogueCache,
         moreJobs: WebhookMaintenance.handlers(
             webhooks: storage.webhooks, events: storage.events, retention: config.webhooks.retentionSeconds, clock: clock,
             logger: logger).merging(subscribe.jobs) { first, _ in first })
@@ -138,7 +141,7 @@ public func buildApplication(
     AdminRoutes(storage: storage, clock: clock).register(on: router)
     let admin = router.group("/admin/v1").add(middleware: AdminKeyMiddleware(keys: storage.adminKeys, clock: clock))
     let buyer = router.group("/api/v1").add(middleware: BearerAuthMiddleware(auth: auth))
-    CatalogRoutes(catalog: commerce.catalog).register(on: router, admin: admin)
+    CatalogRoutes(catalog: commerce.catalog).register(on: routes, admin: admin)
     OrderRoutes(orders: commerce.orders, payments: commerce.payments, refunds: commerce.refunds).register(buyer: buyer, admin: admin)
     RealtimeRoutes(inbox: storage.inbox, messages: realtime.messages, clock: clock).register(buyer: buyer, router: router)
     RoomRoutes(rooms: realtime.rooms, presence: realtime.presence).register(buyer: buyer)
@@ -204,8 +207,10 @@ public func buildApplication(
     let date = HTTPDateHeader()
     let upgradeLane = UpgradeLane(upgraders: [realtime.upgrader], requestIDs: requestIDs, seam: seam,
                                   serverName: serverName, date: date)
+    // A route the legacy proxy may send upstream (a canary) is the router's to decide.
+    let inlineRoutes = routes.inlineRoutes.filter { legacyProxy?.canaryRoutes.contains("GET " + $0) != true }
     let inlineLane = config.http.inlineRoutes
-        ? InlineLane(routes: routes.inlineRoutes, requestIDs: requestIDs, seam: seam, serverName: serverName, date: date,
+        ? InlineLane(routes: inlineRoutes, requestIDs: requestIDs, seam: seam, serverName: serverName, date: date,
                      tracing: requestTracing)
         : nil
     customization.onComponents(SwiftletComponents(
@@ -228,7 +233,7 @@ public func buildApplication(
         services: (customization.closesStorageOnShutdown ? [StorageLifecycleService(storage: storage)] : [])
             // Services stop in reverse order: the Redis client closes after the feeds using it.
             + ClusterComposition.lifecycleServices(cluster)
-            + [ClusterFeedService(revocations: revocationFeed, users: userFeed, cache: users), realtime.service]
+            + [ClusterFeedService(revocations: revocationFeed, caches: [(userFeed, users), (catalogueFeed, catalogueCache)]), realtime.service]
             + (customization.runsWebhookWorker ? webhooks.lifecycleServices : [WebhookTransportService(transport: webhooks.transport)])
             + (customization.runsJobWorker
                 ? [SubscribeDispatchService(service: subscribe.service, interval: subscribe.pollInterval, logger: logger)] : [])

@@ -42,19 +42,21 @@ enum ClusterComposition {
 }
 
 /// Runs what keeps this node in step with the others over the cluster state: the
-/// revocation feed and the user-cache feed. Stops at shutdown; registered before the
+/// revocation feed and the cache feeds (user rows, catalogue). Stops at shutdown; registered before the
 /// HTTP server and after storage, so it stops after requests drained and before the
 /// database it polls is closed.
 struct ClusterFeedService: Service {
     let revocations: RevocationFeed
-    let users: UserCacheFeed
-    let cache: CachedUserRepository
+    /// Each per-node cache with the feed that keeps it in step.
+    let caches: [(feed: ClusterCacheFeed, cache: any ClusterInvalidatedCache)]
 
     func run() async throws {
         await cancelWhenGracefulShutdown {
             await withDiscardingTaskGroup { group in
                 group.addTask { await revocations.run() }
-                group.addTask { await users.run(applyingTo: cache) }
+                for (feed, cache) in caches {
+                    group.addTask { await feed.run(applyingTo: cache) }
+                }
             }
         }
     }

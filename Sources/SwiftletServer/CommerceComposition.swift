@@ -50,7 +50,7 @@ struct CommerceComposition {
 
     init(_ config: SwiftletConfiguration, storage: any StorageEngine, sandboxAddress: SandboxAddress,
          clock: SwiftletClock, logger: Logger, payBreaker: DependencyBreaker, telemetry: TelemetryComposition,
-         moreJobs: [String: JobHandler] = [:]) throws {
+         catalogueCache: CatalogCache, moreJobs: [String: JobHandler] = [:]) throws {
         let pay = config.wechatPay
         let notifyURL: @Sendable () -> String = {
             pay.notifyURL ?? sandboxAddress.baseURL + PaymentNotifyRoute.path
@@ -98,7 +98,7 @@ struct CommerceComposition {
         refunds = RefundService(orders: storage.orders, gateway: gateway, clock: clock, logger: logger)
         orders = OrderService(orders: storage.orders, clock: clock, policy: OrderPolicy(
             unpaidTimeout: config.commerce.unpaidTimeoutSeconds, maxQuantityPerItem: config.commerce.maxQuantityPerItem))
-        catalog = CatalogService(catalog: storage.catalog, clock: clock)
+        catalog = CatalogService(catalog: storage.catalog, clock: clock, cache: catalogueCache)
         var jobWorker = JobWorker(
             jobs: storage.jobs,
             handlers: CommerceJobs.handlers(payments: payments, refunds: refunds).merging(

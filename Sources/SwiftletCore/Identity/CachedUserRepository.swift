@@ -1,5 +1,4 @@
 import Foundation
-import Synchronization
 
 /// A per-node read-through cache in front of a `UserRepository`, for the hottest read in
 /// the API: every authenticated `GET /me` needs the caller's row.
@@ -12,37 +11,16 @@ import Synchronization
 /// (approximately: `User.approximateByteCount`); when full it is cleared, which is cheap
 /// and keeps memory bounded under any access pattern (see `BoundedCache`).
 ///
-/// Races are settled with a generation counter: a write drops the entry and bumps the
-/// counter both before and after it touches the database, and a read stores what it
-/// fetched only if the counter did not move meanwhile. A read that overlapped a write can
-/// therefore never put back a row older than that write.
+/// Misses are loaded once, reads that overlap a write never put back an older row, and
+/// entries expire: the rules of `ReadThroughCache`, which holds the rows.
 ///
-/// Misses are loaded once: concurrent reads of the same user while its row is being
-/// fetched wait for that one fetch instead of each querying the database (when an entry
-/// expires under load, a thousand waiting requests would otherwise become a thousand
-/// queries). A read joins only a fetch that began in the current generation, so a read
-/// after a write never receives a row fetched before it.
-///
-/// Across nodes (`UserCacheFeed`): every write through here is announced (`onWrite`, after
+/// Across nodes (`ClusterCacheFeed.users`): every write through here is announced (`onWrite`, after
 /// the database has it), an announcement from another node drops that user's entry like a
 /// local write does, and while the bus is interrupted the cache is bypassed (every read
-/// goes to the database) and emptied when the bus is back. The hot reads (a cached
-/// `find`, `cachedUser`) stay one lock and a lookup: while bypassed the cache is simply
-/// empty.
-public final class CachedUserRepository: UserRepository {
-    private struct State {
-        var entries: BoundedCache<UserID, (user: User, expiresAt: Date)>
-        var generation: UInt64 = 0
-        /// Fetches under way, with the generation each began in.
-        var loading: [UserID: (generation: UInt64, task: Task<User?, any Error>)] = [:]
-        /// Set while changes made on other nodes may go unheard: nothing is stored.
-        var bypassed = false
-    }
-
+/// goes to the database) and emptied when the bus is back.
+public final class CachedUserRepository: UserRepository, ClusterInvalidatedCache {
     private let base: any UserRepository
-    private let lifetime: TimeInterval
-    private let clock: SwiftletClock
-    private let state: Mutex<State>
+    private let cache: ReadThroughCache<UserID, User>
     private let onWrite: @Sendable (UserID) -> Void
 
     /// The default byte budget: 10,000 users of about 1.6 KB, the most a row can weigh
@@ -54,59 +32,20 @@ public final class CachedUserRepository: UserRepository {
                 onWrite: @escaping @Sendable (UserID) -> Void = { _ in }) {
         self.base = base
         self.onWrite = onWrite
-        self.lifetime = lifetime
-        self.clock = clock
-        state = Mutex(State(entries: BoundedCache(capacity: capacity, maxBytes: maxBytes)))
+        cache = ReadThroughCache(lifetime: lifetime, capacity: capacity, maxBytes: maxBytes, clock: clock,
+                                 cost: { $0.approximateByteCount })
     }
 
     /// Approximate bytes of the users held; never more than the budget.
-    public var cachedByteCount: Int { state.withLock { $0.entries.byteCount } }
+    public var cachedByteCount: Int { cache.byteCount }
 
     public func find(id: UserID) async throws -> User? {
-        guard lifetime > 0 else { return try await base.find(id: id) }
-        let now = clock.now
-        enum Lookup {
-            case cached(User)
-            case loading(Task<User?, any Error>)
-        }
         let base = base
-        let lookup = state.withLock { state -> Lookup? in
-            if state.bypassed { return nil }
-            if let cached = state.entries[id], cached.expiresAt > now { return .cached(cached.user) }
-            if let load = state.loading[id], load.generation == state.generation { return .loading(load.task) }
-            let generation = state.generation
-            let task = Task { try await base.find(id: id) }
-            state.loading[id] = (generation, task)
-            return .loading(task)
-        }
-        switch lookup {
-        case nil:
-            return try await base.find(id: id)
-        case .cached(let user):
-            return user
-        case .loading(let task):
-            let result = await task.result
-            finishLoading(id, task: task, result: result, now: now)
-            return try result.get()
-        }
-    }
-
-    /// Stores a finished fetch (once, by whichever waiter gets here first) if no write
-    /// began since it started, and forgets the fetch.
-    private func finishLoading(_ id: UserID, task: Task<User?, any Error>, result: Result<User?, any Error>, now: Date) {
-        state.withLock { state in
-            guard let load = state.loading[id], load.task == task else { return }
-            state.loading.removeValue(forKey: id)
-            guard case .success(let user?) = result, state.generation == load.generation, !state.bypassed else { return }
-            state.entries.insert((user, now.addingTimeInterval(lifetime)), for: user.id, cost: user.approximateByteCount)
-        }
+        return try await cache.value(for: id) { try await base.find(id: id) }
     }
 
     public func cachedUser(id: UserID) -> User? {
-        guard lifetime > 0 else { return nil }
-        let now = clock.now
-        guard let cached = state.withLock({ $0.entries[id] }), cached.expiresAt > now else { return nil }
-        return cached.user
+        cache.cached(id)
     }
 
     public func findOrCreate(openid: String, unionid: String?) async throws -> (user: User, created: Bool) {
@@ -145,39 +84,28 @@ public final class CachedUserRepository: UserRepository {
         return try await body()
     }
 
-    /// Another node changed this user: forget the entry, as after a local write.
-    public func invalidateRemote(_ id: UserID) {
-        invalidate(id)
+    /// A node changed this user (the payload is its id): forget the entry, as after a
+    /// local write.
+    public func invalidate(announced payload: String) {
+        invalidate(UserID(rawValue: payload))
     }
 
     /// The bus is interrupted: changes on other nodes may go unheard, so read through to
     /// the database until it is back. Fetches under way will not store what they read.
     public func bypass() {
-        state.withLock { state in
-            state.bypassed = true
-            state.entries.removeAll()
-            state.generation &+= 1
-        }
+        cache.bypass()
     }
 
     /// The bus is (again) subscribed: start from an empty cache, since invalidations may
     /// have been missed, and cache again.
     public func resume() {
-        state.withLock { state in
-            state.bypassed = false
-            state.entries.removeAll()
-            state.generation &+= 1
-        }
+        cache.resume()
     }
 
     /// True while reads go straight to the database.
-    public var isBypassed: Bool { state.withLock { $0.bypassed } }
+    public var isBypassed: Bool { cache.isBypassed }
 
     private func invalidate(_ id: UserID) {
-        state.withLock { state in
-            state.entries.remove(id)
-            state.generation &+= 1
-        }
+        cache.invalidate(id)
     }
-
 }

@@ -4,6 +4,10 @@ import SwiftletCore
 import SwiftletTransport
 
 /// Public catalogue (`/api/v1/products`) and its admin side (`/admin/v1/products`).
+///
+/// The buyer's reads are answered from `CatalogCache` when it holds them — inline, on the
+/// event loop, like `/json` — and otherwise loaded once for every concurrent miss,
+/// rendered and kept. Admin reads always go to the database.
 public struct CatalogRoutes: Sendable {
     let catalog: CatalogService
 
@@ -11,15 +15,28 @@ public struct CatalogRoutes: Sendable {
         self.catalog = catalog
     }
 
-    public func register(on router: Router<SwiftletRequestContext>, admin: RouterGroup<SwiftletRequestContext>) {
-        let api = router.group("/api/v1")
-        api.get("/products") { request, _ -> PageDTO<ProductDTO> in
+    public func register(on routes: SwiftletRoutes, admin: RouterGroup<SwiftletRequestContext>) {
+        let api = routes.group("/api/v1")
+        let catalog = catalog
+        let cache = catalog.cache
+        api.get("/products", answer: { request in
+            CatalogAnswers.pageKey(rawQuery: request.query).flatMap { cache.cached($0) }.map(InlineResponse.json)
+        }, otherwise: { request, _ in
             let query = request.uri.queryParameters
-            return PageDTO(try await catalog.browse(limit: try PagingQuery.limit(query), cursor: query.get("cursor")), ProductDTO.init)
-        }
-        api.get("/products/{id}") { _, context -> ProductDTO in
-            ProductDTO(try await catalog.product(ProductID(rawValue: try context.parameters.require("id"))))
-        }
+            let limit = try CommerceValidation.pageLimit(try PagingQuery.limit(query))
+            let cursor = query.get("cursor")
+            let body = try await cache.answer(.page(limit: limit, cursor: cursor)) {
+                try CatalogAnswers.render(PageDTO(try await catalog.browse(limit: limit, cursor: cursor), ProductDTO.init))
+            }
+            return InlineResponse.json(body).response
+        })
+        api.get("/products/{id}", answer: { request in
+            request.parameter.flatMap { cache.cached(.product(ProductID(rawValue: String($0)))) }.map(InlineResponse.json)
+        }, otherwise: { _, context in
+            let id = ProductID(rawValue: try context.parameters.require("id"))
+            let body = try await cache.answer(.product(id)) { try CatalogAnswers.render(ProductDTO(try await catalog.product(id))) }
+            return InlineResponse.json(body).response
+        })
 
         admin.get("/products") { request, _ -> PageDTO<ProductDTO> in
             let query = request.uri.queryParameters

@@ -116,6 +116,7 @@ public struct SwiftletRoutes {
     static func view(_ request: Request, _ context: SwiftletRequestContext, parameterName: String?) -> InlineRequest {
         InlineRequest(
             path: Substring(request.uri.path), parameter: parameterName.flatMap { context.parameters.get($0) }.map { Substring($0) },
+            query: request.uri.query.map { Substring($0) },
             headers: .fields(request.headers))
     }
 }

@@ -43,6 +43,7 @@ public final class InlineLane: Sendable {
 
         var path: Substring { head.uri[..<pathEnd] }
         var parameter: Substring? { parameterStart.map { head.uri[$0..<pathEnd] } }
+        var query: Substring? { pathEnd == head.uri.endIndex ? nil : head.uri[head.uri.index(after: pathEnd)...] }
     }
 
     /// Only a kept-alive HTTP/1.1 GET that announces no body, to a known route. Anything
@@ -80,7 +81,7 @@ public final class InlineLane: Sendable {
     /// code, request ids checked by `RequestIDs.isAcceptable`).
     func respond(_ candidate: borrowing Candidate, client: SocketAddress?, allocator: ByteBufferAllocator) -> ByteBuffer? {
         let headers = RequestHeaders.http1(candidate.head.headers)
-        let request = InlineRequest(path: candidate.path, parameter: candidate.parameter, headers: headers)
+        let request = InlineRequest(path: candidate.path, parameter: candidate.parameter, query: candidate.query, headers: headers)
         guard let answer = candidate.route.handler(request) else { return nil }
         answered.add(1, ordering: .relaxed)
 

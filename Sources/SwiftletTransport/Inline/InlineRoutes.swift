@@ -9,11 +9,14 @@ public struct InlineRequest {
     public let path: Substring
     /// The value of the route's trailing `{parameter}` segment, for routes that have one.
     public let parameter: Substring?
+    /// What follows the `?`, exactly as sent (not decoded); nil without one.
+    public let query: Substring?
     let headers: RequestHeaders
 
-    public init(path: Substring, parameter: Substring?, headers: RequestHeaders) {
+    public init(path: Substring, parameter: Substring?, query: Substring? = nil, headers: RequestHeaders) {
         self.path = path
         self.parameter = parameter
+        self.query = query
         self.headers = headers
     }
 

@@ -9,12 +9,12 @@ struct UserCacheFeedTests {
     /// One node's cache over shared storage, with its feed running until `stop()`.
     struct Node {
         let cache: CachedUserRepository
-        let feed: UserCacheFeed
+        let feed: ClusterCacheFeed
         let task: Task<Void, Never>
 
         init(cluster: any ClusterState, users: any UserRepository, ticker: ManualTicker = ManualTicker()) {
-            let feed = UserCacheFeed(cluster: cluster, logger: TestStorage.logger, pause: ticker.pause)
-            let cache = CachedUserRepository(users, lifetime: 600, clock: .system, onWrite: { feed.announce($0) })
+            let feed = ClusterCacheFeed.users(cluster: cluster, logger: TestStorage.logger, pause: ticker.pause)
+            let cache = CachedUserRepository(users, lifetime: 600, clock: .system, onWrite: { feed.announce($0.rawValue) })
             self.feed = feed
             self.cache = cache
             task = Task { await feed.run(applyingTo: cache) }
@@ -54,22 +54,22 @@ struct UserCacheFeedTests {
     func writesAreAnnounced() async throws {
         try await TestStorage.withStorage(.sqlite) { storage in
             let cluster = InProcessClusterState()
-            var heard = cluster.subscribe(to: [UserCacheFeed.channel]).makeAsyncIterator()
+            var heard = cluster.subscribe(to: [ClusterCacheFeed.usersChannel]).makeAsyncIterator()
             #expect(await heard.next() == .subscribed)
             let node = Node(cluster: cluster, users: storage.users)
 
             // A new user, or a login without a unionid, changes no row another node holds.
             let user = try await node.cache.findOrCreate(openid: "o-announce", unionid: nil).user
             _ = try await node.cache.findOrCreate(openid: "o-announce", unionid: nil)
-            try await cluster.publish("sentinel", on: UserCacheFeed.channel)
-            #expect(await heard.next() == .message(channel: UserCacheFeed.channel, payload: "sentinel"), "nothing announced before")
+            try await cluster.publish("sentinel", on: ClusterCacheFeed.usersChannel)
+            #expect(await heard.next() == .message(channel: ClusterCacheFeed.usersChannel, payload: "sentinel"), "nothing announced before")
             // A login with a unionid may fill it in: announced.
             _ = try await node.cache.findOrCreate(openid: "o-announce", unionid: "un-announce")
-            #expect(await heard.next() == .message(channel: UserCacheFeed.channel, payload: user.id.rawValue))
+            #expect(await heard.next() == .message(channel: ClusterCacheFeed.usersChannel, payload: user.id.rawValue))
             _ = try await node.cache.updateProfile(id: user.id, ProfileUpdate(nickname: "N"))
-            #expect(await heard.next() == .message(channel: UserCacheFeed.channel, payload: user.id.rawValue))
+            #expect(await heard.next() == .message(channel: ClusterCacheFeed.usersChannel, payload: user.id.rawValue))
             _ = try await node.cache.updatePhone(id: user.id, phone: "13900000000")
-            #expect(await heard.next() == .message(channel: UserCacheFeed.channel, payload: user.id.rawValue))
+            #expect(await heard.next() == .message(channel: ClusterCacheFeed.usersChannel, payload: user.id.rawValue))
             await node.stop()
         }
     }
@@ -109,7 +109,7 @@ struct UserCacheFeedTests {
     func resubscribeEmptiesTheCache() async throws {
         try await TestStorage.withStorage(.sqlite) { storage in
             let cluster = InProcessClusterState()
-            let feed = UserCacheFeed(cluster: cluster, logger: TestStorage.logger, pause: ManualTicker().pause)
+            let feed = ClusterCacheFeed.users(cluster: cluster, logger: TestStorage.logger, pause: ManualTicker().pause)
             let cache = CachedUserRepository(storage.users, lifetime: 600, clock: .system)
             let user = try await storage.users.findOrCreate(openid: "o-resub", unionid: nil).user
             #expect(!cache.isBypassed, "a cache without a feed caches from the start")

@@ -105,6 +105,8 @@ struct LegacyProxyTests {
                 let pinned = try await Self.send(client, .get, "/api/v1/products",
                                                  headers: [HTTPField.Name(LegacyProxy.selectorHeader)!: "swiftlet"])
                 #expect(pinned.body.contains("\"items\""))
+                #expect(try await Self.send(client, .get, "/api/v1/products").body == #"{"from":"legacy"}"#,
+                        "a canary route is never answered from Swiftlet's cache (the inline lane leaves it to the proxy)")
             }
         }
     }

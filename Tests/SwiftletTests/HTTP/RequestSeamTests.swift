@@ -135,8 +135,9 @@ struct RequestSeamTests {
         let clock = MutableClock(Date())
         try await Self.withServer(observer: observer, clock: clock, box: box) { port, client in
             let templates = box.templates
-            #expect(Set(templates) == ["/health/live", "/json", "/plaintext", "/user/{id}", "/api/v1/me"])
-            for template in templates where template != "/api/v1/me" {
+            #expect(Set(templates) == ["/health/live", "/json", "/plaintext", "/user/{id}", "/api/v1/me", "/api/v1/products",
+                                       "/api/v1/products/{id}"])
+            for template in templates where !template.hasPrefix("/api/v1/") {
                 for path in template == "/user/{id}" ? ["/user/42", "/user/x"] : [template] {
                     let before = box.answered
                     let inline = try await ParityProbe.inline(port, path)
@@ -144,6 +145,28 @@ struct RequestSeamTests {
                     let routed = try await ParityProbe.routed(port, path)
                     ParityProbe.expectSame(inline, routed, path)
                 }
+            }
+
+            // The catalogue: a miss is loaded by the router and kept; then the lane answers it
+            // from the cache, exactly as the router does.
+            let firstPage = try await ParityProbe.routed(port, "/api/v1/products?limit=2")
+            let productID = try #require(firstPage.body.firstMatch(of: /"id":"([^"]+)"/)?.1, "the demo catalogue has products")
+            for path in ["/api/v1/products?limit=2", "/api/v1/products/\(productID)"] {
+                let routed = try await ParityProbe.routed(port, path)
+                #expect(routed.status == 200, "\(path)")
+                let before = box.answered
+                let inline = try await ParityProbe.inline(port, path)
+                #expect(box.answered == before + 1, "\(path) answered inline once cached")
+                ParityProbe.expectSame(inline, routed, path)
+            }
+            // Queries the lane does not read plainly (escapes, unknown or repeated names) and
+            // misses go to the router.
+            for path in ["/api/v1/products?limit=%32", "/api/v1/products?limit=2&x=1", "/api/v1/products?limit=2&limit=3",
+                         "/api/v1/products?limit=3", "/api/v1/products/unknown-product"] {
+                let before = box.answered
+                let inline = try await ParityProbe.inline(port, path)
+                #expect(box.answered == before, "\(path) left to the router")
+                ParityProbe.expectSame(inline, try await ParityProbe.routed(port, path), path)
             }
 
             let valid = try await client.login("parity:valid")

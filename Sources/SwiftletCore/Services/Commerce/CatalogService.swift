@@ -1,13 +1,25 @@
 import Foundation
 
 /// Catalogue use cases: buyers browse on-shelf products; admins manage everything.
+///
+/// Every admin write tells `cache` (the buyer's catalogue as this node serves it, and
+/// through it every node) once the write is over, succeeded or not.
 public struct CatalogService: Sendable {
     let catalog: any CatalogRepository
     let clock: SwiftletClock
+    public let cache: CatalogCache
 
-    public init(catalog: any CatalogRepository, clock: SwiftletClock) {
+    public init(catalog: any CatalogRepository, clock: SwiftletClock, cache: CatalogCache = .off) {
         self.catalog = catalog
         self.clock = clock
+        self.cache = cache
+    }
+
+    /// Runs an admin write, then drops the cached catalogue everywhere: also after an
+    /// error, since the write may have committed before it.
+    private func changing<T>(_ subject: String, _ write: () async throws -> T) async throws -> T {
+        defer { cache.changed(subject) }
+        return try await write()
     }
 
     public func browse(limit: Int?, cursor: String?) async throws -> Page<Product> {
@@ -45,7 +57,7 @@ public struct CatalogService: Sendable {
             description: try CommerceValidation.description(draft.description),
             imageURL: try CommerceValidation.imageURL(draft.imageURL), onShelf: draft.onShelf, skus: skus,
             createdAt: now, updatedAt: now)
-        try await catalog.create(product)
+        try await changing(id.rawValue) { try await catalog.create(product) }
         return product
     }
 
@@ -55,18 +67,24 @@ public struct CatalogService: Sendable {
             description: try raw.description.map(CommerceValidation.description),
             imageURL: try raw.imageURL.map { try CommerceValidation.imageURL($0) ?? "" },
             onShelf: raw.onShelf)
-        guard let product = try await catalog.update(id, update, now: clock.now) else { throw Self.productNotFound }
+        guard let product = try await changing(id.rawValue, { try await catalog.update(id, update, now: clock.now) }) else {
+            throw Self.productNotFound
+        }
         return product
     }
 
     public func delete(_ id: ProductID) async throws {
-        guard try await catalog.delete(id, now: clock.now) else { throw Self.productNotFound }
+        guard try await changing(id.rawValue, { try await catalog.delete(id, now: clock.now) }) else {
+            throw Self.productNotFound
+        }
     }
 
     public func addSKU(to productID: ProductID, _ draft: SKUDraft) async throws -> Product {
         let valid = try CommerceValidation.sku(draft)
         let sku = SKU(id: .generate(), productID: productID, title: valid.title, priceFen: valid.priceFen, stock: valid.stock)
-        guard let product = try await catalog.addSKU(sku, now: clock.now) else { throw Self.productNotFound }
+        guard let product = try await changing(productID.rawValue, { try await catalog.addSKU(sku, now: clock.now) }) else {
+            throw Self.productNotFound
+        }
         return product
     }
 
@@ -75,7 +93,9 @@ public struct CatalogService: Sendable {
             title: try raw.title.map { try CommerceValidation.title($0, field: "sku_title") },
             priceFen: try raw.priceFen.map(CommerceValidation.price),
             stock: try raw.stock.map(CommerceValidation.stock))
-        guard let sku = try await catalog.updateSKU(id, update, now: clock.now) else { throw Self.skuNotFound }
+        guard let sku = try await changing(id.rawValue, { try await catalog.updateSKU(id, update, now: clock.now) }) else {
+            throw Self.skuNotFound
+        }
         return sku
     }
 
@@ -83,7 +103,9 @@ public struct CatalogService: Sendable {
         guard delta != 0, delta.magnitude <= UInt(CommerceValidation.maxStock) else {
             throw SwiftletError.invalid("catalog.invalid_stock_delta", "delta must be a non-zero number of units.")
         }
-        guard let sku = try await catalog.adjustStock(id, delta: delta, now: clock.now) else { throw Self.skuNotFound }
+        guard let sku = try await changing(id.rawValue, { try await catalog.adjustStock(id, delta: delta, now: clock.now) }) else {
+            throw Self.skuNotFound
+        }
         return sku
     }
 
