@@ -63,7 +63,7 @@ class Database:
             self.env = {"SWIFTLET_STORAGE_ENGINE": "sqlite", "SWIFTLET_STORAGE_SQLITE_PATH": self.location}
         else:
             parts = urlsplit(os.environ["BENCH_POSTGRES_URL"])
-            self.name = f"orders_{name}"
+            self.name = "orders_" + name.replace("-", "_")
             self.admin = urlunsplit(parts._replace(path="/postgres"))
             self.location = urlunsplit(parts._replace(path="/" + self.name))
             psql(self.admin, f"DROP DATABASE IF EXISTS {self.name}; CREATE DATABASE {self.name}")
@@ -94,8 +94,11 @@ def free_port():
 def start(stack, work, database):
     port = free_port()
     log = open(os.path.join(work, f"{stack}-{database.engine}.log"), "w")
-    if stack == "swiftlet":
-        process = subprocess.Popen([BINARY, "serve"], env=swiftlet_env(work, database, {"SWIFTLET_HTTP_PORT": str(port)}),
+    if stack.startswith("swiftlet"):
+        extra = {"SWIFTLET_HTTP_PORT": str(port)}
+        if stack == "swiftlet-nocache":
+            extra["SWIFTLET_CACHE_CATALOGUE_LIFETIME"] = "0"
+        process = subprocess.Popen([BINARY, "serve"], env=swiftlet_env(work, database, extra),
                                    stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     else:
         process = subprocess.Popen([PEERS, "run", stack, database.location, str(port)], env=dict(os.environ, JWT_SECRET=SECRET),
@@ -207,6 +210,8 @@ def run(engine, stack, work):
         # subscribe messages) work through the events just written, which would be billed
         # to the catalogue page.
         products = measured(engine, port, process.pid, os.path.join(HERE, "wrk-report.lua"), {}, "/api/v1/products")
+        if stack == "swiftlet-nocache":  # the catalogue without its cache: orders are the same as "swiftlet"
+            return dict(engine=engine, stack=stack, orders=None, products=products)
         files = {"SKUS": os.path.join(work, "skus"), "TOKENS": os.path.join(work, "tokens")}
         orders = measured(engine, port, process.pid, os.path.join(HERE, "commerce-orders.lua"), files)
         return dict(engine=engine, stack=stack, orders=orders, products=products)
@@ -219,15 +224,15 @@ def main():
     work = tempfile.mkdtemp(prefix="swiftlet-orders-peers-")
     open(os.path.join(work, "skus"), "w").write("".join(f"k_bench{i:02d}\n" for i in range(20)))
     open(os.path.join(work, "tokens"), "w").write("".join(token(f"u_bench{i:02d}") + "\n" for i in range(64)))
-    plan = [("sqlite", ["swiftlet", "go"])]
+    plan = [("sqlite", ["swiftlet", "swiftlet-nocache", "go"])]
     if os.environ.get("BENCH_POSTGRES_URL"):
-        plan.append(("postgres", ["swiftlet", "go", "node"]))
+        plan.append(("postgres", ["swiftlet", "swiftlet-nocache", "go", "node"]))
     results = []
     for engine, stacks in plan:
         for stack in stacks:
             print(f"bench: {engine} {stack}", file=sys.stderr, flush=True)
             results.append(run(engine, stack, work))
-    names = {"swiftlet": "Swiftlet", "go": "Go (pgx v4)" , "node": "Node (pg)"}
+    names = {"swiftlet": "Swiftlet", "swiftlet-nocache": "Swiftlet, catalogue cache off", "go": "Go (pgx v4)", "node": "Node (pg)"}
     lines = [f"Orders and catalogue beside the database peers, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}: wrk -t2 "
              f"-c{CONNECTIONS}, {DURATION} per run after {WARMUP} of warm-up, one run each, release build "
              f"({time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime(os.path.getmtime(BINARY)))}).", "",
@@ -238,19 +243,22 @@ def main():
     for r in results:
         o, p = r["orders"], r["products"]
         name = names[r["stack"]] if not (r["stack"] == "go" and r["engine"] == "sqlite") else "Go (go-sqlite3)"
-        lines.append(f"| {r['engine']} | {name} | {o['rps']:.0f} | {o['p50']:.2f} | {o['p99']:.2f} | {o['cpu_us']:.0f} | {cell(o['db_cpu_us'])} "
-                     f"| {o['non2xx']} | {p['rps']:.0f} | {p['p99']:.2f} | {p['cpu_us']:.0f} | {cell(p['db_cpu_us'])} "
-                     f"| {o['others']:.2f} / {p['others']:.2f} |")
-    lines += ["", "| engine | Swiftlet ÷ | orders/s | orders p99 (lower is better) | products req/s | products CPU µs/req (lower is better) |",
-              "|---|---|---|---|---|---|"]
+        orders = (f"{o['rps']:.0f} | {o['p50']:.2f} | {o['p99']:.2f} | {o['cpu_us']:.0f} | {cell(o['db_cpu_us'])} | {o['non2xx']}"
+                  if o else "– | – | – | – | – | –")
+        lines.append(f"| {r['engine']} | {name} | {orders} | {p['rps']:.0f} | {p['p99']:.2f} | {p['cpu_us']:.0f} | {cell(p['db_cpu_us'])} "
+                     f"| {o['others'] if o else 0:.2f} / {p['others']:.2f} |")
+    lines += ["", "| engine | Swiftlet ÷ | orders/s | orders p99 (lower is better) | products req/s, cache on | products CPU µs/req, cache on "
+              "(lower is better) | products req/s, cache off | products CPU µs/req, cache off |",
+              "|---|---|---|---|---|---|---|---|"]
     for engine, stacks in plan:
         by = {r["stack"]: r for r in results if r["engine"] == engine}
-        s = by["swiftlet"]
-        for peer in stacks[1:]:
+        s, off = by["swiftlet"], by["swiftlet-nocache"]
+        for peer in stacks[2:]:
             q = by[peer]
             lines.append(f"| {engine} | {names[peer] if not (peer == 'go' and engine == 'sqlite') else 'Go (go-sqlite3)'} "
                          f"| {s['orders']['rps'] / q['orders']['rps']:.2f}× | {s['orders']['p99'] / q['orders']['p99']:.2f}× "
-                         f"| {s['products']['rps'] / q['products']['rps']:.2f}× | {s['products']['cpu_us'] / q['products']['cpu_us']:.2f}× |")
+                         f"| {s['products']['rps'] / q['products']['rps']:.2f}× | {s['products']['cpu_us'] / q['products']['cpu_us']:.2f}× "
+                         f"| {off['products']['rps'] / q['products']['rps']:.2f}× | {off['products']['cpu_us'] / q['products']['cpu_us']:.2f}× |")
     text = "\n".join(lines) + "\n"
     os.makedirs(os.path.join(HERE, "results"), exist_ok=True)
     open(os.path.join(HERE, "results", f"orders-peers-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}.md"), "w").write(text)

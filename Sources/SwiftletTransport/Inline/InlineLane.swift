@@ -40,6 +40,10 @@ public final class InlineLane: Sendable {
         let pathEnd: String.Index
         let parameterStart: String.Index?
         let started: NIODeadline
+        /// Read in the same pass over the headers that vets the request: the caller's
+        /// request id, and whether a trace context came with it.
+        let suppliedRequestID: String?
+        let carriesTraceparent: Bool
 
         var path: Substring { head.uri[..<pathEnd] }
         var parameter: Substring? { parameterStart.map { head.uri[$0..<pathEnd] } }
@@ -51,6 +55,8 @@ public final class InlineLane: Sendable {
     /// router, which handles every case.
     func candidate(_ head: HTTPRequestHead, started: NIODeadline) -> Candidate? {
         guard head.method == .GET, head.version == .http1_1, !routes.isEmpty else { return nil }
+        var suppliedRequestID: String?
+        var carriesTraceparent = false
         for (name, value) in head.headers {
             switch name.utf8.count {
             case 7 where Self.equalsIgnoringCase(name, "upgrade"): return nil
@@ -63,13 +69,16 @@ public final class InlineLane: Sendable {
             // The server's own client-certificate mark: the router strips a forged one
             // before anything reads it; the lane leaves such requests to it.
             case 29 where Self.equalsIgnoringCase(name, "x-swiftlet-client-certificate"): return nil
+            case 11 where Self.equalsIgnoringCase(name, "traceparent"): carriesTraceparent = true
+            case 12 where suppliedRequestID == nil && Self.equalsIgnoringCase(name, "x-request-id"): suppliedRequestID = value
             default: break
             }
         }
         let uri = head.uri
         let pathEnd = uri.utf8.firstIndex(of: UInt8(ascii: "?")) ?? uri.endIndex
         guard let (route, parameterStart) = routes.match(uri[..<pathEnd]) else { return nil }
-        return Candidate(head: head, route: route, pathEnd: pathEnd, parameterStart: parameterStart, started: started)
+        return Candidate(head: head, route: route, pathEnd: pathEnd, parameterStart: parameterStart, started: started,
+                         suppliedRequestID: suppliedRequestID, carriesTraceparent: carriesTraceparent)
     }
 
     /// The complete encoded response, or nil when the handler leaves the request to the
@@ -85,11 +94,12 @@ public final class InlineLane: Sendable {
         guard let answer = candidate.route.handler(request) else { return nil }
         answered.add(1, ordering: .relaxed)
 
-        let requestID = requestIDs.resolve(supplied: candidate.head.headers.first(name: "x-request-id"))
+        let requestID = requestIDs.resolve(supplied: candidate.suppliedRequestID)
         let start = RequestStart(
             method: .get, route: candidate.route.template, path: String(candidate.path), client: client,
             requestID: requestID, headers: headers, started: candidate.started)
-        let span = tracing.enabled ? tracing.start(start, headers: candidate.head.headers) : nil
+        let span = tracing.enabled
+            ? tracing.start(start, headers: candidate.head.headers, carriesTraceparent: candidate.carriesTraceparent) : nil
         let passage = seam.begin(start)
 
         var buffer: ByteBuffer

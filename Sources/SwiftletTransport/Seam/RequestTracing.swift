@@ -74,8 +74,8 @@ public struct RequestTracing: Sendable {
 
     /// Starts the span of a request the inline lane answers (on the event loop), or nil
     /// when it is not sampled (inline handlers start no spans of their own).
-    func start(_ start: RequestStart, headers: HTTPHeaders) -> (any Span)? {
-        guard headers.contains(name: "traceparent") || sampler.take() else { return nil }
+    func start(_ start: RequestStart, headers: HTTPHeaders, carriesTraceparent: Bool) -> (any Span)? {
+        guard carriesTraceparent || sampler.take() else { return nil }
         var parent = ServiceContext.topLevel
         InstrumentationSystem.instrument.extract(headers, into: &parent, using: HTTPHeadersExtractor())
         let span = InstrumentationSystem.tracer.startAnySpan(Self.name(start), context: parent, ofKind: .server)
