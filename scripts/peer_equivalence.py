@@ -134,8 +134,11 @@ def free_port():
 
 def swiftlet_env(work, database, extra=None):
     env = {k: v for k, v in os.environ.items() if not k.startswith("SWIFTLET_")}
+    # The peers read the catalogue from the database on every request; so does Swiftlet
+    # here (its per-node cache off), so the stock each shows after the orders compares.
     env.update(SWIFTLET_DATA_DIRECTORY=os.path.join(work, "data"), SWIFTLET_AUTH_JWT_SECRET=SECRET,
-               SWIFTLET_COMMERCE_DEMO_CATALOGUE="false", SWIFTLET_LOG_LEVEL="warning", **database.swiftlet_env, **(extra or {}))
+               SWIFTLET_COMMERCE_DEMO_CATALOGUE="false", SWIFTLET_LOG_LEVEL="warning", SWIFTLET_CACHE_CATALOGUE_LIFETIME="0",
+               **database.swiftlet_env, **(extra or {}))
     return env
 
 

@@ -130,11 +130,23 @@ public final class PostgresStorage: SQLStorageEngine {
     }
 
     public func classify(_ error: any Error) -> SQLFailure {
-        if let error = PostgresErrors.unwrap(error), error.serverInfo?[.sqlState] == "23505" {
-            return .uniqueViolation
+        switch PostgresErrors.unwrap(error)?.serverInfo?[.sqlState] {
+        case "23505": .uniqueViolation
+        case "22012": .guardRefused
+        default: .other
         }
-        return .other
     }
+
+    /// Statements on a pooled connection, outside any explicit transaction; shielded from
+    /// the caller's cancellation like a transaction.
+    public func performAutocommit<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
+        try gate.ensureOpen()
+        return try await Task {
+            try await self.withConnection { connection in try await body(connection.sql(queryLogLevel: nil)) }
+        }.value
+    }
+
+    public var writesSeveralTablesInOneStatement: Bool { true }
 
     public func migrationRunner() -> MigrationRunner {
         MigrationRunner(

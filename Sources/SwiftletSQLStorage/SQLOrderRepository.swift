@@ -53,8 +53,18 @@ public struct SQLOrderRepository: OrderRepository {
     }
 
     private func createOnce(userID: UserID, _ new: NewOrder) async throws -> OrderCreation {
+        if executor.writesSeveralTablesInOneStatement, new.lines.count == 1 {
+            // A second use of the key fails on the unique index and is answered by `create`.
+            return try await createInOneStatement(userID: userID, new)
+        }
         if let replay = try await replay(userID: userID, new) { return replay }
-        return try await executor.transaction { db in
+        return try await createInTransaction(userID: userID, new)
+    }
+
+    /// Reads the SKUs, takes the stock (in SKU order) and writes the order, its items, its
+    /// jobs and its events, in one transaction.
+    func createInTransaction(userID: UserID, _ new: NewOrder) async throws -> OrderCreation {
+        try await executor.transaction { db in
             let snapshots = try await Self.snapshots(db, new.lines.map(\.skuID))
             let order = try new.build(snapshots)
             // Fixed lock order (by SKU id) so two multi-item orders cannot deadlock.

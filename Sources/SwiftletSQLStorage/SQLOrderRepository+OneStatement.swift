@@ -1,0 +1,118 @@
+import Foundation
+import SQLKit
+import SwiftletCore
+
+/// Order creation in one statement, where the engine can write several tables at once
+/// (`SQLExecutor.writesSeveralTablesInOneStatement`: PostgreSQL).
+///
+/// The transaction (`createInTransaction`) costs a round trip per statement: BEGIN, the
+/// SKU read, the stock update, the order, its items, its timeout job, the outbox head, the
+/// events, COMMIT. Here the SKUs are read first, the order is built from them, and one
+/// statement then does all the writes — atomic on its own, as every statement is:
+///
+/// - `taken` takes the stock with the same conditional update, and only while the SKU still
+///   has the price the order was built with and its product is on sale; `checked` divides
+///   by zero unless every line was taken, which aborts the whole statement (materialised,
+///   and its value read, so the planner can neither inline it nor drop the division);
+/// - the order, its items and its timeout job are inserted, and the outbox head moves
+///   forward and the events are inserted, reading `checked`, so no head is locked before
+///   the stock rows are (the lock order of the transaction: stock first, head last);
+/// - a second use of the idempotency key aborts it with a unique violation.
+///
+/// Refused (stock, price or shelf changed since the read), the SKUs are read again and
+/// the order rebuilt, which throws the refusal the transaction would have (out of stock,
+/// off shelf) or is tried again. Orders of several lines keep the transaction, which
+/// takes their rows in SKU order so two such orders can never deadlock; so do orders
+/// without a job or an event (none today).
+extension SQLOrderRepository {
+    /// Refused statements tried again before the order is given up as too contended.
+    static let oneStatementAttempts = 4
+
+    func createInOneStatement(userID: UserID, _ new: NewOrder) async throws -> OrderCreation {
+        let ids = new.lines.map(\.skuID)
+        for _ in 0..<Self.oneStatementAttempts {
+            let snapshots = try await executor.read { db in try await Self.snapshots(db, ids) }
+            let order = try new.build(snapshots)
+            let jobs = new.jobs(order)
+            let events = OrderDomainEvents.events(before: nil, after: order)
+            guard !jobs.isEmpty, !events.isEmpty else { return try await createInTransaction(userID: userID, new) }
+            do {
+                try await executor.autocommit { db in
+                    try await db.raw(Self.oneStatement(order, new, jobs: jobs, events: events)).run()
+                }
+                return .created(order)
+            } catch where executor.classify(error) == .guardRefused {
+                continue
+            }
+        }
+        throw SwiftletError.unavailable("order.busy", "The stock is being changed by many requests at once; try again.")
+    }
+
+    /// The statement for an order of one line with its timeout job and events (what
+    /// `createInOneStatement` is called for).
+    static func oneStatement(_ order: Order, _ new: NewOrder, jobs: [JobRequest], events: [DomainEvent]) -> SQLQueryString {
+        let wanted = order.items.map { item -> SQLQueryString in
+            "(\(bind: item.skuID.rawValue), \(bind: item.quantity), \(bind: item.unitPriceFen))"
+        }
+        let items = order.items.enumerated().map { line, item -> SQLQueryString in
+            """
+            (\(bind: order.id.rawValue), \(bind: line), \(bind: item.skuID.rawValue), \(bind: item.productID.rawValue), \
+            \(bind: item.title), \(bind: item.unitPriceFen), \(bind: item.quantity))
+            """
+        }
+        let now = order.createdAt.unixMilliseconds
+        let jobRows = jobs.map { job -> SQLQueryString in
+            """
+            (\(bind: "j_" + RandomID.base32(byteCount: 16)), \(bind: job.kind), \(bind: job.key), \(bind: job.payload), 'pending', \
+            \(bind: job.runAt.unixMilliseconds), \(bind: 0), \(bind: now), \(bind: now))
+            """
+        }
+        let eventRows = events.enumerated().map { index, event -> SQLQueryString in
+            """
+            (\(bind: Int64(index + 1)), \(bind: event.id.rawValue), \(bind: event.type), \(bind: event.version), \
+            \(bind: event.aggregateType), \(bind: event.aggregateID), \(bind: event.payload), \
+            \(bind: event.occurredAt.unixMilliseconds))
+            """
+        }
+        return """
+            WITH wanted (sku_id, quantity, price_fen) AS (VALUES \(wanted.joined(separator: ", "))),
+            taken AS (
+                UPDATE skus SET stock = skus.stock - wanted.quantity
+                FROM wanted, products
+                WHERE skus.id = wanted.sku_id AND skus.stock >= wanted.quantity AND skus.price_fen = wanted.price_fen
+                  AND products.id = skus.product_id AND products.on_shelf AND products.deleted_at IS NULL
+                RETURNING skus.id
+            ),
+            checked AS MATERIALIZED (SELECT 1 / (CASE WHEN COUNT(*) = \(bind: wanted.count) THEN 1 ELSE 0 END) AS ok FROM taken),
+            new_order AS (
+                INSERT INTO orders (id, user_id, out_trade_no, status, total_fen, refunded_fen, expires_at, stock_held,
+                                    idempotency_key, request_hash, version, created_at, updated_at)
+                SELECT \(bind: order.id.rawValue), \(bind: order.userID.rawValue), \(bind: order.outTradeNo.rawValue),
+                       \(bind: order.status.rawValue), \(bind: order.totalFen), \(bind: order.refundedFen),
+                       \(bind: order.expiresAt.unixMilliseconds), \(bind: order.stockHeld), \(bind: new.idempotencyKey),
+                       \(bind: new.requestHash), \(bind: 0), \(bind: now), \(bind: order.updatedAt.unixMilliseconds)
+                FROM checked WHERE checked.ok = 1
+                RETURNING id
+            ),
+            new_items AS (
+                INSERT INTO order_items (order_id, line, sku_id, product_id, title, unit_price_fen, quantity)
+                SELECT item.* FROM new_order, (VALUES \(items.joined(separator: ", "))) AS item
+            ),
+            new_jobs AS (
+                INSERT INTO jobs (id, kind, job_key, payload, status, run_at, attempts, created_at, updated_at)
+                SELECT job.* FROM new_order, (VALUES \(jobRows.joined(separator: ", "))) AS job
+                ON CONFLICT (kind, job_key) DO NOTHING
+            ),
+            head AS (
+                INSERT INTO event_outbox_head (id, last_position)
+                SELECT 1, \(bind: Int64(events.count)) FROM new_order
+                ON CONFLICT (id) DO UPDATE SET last_position = event_outbox_head.last_position + excluded.last_position
+                RETURNING last_position
+            )
+            INSERT INTO event_outbox (\(unsafeRaw: SQLEventOutboxRepository.columns))
+            SELECT head.last_position - \(bind: Int64(events.count)) + event.n, event.id, event.type, event.version,
+                   event.aggregate_type, event.aggregate_id, event.payload, event.occurred_at
+            FROM head, (VALUES \(eventRows.joined(separator: ", "))) AS event (n, id, type, version, aggregate_type, aggregate_id, payload, occurred_at)
+            """
+    }
+}
