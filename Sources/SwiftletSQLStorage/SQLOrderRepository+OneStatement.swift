@@ -3,12 +3,15 @@ import SQLKit
 import SwiftletCore
 
 /// Order creation in one statement, where the engine can write several tables at once
-/// (`SQLExecutor.writesSeveralTablesInOneStatement`: PostgreSQL).
+/// (`SQLExecutor.writesSeveralTablesInOneStatement`): on PostgreSQL a data-modifying
+/// `WITH`, on SQLite an insert into the `order_intake` view, whose trigger does the same.
 ///
-/// The transaction (`createInTransaction`) costs a round trip per statement: BEGIN, the
+/// The transaction (`createInTransaction`) costs a round trip per statement (on SQLite a
+/// hop to the writer's thread, all of them under the write lock): BEGIN, the
 /// SKU read, the stock update, the order, its items, its timeout job, the outbox head, the
 /// events, COMMIT. Here the SKUs are read first, the order is built from them, and one
-/// statement then does all the writes — atomic on its own, as every statement is:
+/// statement then does all the writes — atomic on its own, as every statement is. On
+/// PostgreSQL:
 ///
 /// - `taken` takes the stock with the same conditional update, and only while the SKU still
 ///   has the price the order was built with and its product is on sale; `checked` divides
@@ -18,6 +21,9 @@ import SwiftletCore
 ///   forward and the events are inserted, reading `checked`, so no head is locked before
 ///   the stock rows are (the lock order of the transaction: stock first, head last);
 /// - a second use of the idempotency key aborts it with a unique violation.
+///
+/// SQLite's trigger checks first and raises the refusal, then writes: its statement runs
+/// under the one write lock, so nothing can change between its check and its writes.
 ///
 /// Refused (stock, price or shelf changed since the read), the SKUs are read again and
 /// the order rebuilt, which throws the refusal the transaction would have (out of stock,
@@ -35,10 +41,13 @@ extension SQLOrderRepository {
             let order = try new.build(snapshots)
             let jobs = new.jobs(order)
             let events = OrderDomainEvents.events(before: nil, after: order)
-            guard !jobs.isEmpty, !events.isEmpty else { return try await createInTransaction(userID: userID, new) }
+            guard jobs.count == 1, events.count == 1 else { return try await createInTransaction(userID: userID, new) }
             do {
                 try await executor.autocommit { db in
-                    try await db.raw(Self.oneStatement(order, new, jobs: jobs, events: events)).run()
+                    let statement = db.dialect.name == "sqlite"
+                        ? Self.intakeRow(order, new, job: jobs[0], event: events[0])
+                        : Self.oneStatement(order, new, jobs: jobs, events: events)
+                    try await db.raw(statement).run()
                 }
                 return .created(order)
             } catch where executor.classify(error) == .guardRefused {
@@ -48,8 +57,29 @@ extension SQLOrderRepository {
         throw SwiftletError.unavailable("order.busy", "The stock is being changed by many requests at once; try again.")
     }
 
-    /// The statement for an order of one line with its timeout job and events (what
-    /// `createInOneStatement` is called for).
+    /// SQLite: the row whose insertion into `order_intake` runs the trigger that checks and
+    /// writes everything (migration 11).
+    static func intakeRow(_ order: Order, _ new: NewOrder, job: JobRequest, event: DomainEvent) -> SQLQueryString {
+        let item = order.items[0]
+        return """
+            INSERT INTO order_intake (order_id, user_id, out_trade_no, status, total_fen, expires_at, stock_held,
+                idempotency_key, request_hash, created_at, updated_at, sku_id, product_id, item_title, unit_price_fen,
+                quantity, job_id, job_kind, job_key, job_payload, job_run_at, event_id, event_type, event_version,
+                event_aggregate_type, event_aggregate_id, event_payload, event_occurred_at)
+            VALUES (\(bind: order.id.rawValue), \(bind: order.userID.rawValue), \(bind: order.outTradeNo.rawValue),
+                \(bind: order.status.rawValue), \(bind: order.totalFen), \(bind: order.expiresAt.unixMilliseconds),
+                \(bind: order.stockHeld), \(bind: new.idempotencyKey), \(bind: new.requestHash),
+                \(bind: order.createdAt.unixMilliseconds), \(bind: order.updatedAt.unixMilliseconds),
+                \(bind: item.skuID.rawValue), \(bind: item.productID.rawValue), \(bind: item.title), \(bind: item.unitPriceFen),
+                \(bind: item.quantity), \(bind: "j_" + RandomID.base32(byteCount: 16)), \(bind: job.kind), \(bind: job.key),
+                \(bind: job.payload), \(bind: job.runAt.unixMilliseconds), \(bind: event.id.rawValue), \(bind: event.type),
+                \(bind: event.version), \(bind: event.aggregateType), \(bind: event.aggregateID), \(bind: event.payload),
+                \(bind: event.occurredAt.unixMilliseconds))
+            """
+    }
+
+    /// PostgreSQL: the statement for an order of one line with its timeout job and events
+    /// (what `createInOneStatement` is called for).
     static func oneStatement(_ order: Order, _ new: NewOrder, jobs: [JobRequest], events: [DomainEvent]) -> SQLQueryString {
         let wanted = order.items.map { item -> SQLQueryString in
             "(\(bind: item.skuID.rawValue), \(bind: item.quantity), \(bind: item.unitPriceFen))"

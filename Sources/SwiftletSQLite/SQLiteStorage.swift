@@ -149,40 +149,62 @@ public final class SQLiteStorage: SQLStorageEngine {
     }
 
     private func writeTransaction<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
-        do {
-            return try await operations.waitingForConnection { try await writer.withReplaceableResource { connection in
-              try await operations.holdingConnection {
-                if connection.isClosed {
-                    // An earlier reopening failed: try again, and until a writer exists the
-                    // database is unavailable (503), not broken (500).
-                    guard let fresh = await reopenWriter() else {
-                        throw SwiftletError.storageUnavailable("The database cannot be written right now; retry shortly.")
-                    }
+        try await withWriter { connection in
+            do {
+                // IMMEDIATE takes the write lock up front so a transaction never fails
+                // halfway on lock upgrade.
+                return try await SQLTransaction.run(
+                    on: connection.sql(queryLogLevel: nil), begin: "BEGIN IMMEDIATE", faults: rollbackFaults, body)
+            } catch let abandoned as SQLTransaction.Abandoned where SQLiteErrors.isNoTransaction(abandoned.rollbackError) {
+                // SQLite had already rolled the transaction back itself (a full disk, an
+                // I/O error, an interrupted statement): the writer is clean.
+                throw abandoned.original
+            } catch let abandoned as SQLTransaction.Abandoned {
+                // The only writer may still be inside that transaction: every later
+                // write would fail. Closing it ends the transaction (SQLite rolls back
+                // on close); a fresh writer takes its place.
+                logger.error("rollback failed; reopening the writer connection", metadata: [
+                    "error": .string(ErrorLog.describe(SQLiteErrors.translate(abandoned.rollbackError))),
+                ])
+                try? await connection.close()
+                if let fresh = await reopenWriter() {
                     connection = fresh
                 }
-                do {
-                    // IMMEDIATE takes the write lock up front so a transaction never fails
-                    // halfway on lock upgrade.
-                    return try await SQLTransaction.run(
-                        on: connection.sql(queryLogLevel: nil), begin: "BEGIN IMMEDIATE", faults: rollbackFaults, body)
-                } catch let abandoned as SQLTransaction.Abandoned where SQLiteErrors.isNoTransaction(abandoned.rollbackError) {
-                    // SQLite had already rolled the transaction back itself (a full disk, an
-                    // I/O error, an interrupted statement): the writer is clean.
-                    throw abandoned.original
-                } catch let abandoned as SQLTransaction.Abandoned {
-                    // The only writer may still be inside that transaction: every later
-                    // write would fail. Closing it ends the transaction (SQLite rolls back
-                    // on close); a fresh writer takes its place.
-                    logger.error("rollback failed; reopening the writer connection", metadata: [
-                        "error": .string(ErrorLog.describe(SQLiteErrors.translate(abandoned.rollbackError))),
-                    ])
-                    try? await connection.close()
-                    if let fresh = await reopenWriter() {
+                throw abandoned.original
+            }
+        }
+    }
+
+    /// Statements on the writer without an explicit transaction: each one commits on its
+    /// own (a failing statement is rolled back by SQLite and leaves the writer clean).
+    /// Shielded from the caller's cancellation like a transaction.
+    public func performAutocommit<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
+        try gate.ensureOpen()
+        return try await Task {
+            try await self.withWriter { connection in try await body(connection.sql(queryLogLevel: nil)) }
+        }.value
+    }
+
+    /// SQLite writes several tables in one statement through an `INSTEAD OF` trigger
+    /// (`order_intake`, migration 11).
+    public var writesSeveralTablesInOneStatement: Bool { true }
+
+    /// The writer, measured while waited for and while held, reopened first if an earlier
+    /// reopening failed; engine errors leave translated.
+    private func withWriter<T: Sendable>(_ body: (inout SQLiteConnection) async throws -> T) async throws -> T {
+        do {
+            return try await operations.waitingForConnection { try await writer.withReplaceableResource { connection in
+                try await operations.holdingConnection {
+                    if connection.isClosed {
+                        // An earlier reopening failed: try again, and until a writer exists the
+                        // database is unavailable (503), not broken (500).
+                        guard let fresh = await reopenWriter() else {
+                            throw SwiftletError.storageUnavailable("The database cannot be written right now; retry shortly.")
+                        }
                         connection = fresh
                     }
-                    throw abandoned.original
+                    return try await body(&connection)
                 }
-              }
             } }
         } catch {
             throw SQLiteErrors.translate(error)
@@ -202,6 +224,7 @@ public final class SQLiteStorage: SQLStorageEngine {
 
     public func classify(_ error: any Error) -> SQLFailure {
         guard let error = SQLiteErrors.unwrap(error) else { return .other }
+        if error.message.contains(SQLiteMigrations.guardRefusedMarker) { return .guardRefused }
         switch error.reason {
         case .constraint, .constraintUniqueFailed, .constraintPrimaryKeyFailed: return .uniqueViolation
         default: return .other

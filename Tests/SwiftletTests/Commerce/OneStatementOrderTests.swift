@@ -1,0 +1,57 @@
+import Foundation
+import SwiftletCore
+import Testing
+
+/// An order of one line is written in one statement (PostgreSQL's data-modifying WITH,
+/// SQLite's `order_intake` trigger), built from SKUs read just before. These tests give it
+/// orders built from a read that no longer holds, which only the statement's own guard
+/// can refuse.
+@Suite("Orders in one statement")
+struct OneStatementOrderTests {
+    static func newOrder(_ userID: UserID, sku: SKU, quantity: Int, price: Int? = nil, key: String) -> NewOrder {
+        NewOrder(
+            idempotencyKey: key, requestHash: "hash-\(key)", lines: [OrderLineRequest(skuID: sku.id, quantity: quantity)],
+            build: { snapshots in
+                // Builds whatever the read said, as a stale read would: never refuses.
+                let snapshot = snapshots[sku.id]!
+                let now = Date()
+                let item = OrderItem(skuID: sku.id, productID: sku.productID, title: snapshot.productTitle,
+                                     unitPriceFen: price ?? snapshot.sku.priceFen, quantity: quantity)
+                return Order(id: .generate(), userID: userID, outTradeNo: .generate(), status: .pendingPayment, items: [item],
+                             totalFen: item.subtotalFen, expiresAt: now.addingTimeInterval(900), createdAt: now, updatedAt: now)
+            },
+            jobs: { order in [JobRequest(kind: OrderService.timeoutJobKind, key: order.id.rawValue, payload: order.id.rawValue,
+                                         runAt: order.expiresAt)] })
+    }
+
+    @Test("the statement's guard refuses more than the stock, and a price the SKU no longer has; nothing is written",
+          arguments: EngineKind.available)
+    func guardRefuses(_ kind: EngineKind) async throws {
+        try await TestStorage.withStorage(kind) { storage in
+            let catalog = CatalogService(catalog: storage.catalog, clock: .system)
+            let product = try await catalog.create(ProductDraft(title: "Tea", skus: [SKUDraft(title: "Tin", priceFen: 1_000, stock: 3)]))
+            let sku = try #require(product.skus.first)
+            let user = try await storage.users.findOrCreate(openid: "o-guard-\(kind)", unionid: nil).user
+            let events = try await storage.events.count()
+
+            for (name, new) in [("more than the stock", Self.newOrder(user.id, sku: sku, quantity: 4, key: "k-stock")),
+                                ("a stale price", Self.newOrder(user.id, sku: sku, quantity: 1, price: 900, key: "k-price"))] {
+                await #expect(throws: SwiftletError.self, "\(name)") { _ = try await storage.orders.create(userID: user.id, new) }
+            }
+            #expect(try await storage.catalog.find(product.id, includeOffShelf: true)?.skus.first?.stock == 3, "no stock taken")
+            #expect(try await storage.orders.list(OrderFilter(userID: user.id), limit: 10, cursor: nil).items.isEmpty)
+            #expect(try await storage.events.count() == events, "no event written")
+
+            // Within the stock and at the price: written, with everything that goes with it.
+            let created = try await storage.orders.create(userID: user.id, Self.newOrder(user.id, sku: sku, quantity: 3, key: "k-ok"))
+            guard case .created(let order) = created else { Issue.record("expected a new order: \(created)"); return }
+            let stored = try #require(try await storage.orders.find(order.id))
+            #expect(stored.items == order.items && stored.totalFen == order.totalFen && stored.stockHeld)
+            #expect(try await storage.catalog.find(product.id, includeOffShelf: true)?.skus.first?.stock == 0)
+            #expect(try await storage.events.count() == events + 1, "order.created")
+            let again = try await storage.orders.create(userID: user.id, Self.newOrder(user.id, sku: sku, quantity: 3, key: "k-ok"))
+            guard case .replayed(let replayed) = again else { Issue.record("expected the replay: \(again)"); return }
+            #expect(replayed.id == order.id, "the same key answers the same order, even sold out")
+        }
+    }
+}
