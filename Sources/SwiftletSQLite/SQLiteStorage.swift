@@ -46,6 +46,10 @@ public final class SQLiteStorage: SQLStorageEngine {
     public let clock: SwiftletClock
     public let inboxAnnouncer = InboxAnnouncer()
     private let gate = EngineGate()
+    private let groupCommit = SQLiteGroupCommit()
+
+    /// Group-commit batches and the statements in them so far.
+    var groupCommitCounts: (batches: Int, statements: Int) { groupCommit.counts }
     /// One writer and the readers.
     public let operations: SQLOperationTelemetry
     /// Tests arm it to make a rollback fail and prove the writer is reopened.
@@ -175,14 +179,48 @@ public final class SQLiteStorage: SQLStorageEngine {
         }
     }
 
-    /// Statements on the writer without an explicit transaction: each one commits on its
-    /// own (a failing statement is rolled back by SQLite and leaves the writer clean).
-    /// Shielded from the caller's cancellation like a transaction.
+    /// Self-contained statements, group-committed (`SQLiteGroupCommit`): each is atomic on
+    /// its own, and those arriving while the writer is busy share the next commit. Not
+    /// cut by the caller's cancellation: the batch runs in a task of its own.
     public func performAutocommit<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
         try gate.ensureOpen()
-        return try await Task {
-            try await self.withWriter { connection in try await body(connection.sql(queryLogLevel: nil)) }
-        }.value
+        return try await groupCommit.submit(body) { batch in await self.commit(batch) }
+    }
+
+    /// One batch: alone, a plain statement; several, one transaction in which a statement
+    /// refused by its own guard or a unique index fails alone (SQLite rolls back just that
+    /// statement) and any other failure fails the whole batch.
+    private func commit(_ batch: [SQLiteGroupCommit.Entry]) async {
+        let outcomes: [Result<Void, any Error>]
+        do {
+            try gate.ensureOpen()
+            if batch.count == 1 {
+                do {
+                    try await withWriter { connection in try await batch[0].work(connection.sql(queryLogLevel: nil)) }
+                    outcomes = [.success(())]
+                } catch {
+                    outcomes = [.failure(error)]
+                }
+            } else {
+                outcomes = try await writeTransaction { db in
+                    var outcomes: [Result<Void, any Error>] = []
+                    for entry in batch {
+                        do {
+                            try await entry.work(db)
+                            outcomes.append(.success(()))
+                        } catch where self.classify(error) != .other {
+                            outcomes.append(.failure(error))
+                        }
+                    }
+                    return outcomes
+                }
+            }
+        } catch {
+            outcomes = Array(repeating: .failure(error), count: batch.count)
+        }
+        for (entry, outcome) in zip(batch, outcomes) {
+            entry.done(outcome.mapError { SQLiteErrors.translate($0) })
+        }
     }
 
     /// SQLite writes several tables in one statement through an `INSTEAD OF` trigger

@@ -1,5 +1,6 @@
 import Foundation
 import SwiftletCore
+@testable import SwiftletSQLite
 import Testing
 
 /// An order of one line is written in one statement (PostgreSQL's data-modifying WITH,
@@ -52,6 +53,41 @@ struct OneStatementOrderTests {
             let again = try await storage.orders.create(userID: user.id, Self.newOrder(user.id, sku: sku, quantity: 3, key: "k-ok"))
             guard case .replayed(let replayed) = again else { Issue.record("expected the replay: \(again)"); return }
             #expect(replayed.id == order.id, "the same key answers the same order, even sold out")
+        }
+    }
+
+    @Test("SQLite group commit: 60 orders at once share commits; refusals fail alone and never sell more than the stock")
+    func groupCommit() async throws {
+        try await TestStorage.withStorage(.sqlite) { storage in
+            let sqlite = try #require(storage as? SQLiteStorage)
+            let catalog = CatalogService(catalog: storage.catalog, clock: .system)
+            let product = try await catalog.create(ProductDraft(title: "Tea", skus: [SKUDraft(title: "Tin", priceFen: 1_000, stock: 20)]))
+            let sku = try #require(product.skus.first)
+            let user = try await storage.users.findOrCreate(openid: "o-group-commit", unionid: nil).user
+            let before = sqlite.groupCommitCounts
+            // 50 at the right price (only 20 in stock), 10 at a price the SKU no longer has.
+            let outcomes = try await withThrowingTaskGroup(of: Bool.self) { group in
+                for index in 0..<60 {
+                    group.addTask {
+                        let new = Self.newOrder(user.id, sku: sku, quantity: 1, price: index < 10 ? 900 : nil, key: "gc-\(index)")
+                        do {
+                            guard case .created = try await storage.orders.create(userID: user.id, new) else { return false }
+                            return true
+                        } catch is SwiftletError {
+                            return false
+                        }
+                    }
+                }
+                return try await group.reduce(into: [Bool]()) { $0.append($1) }
+            }
+            #expect(outcomes.filter { $0 }.count == 20, "exactly the stock is sold")
+            #expect(try await storage.catalog.find(product.id, includeOffShelf: true)?.skus.first?.stock == 0)
+            let orders = try await storage.orders.list(OrderFilter(userID: user.id), limit: 100, cursor: nil)
+            #expect(orders.items.count == 20 && orders.items.allSatisfy { $0.totalFen == 1_000 }, "no order at the stale price")
+            let after = sqlite.groupCommitCounts
+            let (batches, statements) = (after.batches - before.batches, after.statements - before.statements)
+            #expect(statements >= 60)
+            #expect(batches < statements, "statements waiting for the writer share a commit (\(batches) batches, \(statements) statements)")
         }
     }
 }
