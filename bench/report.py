@@ -118,7 +118,8 @@ def main(results):
              "  connection deadlines. I/O-free GETs (the three peer endpoints, a cached `/api/v1/me`) are answered",
              "  on the inline lane (docs/architecture.md). `/api/v1/me` checks the bearer token (signature verified",
              "  once, then expiry and revocation on every request) and reads the user through the per-node 2 s cache;",
-             "  `/api/v1/products` reads the first catalogue page from the database on every request.", ""]
+             "  `/api/v1/products` is the first catalogue page, served from the per-node catalogue cache (1 s of stock",
+             "  age; one query per second refills it; bench/orders-peers.sh measures it with the cache off too).", ""]
     for e in endpoints:
         lines += [f"## `{e}`", "", "| stack | " + " | ".join(f"c={c} req/s" for c in conns) + " | " +
                   " | ".join(f"c={c} p99 ms" for c in conns) + " | c=256 p99.9 ms | CPU µs/req (c=256) | ×Gin (c=256) | ×nginx (c=256) | errors |",
