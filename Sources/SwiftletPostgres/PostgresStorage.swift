@@ -148,6 +148,24 @@ public final class PostgresStorage: SQLStorageEngine {
 
     public var writesSeveralTablesInOneStatement: Bool { true }
 
+    /// Prepared once per connection (`PostgresPreparedShapes`); shielded from the caller's
+    /// cancellation like a transaction, since a write shape commits on its own.
+    public func performPrepared(_ shape: SQLPreparedShape, _ statement: SQLQueryString) async throws -> [any SQLRow] {
+        try gate.ensureOpen()
+        let logger = logger
+        return try await Task {
+            try await self.withConnection { connection -> [any SQLRow] in
+                let db = connection.sql(queryLogLevel: nil)
+                var serializer = SQLSerializer(database: db)
+                statement.serialize(to: &serializer)
+                guard let prepared = PostgresPreparedShapes.statement(shape, sql: serializer.sql, binds: serializer.binds) else {
+                    return try await db.raw(statement).all()
+                }
+                return try await prepared.run(on: connection, logger: logger).map { $0.sql() }
+            }
+        }.value
+    }
+
     public func migrationRunner() -> MigrationRunner {
         MigrationRunner(
             migrations: PostgresMigrations.all,

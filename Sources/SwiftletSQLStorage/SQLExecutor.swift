@@ -20,6 +20,12 @@ public protocol SQLExecutor: Sendable {
     /// default runs it as a transaction, which is as atomic on any engine.
     func performAutocommit<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T
 
+    /// Runs `statement`, a shape that runs often (`SQLPreparedShape`), and returns its rows.
+    /// Engines that can prepare a statement once per connection do so (PostgreSQL: parsed
+    /// and planned once instead of on every call); the default runs it as written, a read
+    /// as `performRead`, a write as `performAutocommit`.
+    func performPrepared(_ shape: SQLPreparedShape, _ statement: SQLQueryString) async throws -> [any SQLRow]
+
     /// True when one statement may write several tables (PostgreSQL's data-modifying
     /// `WITH`), so a repository may replace a transaction of one statement per table by
     /// one statement: one round trip instead of one per statement plus BEGIN and COMMIT.
@@ -27,6 +33,9 @@ public protocol SQLExecutor: Sendable {
 
     /// Where operations and the pool are measured.
     var operations: SQLOperationTelemetry { get }
+
+    /// The engine's name (`sqlite`, `postgres`), for the few statements written per engine.
+    var name: String { get }
 
     /// Classifies an engine error so repositories can turn races into domain outcomes.
     func classify(_ error: any Error) -> SQLFailure
@@ -38,6 +47,19 @@ extension SQLExecutor {
     }
 
     public var writesSeveralTablesInOneStatement: Bool { false }
+
+    public func performPrepared(_ shape: SQLPreparedShape, _ statement: SQLQueryString) async throws -> [any SQLRow] {
+        shape.writes
+            ? try await performAutocommit { db in try await db.raw(statement).all() }
+            : try await performRead { db in try await db.raw(statement).all() }
+    }
+
+    /// Runs a statement of a known shape (`performPrepared`), measured as the calling method.
+    public func prepared(
+        _ shape: SQLPreparedShape, _ statement: SQLQueryString, function: StaticString = #function, file: StaticString = #fileID
+    ) async throws -> [any SQLRow] {
+        try await operations.measure(file: file, function: function) { try await self.performPrepared(shape, statement) }
+    }
 
     /// Runs one self-contained statement (`performAutocommit`), measured as the calling method.
     public func autocommit<T: Sendable>(
@@ -62,6 +84,17 @@ extension SQLExecutor {
     ) async throws -> T {
         try await operations.measure(file: file, function: function) { try await self.performTransaction(body) }
     }
+}
+
+/// The statements that run often enough to be worth preparing: each always has the same
+/// text (only its bound values change), so an engine may prepare it once per connection.
+public enum SQLPreparedShape: String, Sendable, CaseIterable {
+    /// The SKU and product of an order of one line (`SQLOrderRepository.snapshots`).
+    case orderSnapshot = "swiftlet_order_snapshot_v1"
+    /// An order of one line written in one statement (`SQLOrderRepository.oneStatement`).
+    case orderOneLine = "swiftlet_order_one_line_v1"
+
+    public var writes: Bool { self == .orderOneLine }
 }
 
 public enum SQLFailure: Sendable, Equatable {

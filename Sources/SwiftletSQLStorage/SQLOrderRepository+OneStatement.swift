@@ -37,18 +37,16 @@ extension SQLOrderRepository {
     func createInOneStatement(userID: UserID, _ new: NewOrder) async throws -> OrderCreation {
         let ids = new.lines.map(\.skuID)
         for _ in 0..<Self.oneStatementAttempts {
-            let snapshots = try await executor.read { db in try await Self.snapshots(db, ids) }
+            let snapshots = try Self.decodeSnapshots(try await executor.prepared(.orderSnapshot, Self.snapshotQuery(ids)))
             let order = try new.build(snapshots)
             let jobs = new.jobs(order)
             let events = OrderDomainEvents.events(before: nil, after: order)
             guard jobs.count == 1, events.count == 1 else { return try await createInTransaction(userID: userID, new) }
             do {
-                try await executor.autocommit { db in
-                    let statement = db.dialect.name == "sqlite"
-                        ? Self.intakeRow(order, new, job: jobs[0], event: events[0])
-                        : Self.oneStatement(order, new, jobs: jobs, events: events)
-                    try await db.raw(statement).run()
-                }
+                let statement = executor.name == "sqlite"
+                    ? Self.intakeRow(order, new, job: jobs[0], event: events[0])
+                    : Self.oneStatement(order, new, jobs: jobs, events: events)
+                _ = try await executor.prepared(.orderOneLine, statement)
                 return .created(order)
             } catch where executor.classify(error) == .guardRefused {
                 continue

@@ -88,12 +88,19 @@ public struct SQLOrderRepository: OrderRepository {
     }
 
     static func snapshots(_ db: any SQLDatabase, _ ids: [SKUID]) async throws -> [SKUID: SKUSnapshot] {
-        let rows = try await db.raw("""
-            SELECT s.id, s.product_id, s.title, s.price_fen, s.stock, p.title AS product_title,
-                   p.on_shelf AS on_shelf, p.deleted_at AS deleted_at
-            FROM skus s JOIN products p ON p.id = s.product_id
-            WHERE s.id IN (\(binds: ids.map(\.rawValue)))
-            """).all()
+        try decodeSnapshots(try await db.raw(snapshotQuery(ids)).all())
+    }
+
+    static func snapshotQuery(_ ids: [SKUID]) -> SQLQueryString {
+        """
+        SELECT s.id, s.product_id, s.title, s.price_fen, s.stock, p.title AS product_title,
+               p.on_shelf AS on_shelf, p.deleted_at AS deleted_at
+        FROM skus s JOIN products p ON p.id = s.product_id
+        WHERE s.id IN (\(binds: ids.map(\.rawValue)))
+        """
+    }
+
+    static func decodeSnapshots(_ rows: [any SQLRow]) throws -> [SKUID: SKUSnapshot] {
         var result: [SKUID: SKUSnapshot] = [:]
         for row in rows {
             let sku = try SQLCatalogRepository.decodeSKU(row)

@@ -1,0 +1,78 @@
+import Logging
+import PostgresKit
+import PostgresNIO
+import SQLKit
+import SwiftletSQLStorage
+import Synchronization
+
+/// The statements of `SQLPreparedShape`, prepared once per connection: PostgreSQL parses and
+/// plans them once instead of on every call (the one-line order's statement is a large
+/// `WITH`, and planning it cost more server CPU than running it).
+///
+/// PostgresNIO names and texts prepared statements by type, so each shape has a type, and
+/// its text is the one SQLKit serialises for it: taken from the first call, and compared on
+/// every later one (a different text, which a shape never has, runs unprepared instead of
+/// running the wrong statement).
+enum PostgresPreparedShapes {
+    /// The text each shape was first seen with.
+    static let texts = Mutex<[SQLPreparedShape: String]>([:])
+
+    /// The prepared form of `sql` with `binds`, or nil when it cannot be prepared (a text
+    /// other than the shape's, a bind of a type not converted here).
+    static func statement(_ shape: SQLPreparedShape, sql: String, binds: [any Encodable & Sendable]) -> (any Runnable)? {
+        let known = texts.withLock { texts -> String in
+            if let text = texts[shape] { return text }
+            texts[shape] = sql
+            return sql
+        }
+        guard known == sql, let bindings = bindings(binds) else { return nil }
+        switch shape {
+        case .orderSnapshot: return Prepared<OrderSnapshot>(bindings: bindings)
+        case .orderOneLine: return Prepared<OrderOneLine>(bindings: bindings)
+        }
+    }
+
+    static func bindings(_ binds: [any Encodable & Sendable]) -> PostgresBindings? {
+        var bindings = PostgresBindings(capacity: binds.count)
+        for bind in binds {
+            switch bind {
+            case let value as String: bindings.append(value)
+            case let value as Int: bindings.append(value)
+            case let value as Int64: bindings.append(value)
+            case let value as Bool: bindings.append(value)
+            default: return nil
+            }
+        }
+        return bindings
+    }
+
+    protocol Tag: Sendable {
+        static var shape: SQLPreparedShape { get }
+    }
+
+    enum OrderSnapshot: Tag { static let shape = SQLPreparedShape.orderSnapshot }
+    enum OrderOneLine: Tag { static let shape = SQLPreparedShape.orderOneLine }
+
+    protocol Runnable: Sendable {
+        func run(on connection: PostgresConnection, logger: Logger) async throws -> [PostgresRow]
+    }
+
+    struct Prepared<Shape: Tag>: PostgresPreparedStatement, Runnable {
+        typealias Row = PostgresRow
+        static var name: String { Shape.shape.rawValue }
+        static var sql: String { PostgresPreparedShapes.texts.withLock { $0[Shape.shape] ?? "" } }
+
+        let bindings: PostgresBindings
+
+        func makeBindings() throws -> PostgresBindings { bindings }
+        func decodeRow(_ row: PostgresRow) throws -> PostgresRow { row }
+
+        func run(on connection: PostgresConnection, logger: Logger) async throws -> [PostgresRow] {
+            var rows: [PostgresRow] = []
+            for try await row in try await connection.execute(self, logger: logger) {
+                rows.append(row)
+            }
+            return rows
+        }
+    }
+}
