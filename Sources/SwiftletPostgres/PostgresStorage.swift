@@ -137,17 +137,6 @@ public final class PostgresStorage: SQLStorageEngine {
         }
     }
 
-    /// Statements on a pooled connection, outside any explicit transaction; shielded from
-    /// the caller's cancellation like a transaction.
-    public func performAutocommit<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
-        try gate.ensureOpen()
-        return try await Task {
-            try await self.withConnection { connection in try await body(connection.sql(queryLogLevel: nil)) }
-        }.value
-    }
-
-    public var writesSeveralTablesInOneStatement: Bool { true }
-
     /// Prepared once per connection (`PostgresPreparedShapes`); shielded from the caller's
     /// cancellation like a transaction, since a write shape commits on its own.
     public func performPrepared(_ shape: SQLPreparedShape, _ statement: SQLQueryString) async throws -> [any SQLRow] {

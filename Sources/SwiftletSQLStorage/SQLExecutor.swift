@@ -15,21 +15,12 @@ public protocol SQLExecutor: Sendable {
     /// Runs `body` inside one transaction: committed if it returns, rolled back if it throws.
     func performTransaction<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T
 
-    /// Runs `body`, whose statements each commit on their own (no explicit transaction):
-    /// for a body of one statement that writes everything it must, atomic by itself. The
-    /// default runs it as a transaction, which is as atomic on any engine.
-    func performAutocommit<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T
-
     /// Runs `statement`, a shape that runs often (`SQLPreparedShape`), and returns its rows.
-    /// Engines that can prepare a statement once per connection do so (PostgreSQL: parsed
-    /// and planned once instead of on every call); the default runs it as written, a read
-    /// as `performRead`, a write as `performAutocommit`.
+    /// A write shape is one self-contained statement, atomic by itself. Engines run it as
+    /// suits them (PostgreSQL: prepared once per connection instead of parsed and planned
+    /// on every call; SQLite: group-committed); the default runs it as written, a read as
+    /// `performRead`, a write in a transaction of its own.
     func performPrepared(_ shape: SQLPreparedShape, _ statement: SQLQueryString) async throws -> [any SQLRow]
-
-    /// True when one statement may write several tables (PostgreSQL's data-modifying
-    /// `WITH`), so a repository may replace a transaction of one statement per table by
-    /// one statement: one round trip instead of one per statement plus BEGIN and COMMIT.
-    var writesSeveralTablesInOneStatement: Bool { get }
 
     /// Where operations and the pool are measured.
     var operations: SQLOperationTelemetry { get }
@@ -42,15 +33,9 @@ public protocol SQLExecutor: Sendable {
 }
 
 extension SQLExecutor {
-    public func performAutocommit<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
-        try await performTransaction(body)
-    }
-
-    public var writesSeveralTablesInOneStatement: Bool { false }
-
     public func performPrepared(_ shape: SQLPreparedShape, _ statement: SQLQueryString) async throws -> [any SQLRow] {
         shape.writes
-            ? try await performAutocommit { db in try await db.raw(statement).all() }
+            ? try await performTransaction { db in try await db.raw(statement).all() }
             : try await performRead { db in try await db.raw(statement).all() }
     }
 
@@ -59,14 +44,6 @@ extension SQLExecutor {
         _ shape: SQLPreparedShape, _ statement: SQLQueryString, function: StaticString = #function, file: StaticString = #fileID
     ) async throws -> [any SQLRow] {
         try await operations.measure(file: file, function: function) { try await self.performPrepared(shape, statement) }
-    }
-
-    /// Runs one self-contained statement (`performAutocommit`), measured as the calling method.
-    public func autocommit<T: Sendable>(
-        function: StaticString = #function, file: StaticString = #fileID,
-        _ body: @escaping @Sendable (any SQLDatabase) async throws -> T
-    ) async throws -> T {
-        try await operations.measure(file: file, function: function) { try await self.performAutocommit(body) }
     }
 
     /// Runs `body` on a connection suitable for reads, measured as the calling method.

@@ -2,9 +2,9 @@ import Foundation
 import SQLKit
 import SwiftletCore
 
-/// Order creation in one statement, where the engine can write several tables at once
-/// (`SQLExecutor.writesSeveralTablesInOneStatement`): on PostgreSQL a data-modifying
-/// `WITH`, on SQLite an insert into the `order_intake` view, whose trigger does the same.
+/// Order creation in one statement that writes several tables: on PostgreSQL a
+/// data-modifying `WITH`, on SQLite an insert into the `order_intake` view, whose trigger
+/// does the same.
 ///
 /// The transaction (`createInTransaction`) costs a round trip per statement (on SQLite a
 /// hop to the writer's thread, all of them under the write lock): BEGIN, the

@@ -53,7 +53,7 @@ public struct SQLOrderRepository: OrderRepository {
     }
 
     private func createOnce(userID: UserID, _ new: NewOrder) async throws -> OrderCreation {
-        if executor.writesSeveralTablesInOneStatement, new.lines.count == 1 {
+        if new.lines.count == 1 {
             // A second use of the key fails on the unique index and is answered by `create`.
             return try await createInOneStatement(userID: userID, new)
         }

@@ -1,8 +1,8 @@
 import SQLKit
 import Synchronization
 
-/// Group commit for self-contained statements (`performAutocommit`: an order written by
-/// the `order_intake` trigger).
+/// Group commit for self-contained write statements (`performPrepared` of a write shape:
+/// an order written by the `order_intake` trigger).
 ///
 /// With `synchronous=FULL` every commit waits for the disk (fsync), and SQLite has one
 /// writer: one order per commit makes the disk's flush rate the ceiling on orders. Here

@@ -179,12 +179,14 @@ public final class SQLiteStorage: SQLStorageEngine {
         }
     }
 
-    /// Self-contained statements, group-committed (`SQLiteGroupCommit`): each is atomic on
-    /// its own, and those arriving while the writer is busy share the next commit. Not
-    /// cut by the caller's cancellation: the batch runs in a task of its own.
-    public func performAutocommit<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
+    /// A write shape is group-committed (`SQLiteGroupCommit`): each statement is atomic on
+    /// its own, and those arriving while the writer is busy share the next commit. Not cut
+    /// by the caller's cancellation: the batch runs in a task of its own. A read shape is
+    /// a read.
+    public func performPrepared(_ shape: SQLPreparedShape, _ statement: SQLQueryString) async throws -> [any SQLRow] {
+        guard shape.writes else { return try await performRead { db in try await db.raw(statement).all() } }
         try gate.ensureOpen()
-        return try await groupCommit.submit(body) { batch in await self.commit(batch) }
+        return try await groupCommit.submit({ db in try await db.raw(statement).all() }) { batch in await self.commit(batch) }
     }
 
     /// One batch: alone, a plain statement; several, one transaction in which a statement
@@ -222,10 +224,6 @@ public final class SQLiteStorage: SQLStorageEngine {
             entry.done(outcome.mapError { SQLiteErrors.translate($0) })
         }
     }
-
-    /// SQLite writes several tables in one statement through an `INSTEAD OF` trigger
-    /// (`order_intake`, migration 11).
-    public var writesSeveralTablesInOneStatement: Bool { true }
 
     /// The writer, measured while waited for and while held, reopened first if an earlier
     /// reopening failed; engine errors leave translated.
