@@ -48,9 +48,9 @@ public final class CatalogCache: ClusterInvalidatedCache {
     /// The held answer or what `render` produces (one load for all concurrent misses).
     /// Errors (an unknown product, a bad cursor) are passed on and never stored.
     public func answer(_ key: Key, render: @escaping @Sendable () async throws -> String) async throws -> String {
-        guard let answer = try await entries.value(for: key, load: { try await render() }) else {
-            preconditionFailure("render never returns nil")
-        }
+        // The cache passes on a nil load; `render` never returns one, but a nil answer is
+        // rendered afresh rather than trusted.
+        guard let answer = try await entries.value(for: key, load: { try await render() }) else { return try await render() }
         return answer
     }
 
