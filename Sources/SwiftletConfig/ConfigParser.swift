@@ -66,6 +66,10 @@ struct ConfigParser {
         parseWeChatPay(&config)
         config.commerce.unpaidTimeoutSeconds = seconds("commerce.unpaidTimeout", default: config.commerce.unpaidTimeoutSeconds)
         config.commerce.maxQuantityPerItem = integer("commerce.maxQuantityPerItem", default: config.commerce.maxQuantityPerItem, in: 1...10_000)
+        config.commerce.flashSaleReconcileSeconds = seconds(
+            "commerce.flashSaleReconcile", default: config.commerce.flashSaleReconcileSeconds)
+        config.commerce.flashSaleReservationGraceSeconds = seconds(
+            "commerce.flashSaleReservationGrace", default: config.commerce.flashSaleReservationGraceSeconds)
         config.commerce.demoCatalogue = boolean("commerce.demoCatalogue", default: config.profile == .development)
         config.jobs.pollIntervalSeconds = seconds("jobs.pollInterval", default: config.jobs.pollIntervalSeconds)
         config.jobs.leaseSeconds = seconds("jobs.lease", default: config.jobs.leaseSeconds)

@@ -79,6 +79,8 @@ extension SwiftletConfiguration {
             ("wechatpay.sandboxMigrationWindow", format(wechatPay.sandboxMigrationSeconds)),
             ("commerce.unpaidTimeout", format(commerce.unpaidTimeoutSeconds)),
             ("commerce.maxQuantityPerItem", String(commerce.maxQuantityPerItem)),
+            ("commerce.flashSaleReconcile", format(commerce.flashSaleReconcileSeconds)),
+            ("commerce.flashSaleReservationGrace", format(commerce.flashSaleReservationGraceSeconds)),
             ("commerce.demoCatalogue", String(commerce.demoCatalogue)),
             ("jobs.pollInterval", format(jobs.pollIntervalSeconds)),
             ("jobs.lease", format(jobs.leaseSeconds)),

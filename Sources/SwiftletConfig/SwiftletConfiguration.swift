@@ -166,6 +166,13 @@ public struct SwiftletConfiguration: Sendable, Equatable {
         /// How long a buyer has to pay; then the order is closed (after asking WeChat).
         public var unpaidTimeoutSeconds: Double = 900
         public var maxQuantityPerItem: Int = 99
+        /// With Redis: how often each node compares Redis's flash-sale units and holders
+        /// with the database's and repairs the difference (a crash between reserving and
+        /// persisting, a cancelled order, an admin's stock change).
+        public var flashSaleReconcileSeconds: Double = 5
+        /// With Redis: a flash-sale reservation not persisted or given back after this long
+        /// is taken to belong to a node that stopped, and is undone by reconciliation.
+        public var flashSaleReservationGraceSeconds: Double = 10
         /// Seed a small demo catalogue into an empty database (development default).
         public var demoCatalogue: Bool = true
         public init() {}

@@ -455,5 +455,20 @@ public enum PostgresMigrations {
             statement (data-modifying WITH); see SQLOrderRepository+OneStatement.swift'
             """,
         ]),
+        // Flash sales (`SKU.flashSale`): the flag, and one live order per buyer and SKU
+        // (`flash_sale_holds`, written with the order and deleted when its stock is released).
+        Migration(version: 12, name: "create_flash_sale_holds", statements: [
+            "ALTER TABLE skus ADD COLUMN flash_sale BOOLEAN NOT NULL DEFAULT FALSE",
+            """
+            CREATE TABLE flash_sale_holds (
+                sku_id TEXT NOT NULL REFERENCES skus (id),
+                user_id TEXT NOT NULL REFERENCES users (id),
+                order_id TEXT NOT NULL REFERENCES orders (id),
+                created_at BIGINT NOT NULL,
+                PRIMARY KEY (sku_id, user_id)
+            )
+            """,
+            "CREATE INDEX flash_sale_holds_order ON flash_sale_holds (order_id)",
+        ]),
     ]
 }

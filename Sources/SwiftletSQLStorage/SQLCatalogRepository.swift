@@ -12,6 +12,8 @@ public struct SQLCatalogRepository: CatalogRepository {
     }
 
     static let productColumns = "id, title, description, image_url, on_shelf, created_at, updated_at"
+    /// What `decodeSKU` reads.
+    static let skuColumns = "id, product_id, title, price_fen, stock, flash_sale"
 
     public func create(_ product: Product) async throws {
         try await executor.transaction { db in
@@ -29,9 +31,10 @@ public struct SQLCatalogRepository: CatalogRepository {
 
     static func insertSKU(_ db: any SQLDatabase, _ sku: SKU, position: Int, now: Date) async throws {
         try await db.raw("""
-            INSERT INTO skus (id, product_id, title, price_fen, stock, position, created_at, updated_at)
+            INSERT INTO skus (id, product_id, title, price_fen, stock, flash_sale, position, created_at, updated_at)
             VALUES (\(bind: sku.id.rawValue), \(bind: sku.productID.rawValue), \(bind: sku.title), \(bind: sku.priceFen),
-                    \(bind: sku.stock), \(bind: position), \(bind: now.unixMilliseconds), \(bind: now.unixMilliseconds))
+                    \(bind: sku.stock), \(bind: sku.flashSale), \(bind: position), \(bind: now.unixMilliseconds),
+                    \(bind: now.unixMilliseconds))
             """).run()
     }
 
@@ -108,9 +111,10 @@ public struct SQLCatalogRepository: CatalogRepository {
                 UPDATE skus SET title = COALESCE(\(bind: update.title), title),
                                 price_fen = COALESCE(\(bind: update.priceFen), price_fen),
                                 stock = COALESCE(\(bind: update.stock), stock),
+                                flash_sale = COALESCE(\(bind: update.flashSale), flash_sale),
                                 updated_at = \(bind: now.unixMilliseconds)
                 WHERE id = \(bind: id.rawValue)
-                RETURNING id, product_id, title, price_fen, stock
+                RETURNING \(unsafeRaw: Self.skuColumns)
                 """).first().map(Self.decodeSKU)
         }
     }
@@ -121,7 +125,7 @@ public struct SQLCatalogRepository: CatalogRepository {
             if let row = try await db.raw("""
                 UPDATE skus SET stock = stock + \(bind: delta), updated_at = \(bind: now.unixMilliseconds)
                 WHERE id = \(bind: id.rawValue) AND stock + \(bind: delta) >= 0
-                RETURNING id, product_id, title, price_fen, stock
+                RETURNING \(unsafeRaw: Self.skuColumns)
                 """).first() {
                 return try Self.decodeSKU(row)
             }
@@ -136,10 +140,28 @@ public struct SQLCatalogRepository: CatalogRepository {
         }
     }
 
+    public func flashSaleLedgers() async throws -> [FlashSaleLedger] {
+        try await executor.read { db in
+            let rows = try await db.raw("""
+                SELECT s.id, s.stock, h.user_id FROM skus s LEFT JOIN flash_sale_holds h ON h.sku_id = s.id
+                WHERE s.flash_sale = \(bind: true) ORDER BY s.id
+                """).all()
+            var ledgers: [SKUID: FlashSaleLedger] = [:]
+            for row in rows {
+                let id = SKUID(rawValue: try row.decode(column: "id", as: String.self))
+                let stock = try row.decode(column: "stock", as: Int.self)
+                var ledger = ledgers[id] ?? FlashSaleLedger(skuID: id, stock: stock, holders: [])
+                if let user = try row.decode(column: "user_id", as: String?.self) { ledger.holders.insert(UserID(rawValue: user)) }
+                ledgers[id] = ledger
+            }
+            return ledgers.values.sorted { $0.skuID.rawValue < $1.skuID.rawValue }
+        }
+    }
+
     static func skus(_ db: any SQLDatabase, of ids: [ProductID]) async throws -> [ProductID: [SKU]] {
         guard !ids.isEmpty else { return [:] }
         let rows = try await db.raw("""
-            SELECT id, product_id, title, price_fen, stock FROM skus
+            SELECT \(unsafeRaw: skuColumns) FROM skus
             WHERE product_id IN (\(binds: ids.map(\.rawValue))) ORDER BY product_id, position
             """).all()
         return Dictionary(grouping: try rows.map(decodeSKU), by: \.productID)
@@ -150,7 +172,8 @@ public struct SQLCatalogRepository: CatalogRepository {
             productID: ProductID(rawValue: try row.decode(column: "product_id", as: String.self)),
             title: try row.decode(column: "title", as: String.self),
             priceFen: try row.decode(column: "price_fen", as: Int.self),
-            stock: try row.decode(column: "stock", as: Int.self))
+            stock: try row.decode(column: "stock", as: Int.self),
+            flashSale: try row.decode(column: "flash_sale", as: Bool.self))
     }
 
     static func decodeProduct(_ row: any SQLRow, skus: [SKU]) throws -> Product {

@@ -39,6 +39,9 @@ extension SQLOrderRepository {
         for _ in 0..<Self.oneStatementAttempts {
             let snapshots = try Self.decodeSnapshots(try await executor.prepared(.orderSnapshot, Self.snapshotQuery(ids)))
             let order = try new.build(snapshots)
+            // A flash-sale order also writes its buyer's hold (one per buyer): the
+            // transaction does that; the statement below refuses flash-sale SKUs.
+            if snapshots.values.contains(where: \.sku.flashSale) { return try await createInTransaction(userID: userID, new) }
             let jobs = new.jobs(order)
             let events = OrderDomainEvents.events(before: nil, after: order)
             guard jobs.count == 1, events.count == 1 else { return try await createInTransaction(userID: userID, new) }
@@ -108,7 +111,7 @@ extension SQLOrderRepository {
                 UPDATE skus SET stock = skus.stock - wanted.quantity
                 FROM wanted, products
                 WHERE skus.id = wanted.sku_id AND skus.stock >= wanted.quantity AND skus.price_fen = wanted.price_fen
-                  AND products.id = skus.product_id AND products.on_shelf AND products.deleted_at IS NULL
+                  AND NOT skus.flash_sale AND products.id = skus.product_id AND products.on_shelf AND products.deleted_at IS NULL
                 RETURNING skus.id
             ),
             checked AS MATERIALIZED (SELECT 1 / (CASE WHEN COUNT(*) = \(bind: wanted.count) THEN 1 ELSE 0 END) AS ok FROM taken),

@@ -79,6 +79,8 @@ public struct SQLOrderRepository: OrderRepository {
                 }
             }
             try await SQLOrderRows.insert(db, order, idempotencyKey: new.idempotencyKey, requestHash: new.requestHash)
+            let flashSaleItems = order.items.filter { snapshots[$0.skuID]?.sku.flashSale == true }
+            guard try await Self.hold(db, flashSaleItems.map(\.skuID), for: order) else { throw OrderService.flashSaleLimit }
             for job in new.jobs(order) {
                 try await SQLJobRepository.enqueue(db, job, now: order.createdAt)
             }
@@ -93,7 +95,7 @@ public struct SQLOrderRepository: OrderRepository {
 
     static func snapshotQuery(_ ids: [SKUID]) -> SQLQueryString {
         """
-        SELECT s.id, s.product_id, s.title, s.price_fen, s.stock, p.title AS product_title,
+        SELECT s.id, s.product_id, s.title, s.price_fen, s.stock, s.flash_sale, p.title AS product_title,
                p.on_shelf AS on_shelf, p.deleted_at AS deleted_at
         FROM skus s JOIN products p ON p.id = s.product_id
         WHERE s.id IN (\(binds: ids.map(\.rawValue)))
@@ -156,8 +158,12 @@ public struct SQLOrderRepository: OrderRepository {
         var mutation = try decide(order, refunds)
         if mutation.stock == .reserveIfAvailable {
             mutation.order.stockHeld = try await reserveIfAvailable(db, mutation.order.items)
+            if mutation.order.stockHeld {
+                _ = try await hold(db, mutation.order.items.map(\.skuID), for: mutation.order, onlyFlashSale: true)
+            }
         } else if mutation.stock == .release {
             try await release(db, mutation.order.items)
+            try await db.raw("DELETE FROM flash_sale_holds WHERE order_id = \(bind: order.id.rawValue)").run()
         }
         if mutation.order != order {
             guard try await SQLOrderRows.write(db, mutation.order, expectedVersion: version) else { throw LostRace() }
@@ -191,6 +197,21 @@ public struct SQLOrderRepository: OrderRepository {
             taken.append(item)
         }
         return true
+    }
+
+    /// Records that the order's buyer holds a unit of each flash-sale SKU in `skus`: false
+    /// if they already hold one by another live order (the primary key refuses it).
+    /// `onlyFlashSale` filters `skus` to the flash-sale ones in the same statement.
+    static func hold(_ db: any SQLDatabase, _ skus: [SKUID], for order: Order, onlyFlashSale: Bool = false) async throws -> Bool {
+        guard !skus.isEmpty else { return true }
+        let held = try await db.raw("""
+            INSERT INTO flash_sale_holds (sku_id, user_id, order_id, created_at)
+            SELECT id, \(bind: order.userID.rawValue), \(bind: order.id.rawValue), \(bind: order.updatedAt.unixMilliseconds)
+            FROM skus WHERE id IN (\(binds: skus.map(\.rawValue)))\(unsafeRaw: onlyFlashSale ? " AND flash_sale" : "")
+            ON CONFLICT (sku_id, user_id) DO NOTHING
+            RETURNING sku_id
+            """).all()
+        return onlyFlashSale || held.count == skus.count
     }
 
     static func release(_ db: any SQLDatabase, _ items: [OrderItem]) async throws {

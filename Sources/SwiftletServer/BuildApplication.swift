@@ -120,6 +120,7 @@ public func buildApplication(
     let commerce = try CommerceComposition(
         config, storage: storage, sandboxAddress: sandboxAddress, clock: clock, logger: logger, payBreaker: breakers.wechatPay,
         telemetry: telemetry, catalogueCache: catalogueCache,
+        flashSaleGate: cluster.isShared ? cluster as? any FlashSaleGate : nil,
         moreJobs: WebhookMaintenance.handlers(
             webhooks: storage.webhooks, events: storage.events, retention: config.webhooks.retentionSeconds, clock: clock,
             logger: logger).merging(subscribe.jobs) { first, _ in first })
@@ -217,7 +218,8 @@ public func buildApplication(
         storage: storage, paySandbox: commerce.paySandbox, jobWorker: commerce.jobWorker, webhooks: webhooks.service,
         webhookWorker: webhooks.worker, subscribeMessages: subscribe.service, wechatSandbox: wechatSandbox,
         inlineLane: inlineLane, loadShedder: shedder, breakers: breakers,
-        routes: router.routes.map { ($0.method.rawValue, $0.path.description) }))
+        routes: router.routes.map { ($0.method.rawValue, $0.path.description) },
+        flashSaleReconciler: commerce.flashSaleReconciler))
 
     let http = config.http
     let timeouts = ConnectionTimeouts(
@@ -238,6 +240,9 @@ public func buildApplication(
             + (customization.runsJobWorker
                 ? [SubscribeDispatchService(service: subscribe.service, interval: subscribe.pollInterval, logger: logger)] : [])
             + (customization.runsJobWorker ? [JobWorkerService(worker: commerce.jobWorker)] : [])
+            + (commerce.flashSaleReconciler.map {
+                [FlashSaleReconcilerService(reconciler: $0, interval: config.commerce.flashSaleReconcileSeconds)]
+            } ?? [])
             + (commerce.paySandbox.map { [PaySandboxLifecycleService(sandbox: $0)] } ?? [])
             + (legacyProxy.map { [LegacyProxyService(proxy: $0)] } ?? [])
             + metricsListener(config, telemetry: telemetry, logger: logger),

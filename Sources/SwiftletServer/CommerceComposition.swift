@@ -34,6 +34,8 @@ public struct SwiftletComponents: Sendable {
     /// Every route on the router as (method, path template), e.g. `("GET", "/api/v1/orders/{id}")`:
     /// what the API contract test compares with the OpenAPI document.
     public var routes: [(method: String, path: String)] = []
+    /// With Redis: what keeps the flash-sale gate in step with the database.
+    public var flashSaleReconciler: FlashSaleReconciler?
 }
 
 /// Builds the commerce services and WeChat Pay from configuration.
@@ -45,12 +47,14 @@ struct CommerceComposition {
     let verifier: (any PaymentNotificationVerifier)?
     let paySandbox: WeChatPaySandbox?
     let jobWorker: JobWorker
+    /// Keeps the flash-sale gate in step with the database (with Redis only).
+    let flashSaleReconciler: FlashSaleReconciler?
     /// The job kinds this node runs (metrics show each, due or not).
     var jobKinds: [String] { jobWorker.kinds }
 
     init(_ config: SwiftletConfiguration, storage: any StorageEngine, sandboxAddress: SandboxAddress,
          clock: SwiftletClock, logger: Logger, payBreaker: DependencyBreaker, telemetry: TelemetryComposition,
-         catalogueCache: CatalogCache, moreJobs: [String: JobHandler] = [:]) throws {
+         catalogueCache: CatalogCache, flashSaleGate: (any FlashSaleGate)?, moreJobs: [String: JobHandler] = [:]) throws {
         let pay = config.wechatPay
         let notifyURL: @Sendable () -> String = {
             pay.notifyURL ?? sandboxAddress.baseURL + PaymentNotifyRoute.path
@@ -93,10 +97,23 @@ struct CommerceComposition {
             paySandbox = nil
         }
         verifier = gateway
-        payments = PaymentService(orders: storage.orders, users: storage.users, gateway: gateway, merchant: merchant,
+        // With Redis, flash-sale units are gated there before the database is asked; on
+        // their own the database's guards give the same answers (docs/commerce.md).
+        let orderStore: any OrderRepository
+        if let flashSaleGate {
+            let skus = FlashSaleSKUs()
+            orderStore = FlashSaleOrders(storage.orders, gate: flashSaleGate, skus: skus, clock: clock, logger: logger)
+            flashSaleReconciler = FlashSaleReconciler(
+                catalog: storage.catalog, gate: flashSaleGate, skus: skus, clock: clock,
+                grace: config.commerce.flashSaleReservationGraceSeconds, logger: logger)
+        } else {
+            orderStore = storage.orders
+            flashSaleReconciler = nil
+        }
+        payments = PaymentService(orders: orderStore, users: storage.users, gateway: gateway, merchant: merchant,
                                   clock: clock, logger: logger)
-        refunds = RefundService(orders: storage.orders, gateway: gateway, clock: clock, logger: logger)
-        orders = OrderService(orders: storage.orders, clock: clock, policy: OrderPolicy(
+        refunds = RefundService(orders: orderStore, gateway: gateway, clock: clock, logger: logger)
+        orders = OrderService(orders: orderStore, clock: clock, policy: OrderPolicy(
             unpaidTimeout: config.commerce.unpaidTimeoutSeconds, maxQuantityPerItem: config.commerce.maxQuantityPerItem))
         catalog = CatalogService(catalog: storage.catalog, clock: clock, cache: catalogueCache)
         var jobWorker = JobWorker(
@@ -157,6 +174,18 @@ struct JobWorkerService: Service {
     func run() async throws {
         await cancelWhenGracefulShutdown {
             await worker.run()
+        }
+    }
+}
+
+/// Reconciles the flash-sale gate with the database for as long as the application runs.
+struct FlashSaleReconcilerService: Service {
+    let reconciler: FlashSaleReconciler
+    let interval: TimeInterval
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown {
+            await reconciler.run(every: interval)
         }
     }
 }

@@ -41,13 +41,18 @@ public struct SKU: Sendable, Equatable {
     /// Units available to new orders. Reserved units are already subtracted, so this
     /// can never be sold twice and never goes below zero (a database CHECK backs it up).
     public var stock: Int
+    /// Sold in a flash sale (秒杀): one unit per order and one live order per buyer, a
+    /// sold-out answer as soon as the units are gone, and (with Redis) the units gated in
+    /// Redis before the database is asked. See docs/commerce.md, "Flash sales".
+    public var flashSale: Bool
 
-    public init(id: SKUID, productID: ProductID, title: String, priceFen: Int, stock: Int) {
+    public init(id: SKUID, productID: ProductID, title: String, priceFen: Int, stock: Int, flashSale: Bool = false) {
         self.id = id
         self.productID = productID
         self.title = title
         self.priceFen = priceFen
         self.stock = stock
+        self.flashSale = flashSale
     }
 }
 
@@ -56,10 +61,12 @@ public struct SKUDraft: Sendable, Equatable {
     public var title: String
     public var priceFen: Int
     public var stock: Int
-    public init(title: String, priceFen: Int, stock: Int) {
+    public var flashSale: Bool
+    public init(title: String, priceFen: Int, stock: Int, flashSale: Bool = false) {
         self.title = title
         self.priceFen = priceFen
         self.stock = stock
+        self.flashSale = flashSale
     }
 }
 
@@ -99,10 +106,12 @@ public struct SKUUpdate: Sendable, Equatable {
     public var priceFen: Int?
     /// Absolute stock level. Use a stock adjustment (a delta) when orders may be racing.
     public var stock: Int?
-    public init(title: String? = nil, priceFen: Int? = nil, stock: Int? = nil) {
+    public var flashSale: Bool?
+    public init(title: String? = nil, priceFen: Int? = nil, stock: Int? = nil, flashSale: Bool? = nil) {
         self.title = title
         self.priceFen = priceFen
         self.stock = stock
+        self.flashSale = flashSale
     }
 }
 

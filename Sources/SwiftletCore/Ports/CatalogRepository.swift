@@ -16,4 +16,7 @@ public protocol CatalogRepository: Sendable {
     /// conflict if stock would go below zero.
     func adjustStock(_ id: SKUID, delta: Int, now: Date) async throws -> SKU?
     func count() async throws -> Int
+    /// Every flash-sale SKU with its units left and the buyers holding one (what
+    /// `FlashSaleReconciler` compares the gate with).
+    func flashSaleLedgers() async throws -> [FlashSaleLedger]
 }

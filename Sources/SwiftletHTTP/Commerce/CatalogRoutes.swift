@@ -71,7 +71,7 @@ public struct CatalogRoutes: Sendable {
             let body = try await request.decodeJSON(SKUPatchRequest.self, context: context)
             return SKUDTO(try await catalog.updateSKU(
                 SKUID(rawValue: try context.parameters.require("id")),
-                SKUUpdate(title: body.title, priceFen: body.priceFen, stock: body.stock)))
+                SKUUpdate(title: body.title, priceFen: body.priceFen, stock: body.stock, flashSale: body.flashSale)))
         }
         admin.post("/skus/{id}/stock") { request, context -> SKUDTO in
             let body = try await request.decodeJSON(StockAdjustmentRequest.self, context: context)

@@ -9,12 +9,15 @@ struct SKUDTO: ResponseEncodable {
     let title: String
     let priceFen: Int
     let stock: Int
+    /// Present (true) only on a flash-sale SKU, so a page of ordinary SKUs reads as before.
+    let flashSale: Bool?
 
     init(_ sku: SKU) {
         id = sku.id.rawValue
         title = sku.title
         priceFen = sku.priceFen
         stock = sku.stock
+        flashSale = sku.flashSale ? true : nil
     }
 }
 
@@ -167,7 +170,8 @@ struct SKUDraftRequest: Decodable {
     let title: String
     let priceFen: Int
     let stock: Int
-    var draft: SKUDraft { SKUDraft(title: title, priceFen: priceFen, stock: stock) }
+    let flashSale: Bool?
+    var draft: SKUDraft { SKUDraft(title: title, priceFen: priceFen, stock: stock, flashSale: flashSale ?? false) }
 }
 
 struct ProductCreateRequest: Decodable {
@@ -189,6 +193,7 @@ struct SKUPatchRequest: Decodable {
     let title: String?
     let priceFen: Int?
     let stock: Int?
+    let flashSale: Bool?
 }
 
 struct StockAdjustmentRequest: Decodable {

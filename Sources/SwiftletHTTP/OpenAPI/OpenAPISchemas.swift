@@ -165,6 +165,7 @@ enum OpenAPISchemas {
         ("title", string("1–\(titleMax) \(printable).", minLength: 1, maxLength: titleMax, pattern: noControlCharacters)),
         ("priceFen", integer("Integer fen.", minimum: 1, maximum: CommerceValidation.maxAmountFen)),
         ("stock", integer(minimum: 0, maximum: CommerceValidation.maxStock)),
+        ("flashSale", ["type": ["boolean", "null"], "description": "Sell this SKU in a flash sale: one unit per order, one live order per buyer. Default false."]),
     ]
 
     static let commerce: [(String, OpenAPIJSON)] = [
@@ -173,6 +174,7 @@ enum OpenAPISchemas {
             ("title", string()),
             ("priceFen", fen),
             ("stock", integer(minimum: 0)),
+            ("flashSale", ["type": "boolean", "description": "Present (true) only on a flash-sale SKU."]),
         ])),
         ("Product", object(["id", "title", "description", "onShelf", "skus", "createdAt", "updatedAt"], [
             ("id", string()),
@@ -263,6 +265,7 @@ enum OpenAPISchemas {
             ("title", string("1–\(titleMax) \(printable).", minLength: 1, maxLength: titleMax, pattern: noControlCharacters, nullable: true)),
             ("priceFen", integer(minimum: 1, maximum: CommerceValidation.maxAmountFen, nullable: true)),
             ("stock", integer(minimum: 0, maximum: CommerceValidation.maxStock, nullable: true)),
+            ("flashSale", nullableBoolean),
         ], description: "Only the fields sent change.")),
         ("StockAdjustment", input(["delta"], [
             ("delta", ["type": "integer", "minimum": .integer(-CommerceValidation.maxStock), "maximum": .integer(CommerceValidation.maxStock),

@@ -66,6 +66,8 @@ struct CommerceHarness: Sendable {
     let adminKey: String
     /// The WeChat sandbox serving this application (subscribe messages, tokens).
     let wechat: WeChatSandbox?
+    /// With Redis: the flash-sale reconciler, for tests to run a round by hand.
+    let flashSaleReconciler: FlashSaleReconciler?
 
     var port: Int { client.port ?? 0 }
 
@@ -81,14 +83,16 @@ struct CommerceHarness: Sendable {
 
     static func run(
         _ kind: EngineKind, config: SwiftletConfiguration = CommerceHarness.config(), runsJobWorker: Bool = true,
-        logger: Logger = TestStorage.logger, _ body: @escaping @Sendable (CommerceHarness) async throws -> Void
+        clock: SwiftletClock = .system, logger: Logger = TestStorage.logger,
+        _ body: @escaping @Sendable (CommerceHarness) async throws -> Void
     ) async throws {
-        try await TestStorage.withStorage(kind) { storage in
+        try await TestStorage.withStorage(kind, clock: clock) { storage in
             let adminKey = "swk_" + RandomID.base32(byteCount: 20)
             _ = try await storage.adminKeys.create(name: "test-admin", keyHash: SecretToken.hash(adminKey), now: Date())
             let components = Mutex<SwiftletComponents?>(nil)
             var customization = SwiftletCustomization()
             customization.runsJobWorker = runsJobWorker
+            customization.clock = clock
             customization.onComponents = { parts in components.withLock { $0 = parts } }
             let app = try await buildApplication(config, storage: storage, logger: logger, customization: customization)
             guard let parts = components.withLock({ $0 }), let sandbox = parts.paySandbox else {
@@ -96,7 +100,8 @@ struct CommerceHarness: Sendable {
             }
             try await app.test(.live) { (client: any TestClientProtocol) async throws in
                 try await body(CommerceHarness(client: client, storage: storage, sandbox: sandbox, jobWorker: parts.jobWorker,
-                                          adminKey: adminKey, wechat: parts.wechatSandbox))
+                                          adminKey: adminKey, wechat: parts.wechatSandbox,
+                                          flashSaleReconciler: parts.flashSaleReconciler))
                 await sandbox.waitUntilIdle()
             }
         }

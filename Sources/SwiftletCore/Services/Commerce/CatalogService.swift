@@ -50,7 +50,8 @@ public struct CatalogService: Sendable {
         let id = ProductID.generate()
         let skus = try draft.skus.map { raw in
             let sku = try CommerceValidation.sku(raw)
-            return SKU(id: .generate(), productID: id, title: sku.title, priceFen: sku.priceFen, stock: sku.stock)
+            return SKU(id: .generate(), productID: id, title: sku.title, priceFen: sku.priceFen, stock: sku.stock,
+                       flashSale: sku.flashSale)
         }
         let product = Product(
             id: id, title: try CommerceValidation.title(draft.title),
@@ -81,7 +82,8 @@ public struct CatalogService: Sendable {
 
     public func addSKU(to productID: ProductID, _ draft: SKUDraft) async throws -> Product {
         let valid = try CommerceValidation.sku(draft)
-        let sku = SKU(id: .generate(), productID: productID, title: valid.title, priceFen: valid.priceFen, stock: valid.stock)
+        let sku = SKU(id: .generate(), productID: productID, title: valid.title, priceFen: valid.priceFen, stock: valid.stock,
+                      flashSale: valid.flashSale)
         guard let product = try await changing(productID.rawValue, { try await catalog.addSKU(sku, now: clock.now) }) else {
             throw Self.productNotFound
         }
@@ -92,7 +94,7 @@ public struct CatalogService: Sendable {
         let update = SKUUpdate(
             title: try raw.title.map { try CommerceValidation.title($0, field: "sku_title") },
             priceFen: try raw.priceFen.map(CommerceValidation.price),
-            stock: try raw.stock.map(CommerceValidation.stock))
+            stock: try raw.stock.map(CommerceValidation.stock), flashSale: raw.flashSale)
         guard let sku = try await changing(id.rawValue, { try await catalog.updateSKU(id, update, now: clock.now) }) else {
             throw Self.skuNotFound
         }

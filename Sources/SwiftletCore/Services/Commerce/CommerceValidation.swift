@@ -69,7 +69,8 @@ public enum CommerceValidation {
     }
 
     public static func sku(_ draft: SKUDraft) throws -> SKUDraft {
-        SKUDraft(title: try title(draft.title, field: "sku_title"), priceFen: try price(draft.priceFen), stock: try stock(draft.stock))
+        SKUDraft(title: try title(draft.title, field: "sku_title"), priceFen: try price(draft.priceFen), stock: try stock(draft.stock),
+                 flashSale: draft.flashSale)
     }
 
     /// Idempotency keys are client-chosen: 1–64 visible ASCII characters.

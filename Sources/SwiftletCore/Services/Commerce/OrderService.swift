@@ -53,6 +53,10 @@ public struct OrderService: Sendable {
             guard snapshot.productOnShelf else {
                 throw SwiftletError.conflict("order.off_shelf", "\(snapshot.productTitle) is not on sale.")
             }
+            guard !snapshot.sku.flashSale || (lines.count == 1 && line.quantity == 1) else {
+                throw SwiftletError.invalid(
+                    "order.flash_sale_one_unit", "\(snapshot.productTitle) \(snapshot.sku.title) is sold one unit per order, on its own.")
+            }
             guard snapshot.sku.stock >= line.quantity else {
                 throw outOfStock(snapshot)
             }
@@ -68,9 +72,17 @@ public struct OrderService: Sendable {
                      totalFen: total, expiresAt: expiresAt, createdAt: now, updatedAt: now)
     }
 
+    /// A flash-sale SKU's last unit gone is `order.sold_out`: the answer its losers get.
     public static func outOfStock(_ snapshot: SKUSnapshot) -> SwiftletError {
-        SwiftletError.conflict("order.out_of_stock", "Not enough stock for \(snapshot.productTitle) \(snapshot.sku.title).")
+        snapshot.sku.flashSale ? soldOut
+            : SwiftletError.conflict("order.out_of_stock", "Not enough stock for \(snapshot.productTitle) \(snapshot.sku.title).")
     }
+
+    public static let soldOut = SwiftletError.conflict("order.sold_out", "This flash sale is sold out.")
+
+    /// A buyer holds one live order per flash-sale SKU (a cancelled one frees it).
+    public static let flashSaleLimit = SwiftletError.conflict(
+        "order.flash_sale_limit", "You already have an order for this flash-sale item.")
 
     /// The caller's own order; someone else's is reported as missing.
     public func order(_ id: OrderID, of userID: UserID) async throws -> Order {
