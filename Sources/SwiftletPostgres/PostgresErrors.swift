@@ -3,6 +3,15 @@ import SwiftletCore
 
 /// What a PostgreSQL error means outside the engine, decided once at its boundary.
 enum PostgresErrors {
+    /// A statement for `performValues` bound a value of a type it does not convert: a bug
+    /// in the statement, reported without its values.
+    static var unsupportedBind: StorageFailure {
+        StorageFailure(engine: "postgres", kind: "unsupportedBind", sqlState: nil,
+                       message: "a bound value of a type the values path does not convert", underlying: UnsupportedBind())
+    }
+
+    struct UnsupportedBind: Error {}
+
     static func unavailable() -> SwiftletError {
         .storageUnavailable("The database cannot be reached; retry shortly.")
     }

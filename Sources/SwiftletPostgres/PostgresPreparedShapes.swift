@@ -29,6 +29,9 @@ enum PostgresPreparedShapes {
         switch shape {
         case .orderSnapshot: return Prepared<OrderSnapshot>(bindings: bindings)
         case .orderOneLine: return Prepared<OrderOneLine>(bindings: bindings)
+        case .cataloguePage: return Prepared<CataloguePage>(bindings: bindings)
+        case .cataloguePageAfter: return Prepared<CataloguePageAfter>(bindings: bindings)
+        case .catalogueProduct: return Prepared<CatalogueProduct>(bindings: bindings)
         }
     }
 
@@ -52,6 +55,28 @@ enum PostgresPreparedShapes {
 
     enum OrderSnapshot: Tag { static let shape = SQLPreparedShape.orderSnapshot }
     enum OrderOneLine: Tag { static let shape = SQLPreparedShape.orderOneLine }
+    enum CataloguePage: Tag { static let shape = SQLPreparedShape.cataloguePage }
+    enum CataloguePageAfter: Tag { static let shape = SQLPreparedShape.cataloguePageAfter }
+    enum CatalogueProduct: Tag { static let shape = SQLPreparedShape.catalogueProduct }
+
+    /// A row's values by their PostgreSQL types, through PostgresNIO's own decoding.
+    static func values(_ row: PostgresRow) throws -> SQLValues {
+        var values: [SQLValues.Value] = []
+        values.reserveCapacity(row.count)
+        for cell in row {
+            guard cell.bytes != nil else {
+                values.append(.null)
+                continue
+            }
+            switch cell.dataType {
+            case .int8, .int4, .int2: values.append(.integer(try cell.decode(Int64.self)))
+            case .bool: values.append(.boolean(try cell.decode(Bool.self)))
+            case .float8, .float4: values.append(.real(try cell.decode(Double.self)))
+            default: values.append(.text(try cell.decode(String.self)))
+            }
+        }
+        return SQLValues(values)
+    }
 
     protocol Runnable: Sendable {
         func run(on connection: PostgresConnection, logger: Logger) async throws -> [PostgresRow]

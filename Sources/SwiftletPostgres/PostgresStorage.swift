@@ -155,6 +155,26 @@ public final class PostgresStorage: SQLStorageEngine {
         }.value
     }
 
+    public func performValues(_ shape: SQLPreparedShape?, _ statement: SQLQueryString) async throws -> [SQLValues] {
+        try gate.ensureOpen()
+        let logger = logger
+        return try await withConnection { connection in
+            var serializer = SQLSerializer(database: connection.sql(queryLogLevel: nil))
+            statement.serialize(to: &serializer)
+            if let shape, let prepared = PostgresPreparedShapes.statement(shape, sql: serializer.sql, binds: serializer.binds) {
+                return try await prepared.run(on: connection, logger: logger).map(PostgresPreparedShapes.values)
+            }
+            guard let bindings = PostgresPreparedShapes.bindings(serializer.binds) else {
+                throw PostgresErrors.unsupportedBind
+            }
+            var values: [SQLValues] = []
+            for try await row in try await connection.query(PostgresQuery(unsafeSQL: serializer.sql, binds: bindings), logger: logger) {
+                values.append(try PostgresPreparedShapes.values(row))
+            }
+            return values
+        }
+    }
+
     public func migrationRunner() -> MigrationRunner {
         MigrationRunner(
             migrations: PostgresMigrations.all,

@@ -40,7 +40,9 @@ struct KeysetCursor: Equatable {
             query.appendInterpolation(bind: after.id)
             query.appendInterpolation(unsafeRaw: "))")
         }
-        query.appendInterpolation(unsafeRaw: " ORDER BY created_at DESC, id DESC LIMIT \(limit + 1)")
+        // The limit is bound, so a list's text is the same whatever the limit (prepared once).
+        query.appendInterpolation(unsafeRaw: " ORDER BY created_at DESC, id DESC LIMIT ")
+        query.appendInterpolation(bind: limit + 1)
     }
 
     /// Splits a `limit + 1` fetch into the page and the cursor for the next one.

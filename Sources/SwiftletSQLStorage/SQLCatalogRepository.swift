@@ -39,37 +39,67 @@ public struct SQLCatalogRepository: CatalogRepository {
     }
 
     public func find(_ id: ProductID, includeOffShelf: Bool) async throws -> Product? {
-        try await executor.read { db in try await Self.find(db, id, includeOffShelf: includeOffShelf) }
-    }
-
-    static func find(_ db: any SQLDatabase, _ id: ProductID, includeOffShelf: Bool) async throws -> Product? {
-        guard let row = try await db.raw("""
-            SELECT \(unsafeRaw: productColumns) FROM products WHERE id = \(bind: id.rawValue) AND deleted_at IS NULL
-            """).first()
-        else { return nil }
-        let product = try decodeProduct(row, skus: try await skus(db, of: [id])[id] ?? [])
+        let rows = try await executor.values(.catalogueProduct, """
+            SELECT \(unsafeRaw: Self.productWithSKUColumns)
+            FROM products p LEFT JOIN skus s ON s.product_id = p.id
+            WHERE p.id = \(bind: id.rawValue) AND p.deleted_at IS NULL
+            ORDER BY s.position
+            """)
+        guard let product = try Self.products(rows).first else { return nil }
         return product.onShelf || includeOffShelf ? product : nil
     }
 
+    /// One query for a page of products and their SKUs: the page is chosen in a subquery
+    /// (newest first, after the cursor, `limit + 1` for the next-page test) and joined
+    /// with its SKUs, read by position (`SQLValues`). The buyer's two shapes (first page,
+    /// later page) are prepared on PostgreSQL.
     public func list(includeOffShelf: Bool, limit: Int, cursor: String?) async throws -> Page<Product> {
         let after = try KeysetCursor.decode(cursor)
-        return try await executor.read { db in
-            var query = SQLQueryString("SELECT \(unsafeRaw: Self.productColumns) FROM products WHERE deleted_at IS NULL")
-            if !includeOffShelf {
-                query.appendInterpolation(unsafeRaw: " AND on_shelf = ")
-                query.appendInterpolation(bind: true)
-            }
-            KeysetCursor.appendPage(after: after, limit: limit, to: &query)
-            let rows = try await db.raw(query).all()
-            let ids = try rows.map { ProductID(rawValue: try $0.decode(column: "id", as: String.self)) }
-            let skus = try await Self.skus(db, of: ids)
-            let products = try rows.map { row in
-                try Self.decodeProduct(row, skus: skus[ProductID(rawValue: try row.decode(column: "id", as: String.self))] ?? [])
-            }
-            return KeysetCursor.page(products, limit: limit) { KeysetCursor(createdAt: $0.createdAt.unixMilliseconds, id: $0.id.rawValue) }
+        var query = SQLQueryString("""
+            SELECT \(unsafeRaw: Self.productWithSKUColumns)
+            FROM (SELECT \(unsafeRaw: Self.productColumns) FROM products WHERE deleted_at IS NULL
+            """)
+        if !includeOffShelf {
+            query.appendInterpolation(unsafeRaw: " AND on_shelf = ")
+            query.appendInterpolation(bind: true)
         }
+        KeysetCursor.appendPage(after: after, limit: limit, to: &query)
+        query.appendInterpolation(unsafeRaw: """
+            ) p LEFT JOIN skus s ON s.product_id = p.id
+            ORDER BY p.created_at DESC, p.id DESC, s.position
+            """)
+        let shape: SQLPreparedShape? = includeOffShelf ? nil : after == nil ? .cataloguePage : .cataloguePageAfter
+        let products = try Self.products(try await executor.values(shape, query))
+        return KeysetCursor.page(products, limit: limit) { KeysetCursor(createdAt: $0.createdAt.unixMilliseconds, id: $0.id.rawValue) }
     }
 
+    /// The columns `products(_:)` reads: a product's, then its SKU's (null without one).
+    static let productWithSKUColumns = """
+        p.id, p.title, p.description, p.image_url, p.on_shelf, p.created_at, p.updated_at, \
+        s.id, s.title, s.price_fen, s.stock, s.flash_sale
+        """
+
+    /// Products from rows of `productWithSKUColumns`, one row per SKU, a product's rows
+    /// adjacent and its SKUs in position order.
+    static func products(_ rows: [SQLValues]) throws -> [Product] {
+        var products: [Product] = []
+        for row in rows {
+            let id = ProductID(rawValue: try row.string(0))
+            if products.last?.id != id {
+                products.append(Product(
+                    id: id, title: try row.string(1), description: try row.string(2), imageURL: try row.optionalString(3),
+                    onShelf: try row.bool(4), skus: [],
+                    createdAt: Date(unixMilliseconds: try row.int64(5)), updatedAt: Date(unixMilliseconds: try row.int64(6))))
+            }
+            guard !row.isNull(7) else { continue }
+            products[products.count - 1].skus.append(SKU(
+                id: SKUID(rawValue: try row.string(7)), productID: id, title: try row.string(8), priceFen: try row.int(9),
+                stock: try row.int(10), flashSale: try row.bool(11)))
+        }
+        return products
+    }
+
+    /// Admin writes answer with the product as read right after their commit.
     public func update(_ id: ProductID, _ update: ProductUpdate, now: Date) async throws -> Product? {
         try await executor.transaction { db in
             try await db.raw("""
@@ -80,8 +110,8 @@ public struct SQLCatalogRepository: CatalogRepository {
                                     updated_at = \(bind: now.unixMilliseconds)
                 WHERE id = \(bind: id.rawValue) AND deleted_at IS NULL
                 """).run()
-            return try await Self.find(db, id, includeOffShelf: true)
         }
+        return try await find(id, includeOffShelf: true)
     }
 
     public func delete(_ id: ProductID, now: Date) async throws -> Bool {
@@ -94,15 +124,16 @@ public struct SQLCatalogRepository: CatalogRepository {
     }
 
     public func addSKU(_ sku: SKU, now: Date) async throws -> Product? {
-        try await executor.transaction { db in
+        let added = try await executor.transaction { db in
             guard let row = try await db.raw("""
                 SELECT COUNT(s.id) AS n FROM products p LEFT JOIN skus s ON s.product_id = p.id
                 WHERE p.id = \(bind: sku.productID.rawValue) AND p.deleted_at IS NULL GROUP BY p.id
                 """).first()
-            else { return nil }
+            else { return false }
             try await Self.insertSKU(db, sku, position: try row.decode(column: "n", as: Int.self), now: now)
-            return try await Self.find(db, sku.productID, includeOffShelf: true)
+            return true
         }
+        return added ? try await find(sku.productID, includeOffShelf: true) : nil
     }
 
     public func updateSKU(_ id: SKUID, _ update: SKUUpdate, now: Date) async throws -> SKU? {
@@ -158,15 +189,6 @@ public struct SQLCatalogRepository: CatalogRepository {
         }
     }
 
-    static func skus(_ db: any SQLDatabase, of ids: [ProductID]) async throws -> [ProductID: [SKU]] {
-        guard !ids.isEmpty else { return [:] }
-        let rows = try await db.raw("""
-            SELECT \(unsafeRaw: skuColumns) FROM skus
-            WHERE product_id IN (\(binds: ids.map(\.rawValue))) ORDER BY product_id, position
-            """).all()
-        return Dictionary(grouping: try rows.map(decodeSKU), by: \.productID)
-    }
-
     static func decodeSKU(_ row: any SQLRow) throws -> SKU {
         SKU(id: SKUID(rawValue: try row.decode(column: "id", as: String.self)),
             productID: ProductID(rawValue: try row.decode(column: "product_id", as: String.self)),
@@ -174,17 +196,5 @@ public struct SQLCatalogRepository: CatalogRepository {
             priceFen: try row.decode(column: "price_fen", as: Int.self),
             stock: try row.decode(column: "stock", as: Int.self),
             flashSale: try row.decode(column: "flash_sale", as: Bool.self))
-    }
-
-    static func decodeProduct(_ row: any SQLRow, skus: [SKU]) throws -> Product {
-        Product(
-            id: ProductID(rawValue: try row.decode(column: "id", as: String.self)),
-            title: try row.decode(column: "title", as: String.self),
-            description: try row.decode(column: "description", as: String.self),
-            imageURL: try row.decode(column: "image_url", as: String?.self),
-            onShelf: try row.decode(column: "on_shelf", as: Bool.self),
-            skus: skus,
-            createdAt: Date(unixMilliseconds: try row.decode(column: "created_at", as: Int64.self)),
-            updatedAt: Date(unixMilliseconds: try row.decode(column: "updated_at", as: Int64.self)))
     }
 }

@@ -22,6 +22,11 @@ public protocol SQLExecutor: Sendable {
     /// `performRead`, a write in a transaction of its own.
     func performPrepared(_ shape: SQLPreparedShape, _ statement: SQLQueryString) async throws -> [any SQLRow]
 
+    /// Runs the read `statement` and returns its rows as values in column order
+    /// (`SQLValues`), converted by the engine without `Decodable`. With a `shape`, the
+    /// engine may prepare it as `performPrepared` does.
+    func performValues(_ shape: SQLPreparedShape?, _ statement: SQLQueryString) async throws -> [SQLValues]
+
     /// Where operations and the pool are measured.
     var operations: SQLOperationTelemetry { get }
 
@@ -44,6 +49,13 @@ extension SQLExecutor {
         _ shape: SQLPreparedShape, _ statement: SQLQueryString, function: StaticString = #function, file: StaticString = #fileID
     ) async throws -> [any SQLRow] {
         try await operations.measure(file: file, function: function) { try await self.performPrepared(shape, statement) }
+    }
+
+    /// Runs a read for its values (`performValues`), measured as the calling method.
+    public func values(
+        _ shape: SQLPreparedShape?, _ statement: SQLQueryString, function: StaticString = #function, file: StaticString = #fileID
+    ) async throws -> [SQLValues] {
+        try await operations.measure(file: file, function: function) { try await self.performValues(shape, statement) }
     }
 
     /// Runs `body` on a connection suitable for reads, measured as the calling method.
@@ -70,6 +82,12 @@ public enum SQLPreparedShape: String, Sendable, CaseIterable {
     case orderSnapshot = "swiftlet_order_snapshot_v1"
     /// An order of one line written in one statement (`SQLOrderRepository.oneStatement`).
     case orderOneLine = "swiftlet_order_one_line_v1"
+    /// The buyer's first catalogue page, products with their SKUs (`SQLCatalogRepository.list`).
+    case cataloguePage = "swiftlet_catalogue_page_v1"
+    /// A later catalogue page, after a cursor.
+    case cataloguePageAfter = "swiftlet_catalogue_page_after_v1"
+    /// One product with its SKUs (`SQLCatalogRepository.find`).
+    case catalogueProduct = "swiftlet_catalogue_product_v1"
 
     public var writes: Bool { self == .orderOneLine }
 }

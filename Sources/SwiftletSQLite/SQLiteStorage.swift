@@ -139,6 +139,39 @@ public final class SQLiteStorage: SQLStorageEngine {
         }
     }
 
+    /// A read on a reader, its rows taken as SQLite's own values (SQLite prepares every
+    /// statement anyway; `shape` changes nothing here).
+    public func performValues(_ shape: SQLPreparedShape?, _ statement: SQLQueryString) async throws -> [SQLValues] {
+        try gate.ensureOpen()
+        do {
+            return try await operations.waitingForConnection {
+                try await readers.withResource { connection in
+                    try await operations.holdingConnection {
+                        var serializer = SQLSerializer(database: connection.sql(queryLogLevel: nil))
+                        statement.serialize(to: &serializer)
+                        let encoder = SQLiteDataEncoder()
+                        let binds = try serializer.binds.map { try encoder.encode($0) }
+                        return try await connection.query(serializer.sql, binds).map(Self.values)
+                    }
+                }
+            }
+        } catch {
+            throw SQLiteErrors.translate(error)
+        }
+    }
+
+    static func values(_ row: SQLiteRow) -> SQLValues {
+        SQLValues(row.columns.map { column in
+            switch column.data {
+            case .integer(let value): .integer(Int64(value))
+            case .float(let value): .real(value)
+            case .text(let value): .text(value)
+            case .blob(let buffer): .text(String(buffer: buffer))
+            case .null: .null
+            }
+        })
+    }
+
     /// Runs `body` in one write transaction on the only writer.
     ///
     /// Shielded from the caller's cancellation: SQLite work goes through a thread pool that

@@ -2,8 +2,8 @@ import Foundation
 import SwiftletCore
 import SwiftletTransport
 
-/// The buyer's catalogue answers as `CatalogCache` keeps them: which entry a request asks
-/// for, and the answer rendered once, as the router would render it.
+/// Which `CatalogCache` entry a buyer's catalogue request asks for (the answers themselves
+/// are written by `CatalogJSON`).
 enum CatalogAnswers {
     /// The page a raw query string asks for, read without decoding — or nil when the query
     /// holds anything but plain `limit` and `cursor` values (escapes, repeats, other
@@ -31,12 +31,5 @@ enum CatalogAnswers {
         }
         guard let valid = try? CommerceValidation.pageLimit(limit) else { return nil }
         return .page(limit: valid, cursor: cursor)
-    }
-
-    /// The JSON the router's encoder writes for `value` (Hummingbird's: ISO 8601 dates).
-    static func render(_ value: some Encodable) throws -> String {
-        let encoder = JSONEncoder()
-        encoder.dateEncodingStrategy = .iso8601
-        return String(decoding: try encoder.encode(value), as: UTF8.self)
     }
 }

@@ -26,7 +26,7 @@ public struct CatalogRoutes: Sendable {
             let limit = try CommerceValidation.pageLimit(try PagingQuery.limit(query))
             let cursor = query.get("cursor")
             let body = try await cache.answer(.page(limit: limit, cursor: cursor)) {
-                try CatalogAnswers.render(PageDTO(try await catalog.browse(limit: limit, cursor: cursor), ProductDTO.init))
+                CatalogJSON.page(try await catalog.browse(limit: limit, cursor: cursor))
             }
             return InlineResponse.json(body).response
         })
@@ -34,7 +34,7 @@ public struct CatalogRoutes: Sendable {
             request.parameter.flatMap { cache.cached(.product(ProductID(rawValue: String($0)))) }.map(InlineResponse.json)
         }, otherwise: { _, context in
             let id = ProductID(rawValue: try context.parameters.require("id"))
-            let body = try await cache.answer(.product(id)) { try CatalogAnswers.render(ProductDTO(try await catalog.product(id))) }
+            let body = try await cache.answer(.product(id)) { CatalogJSON.product(try await catalog.product(id)) }
             return InlineResponse.json(body).response
         })
 
