@@ -8,6 +8,7 @@
 #   bench/flash-sale.sh
 #   BUYERS=20000 UNITS=500 bench/flash-sale.sh
 #   SKIP_BUILD=1 bench/flash-sale.sh        # use the production binary already built
+#   PROFILE_DIR=/tmp/p bench/flash-sale.sh  # also perf-record the server during each sale
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
 ROOT="$(dirname "$HERE")"

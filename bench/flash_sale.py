@@ -93,8 +93,17 @@ def run(engine, with_redis, work):
                 time.sleep(0.2)
         database_cpu = postgres_cpu_seconds if engine == "postgres" else (lambda: 0.0)
         server_before, database_before = cpu_seconds([server.pid]), database_cpu()
+        profile = None
+        if os.environ.get("PROFILE_DIR"):  # perf record of the server during the sale, for perf report
+            profile = subprocess.Popen(["perf", "record", "-F", "999", "-g", "-p", str(server.pid), "-o",
+                                        os.path.join(os.environ["PROFILE_DIR"], f"{name}.perf.data")],
+                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            time.sleep(1)
         result = subprocess.run([BUYERS_BIN, "-url", f"http://127.0.0.1:{port}", "-sku", SKU, "-tokens", os.path.join(work, "tokens")],
                                 capture_output=True, text=True, check=True)
+        if profile:
+            profile.send_signal(2)
+            profile.wait(timeout=30)
         sale = json.loads(result.stdout)
         sale["server_cpu_s"] = cpu_seconds([server.pid]) - server_before
         sale["database_cpu_s"] = database_cpu() - database_before if engine == "postgres" else None
