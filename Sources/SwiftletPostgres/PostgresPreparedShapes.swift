@@ -20,6 +20,7 @@ enum PostgresPreparedShapes {
     /// The prepared form of `sql` with `binds`, or nil when it cannot be prepared (a text
     /// other than the shape's, a bind of a type not converted here).
     static func statement(_ shape: SQLPreparedShape, sql: String, binds: [any Encodable & Sendable]) -> (any Runnable)? {
+        guard shape.hasFixedText else { return nil }
         let known = texts.withLock { texts -> String in
             if let text = texts[shape] { return text }
             texts[shape] = sql
@@ -29,6 +30,7 @@ enum PostgresPreparedShapes {
         switch shape {
         case .orderSnapshot: return Prepared<OrderSnapshot>(bindings: bindings)
         case .orderOneLine: return Prepared<OrderOneLine>(bindings: bindings)
+        case .orderSeveralLines: return nil
         case .cataloguePage: return Prepared<CataloguePage>(bindings: bindings)
         case .cataloguePageAfter: return Prepared<CataloguePageAfter>(bindings: bindings)
         case .catalogueProduct: return Prepared<CatalogueProduct>(bindings: bindings)

@@ -82,6 +82,9 @@ public enum SQLPreparedShape: String, Sendable, CaseIterable {
     case orderSnapshot = "swiftlet_order_snapshot_v1"
     /// An order of one line written in one statement (`SQLOrderRepository.oneStatement`).
     case orderOneLine = "swiftlet_order_one_line_v1"
+    /// An order of several lines in one statement: its text varies with the line count, so
+    /// it is never prepared, but it is a write shape (SQLite group-commits it).
+    case orderSeveralLines = "swiftlet_order_several_lines_v1"
     /// The buyer's first catalogue page, products with their SKUs (`SQLCatalogRepository.list`).
     case cataloguePage = "swiftlet_catalogue_page_v1"
     /// A later catalogue page, after a cursor.
@@ -89,7 +92,9 @@ public enum SQLPreparedShape: String, Sendable, CaseIterable {
     /// One product with its SKUs (`SQLCatalogRepository.find`).
     case catalogueProduct = "swiftlet_catalogue_product_v1"
 
-    public var writes: Bool { self == .orderOneLine }
+    public var writes: Bool { self == .orderOneLine || self == .orderSeveralLines }
+    /// Whether the shape always has the same text (so an engine may prepare it).
+    public var hasFixedText: Bool { self != .orderSeveralLines }
 }
 
 public enum SQLFailure: Sendable, Equatable {

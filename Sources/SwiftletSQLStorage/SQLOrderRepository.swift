@@ -52,13 +52,9 @@ public struct SQLOrderRepository: OrderRepository {
         }
     }
 
+    /// A second use of the key fails on the unique index and is answered by `create`.
     private func createOnce(userID: UserID, _ new: NewOrder) async throws -> OrderCreation {
-        if new.lines.count == 1 {
-            // A second use of the key fails on the unique index and is answered by `create`.
-            return try await createInOneStatement(userID: userID, new)
-        }
-        if let replay = try await replay(userID: userID, new) { return replay }
-        return try await createInTransaction(userID: userID, new)
+        try await createInOneStatement(userID: userID, new)
     }
 
     /// Reads the SKUs, takes the stock (in SKU order) and writes the order, its items, its

@@ -466,7 +466,7 @@ public enum SQLiteMigrations {
                 NULL AS event_aggregate_id, NULL AS event_payload, NULL AS event_occurred_at
             WHERE 0
             """,
-            orderIntakeTrigger(),
+            orderIntakeTriggerV11,
         ]),
         // Flash sales (`SKU.flashSale`): the flag, and one live order per buyer and SKU
         // (`flash_sale_holds`, written with the order and deleted when its stock is
@@ -485,24 +485,67 @@ public enum SQLiteMigrations {
             ) STRICT
             """,
             "CREATE INDEX flash_sale_holds_order ON flash_sale_holds (order_id)",
+            // Orders of several lines in one statement too: one row per line, the order, its
+            // timeout job and its event written with line 0 (the rows of one INSERT run in
+            // order, and a refusal of any line aborts the whole statement).
             "DROP TRIGGER order_intake_insert",
-            orderIntakeTrigger(extraGuard: " AND NOT skus.flash_sale"),
+            "DROP VIEW order_intake",
+            """
+            CREATE VIEW order_intake AS SELECT
+                NULL AS order_id, NULL AS user_id, NULL AS out_trade_no, NULL AS status, NULL AS total_fen,
+                NULL AS expires_at, NULL AS stock_held, NULL AS idempotency_key, NULL AS request_hash,
+                NULL AS created_at, NULL AS updated_at,
+                NULL AS line, NULL AS sku_id, NULL AS product_id, NULL AS item_title, NULL AS unit_price_fen, NULL AS quantity,
+                NULL AS job_id, NULL AS job_kind, NULL AS job_key, NULL AS job_payload, NULL AS job_run_at,
+                NULL AS event_id, NULL AS event_type, NULL AS event_version, NULL AS event_aggregate_type,
+                NULL AS event_aggregate_id, NULL AS event_payload, NULL AS event_occurred_at
+            WHERE 0
+            """,
+            """
+            CREATE TRIGGER order_intake_insert INSTEAD OF INSERT ON order_intake
+            BEGIN
+                SELECT RAISE(ABORT, '\(guardRefusedMarker)') WHERE NOT EXISTS (
+                    SELECT 1 FROM skus JOIN products ON products.id = skus.product_id
+                    WHERE skus.id = NEW.sku_id AND skus.stock >= NEW.quantity AND skus.price_fen = NEW.unit_price_fen
+                      AND products.on_shelf AND products.deleted_at IS NULL AND NOT skus.flash_sale);
+                UPDATE skus SET stock = stock - NEW.quantity WHERE id = NEW.sku_id;
+                INSERT INTO orders (id, user_id, out_trade_no, status, total_fen, refunded_fen, expires_at, stock_held,
+                                    idempotency_key, request_hash, version, created_at, updated_at)
+                SELECT NEW.order_id, NEW.user_id, NEW.out_trade_no, NEW.status, NEW.total_fen, 0, NEW.expires_at,
+                       NEW.stock_held, NEW.idempotency_key, NEW.request_hash, 0, NEW.created_at, NEW.updated_at
+                WHERE NEW.line = 0;
+                INSERT INTO order_items (order_id, line, sku_id, product_id, title, unit_price_fen, quantity)
+                VALUES (NEW.order_id, NEW.line, NEW.sku_id, NEW.product_id, NEW.item_title, NEW.unit_price_fen, NEW.quantity);
+                INSERT INTO jobs (id, kind, job_key, payload, status, run_at, attempts, created_at, updated_at)
+                SELECT NEW.job_id, NEW.job_kind, NEW.job_key, NEW.job_payload, 'pending', NEW.job_run_at, 0,
+                       NEW.created_at, NEW.created_at
+                WHERE NEW.line = 0
+                ON CONFLICT (kind, job_key) DO NOTHING;
+                INSERT INTO event_outbox_head (id, last_position) SELECT 1, 1 WHERE NEW.line = 0
+                ON CONFLICT (id) DO UPDATE SET last_position = last_position + 1;
+                INSERT INTO event_outbox (position, id, type, version, aggregate_type, aggregate_id, payload, occurred_at)
+                SELECT (SELECT last_position FROM event_outbox_head WHERE id = 1), NEW.event_id, NEW.event_type,
+                       NEW.event_version, NEW.event_aggregate_type, NEW.event_aggregate_id, NEW.event_payload,
+                       NEW.event_occurred_at
+                WHERE NEW.line = 0;
+            END
+            """,
         ]),
     ]
 
     /// The message of `order_intake`'s refusal, by which the engine recognises it.
     static let guardRefusedMarker = "swiftlet.order_intake_refused"
 
-    /// The trigger of `order_intake`; `extraGuard` is appended to the SKU check (migration
-    /// 12 adds one). Migration 11's text must stay byte for byte what it was (checksums).
-    static func orderIntakeTrigger(extraGuard: String = "") -> String {
+    /// Migration 11's trigger of `order_intake` (one line per order), kept byte for byte as it
+    /// ran (checksums); migration 12 replaces it.
+    static var orderIntakeTriggerV11: String {
         """
             CREATE TRIGGER order_intake_insert INSTEAD OF INSERT ON order_intake
             BEGIN
                 SELECT RAISE(ABORT, '\(guardRefusedMarker)') WHERE NOT EXISTS (
                     SELECT 1 FROM skus JOIN products ON products.id = skus.product_id
                     WHERE skus.id = NEW.sku_id AND skus.stock >= NEW.quantity AND skus.price_fen = NEW.unit_price_fen
-                      AND products.on_shelf AND products.deleted_at IS NULL\(extraGuard));
+                      AND products.on_shelf AND products.deleted_at IS NULL);
                 UPDATE skus SET stock = stock - NEW.quantity WHERE id = NEW.sku_id;
                 INSERT INTO orders (id, user_id, out_trade_no, status, total_fen, refunded_fen, expires_at, stock_held,
                                     idempotency_key, request_hash, version, created_at, updated_at)

@@ -90,4 +90,43 @@ struct OneStatementOrderTests {
             #expect(batches < statements, "statements waiting for the writer share a commit (\(batches) batches, \(statements) statements)")
         }
     }
+
+    @Test("orders of two lines in one statement: 40 at once over the same two SKUs, lines in either order, 10 in stock → exactly 10, no deadlock",
+          arguments: EngineKind.available)
+    func severalLinesInOneStatement(_ kind: EngineKind) async throws {
+        try await TestStorage.withStorage(kind) { storage in
+            let catalog = CatalogService(catalog: storage.catalog, clock: .system)
+            let product = try await catalog.create(ProductDraft(title: "Set", skus: [
+                SKUDraft(title: "Cup", priceFen: 1_000, stock: 10), SKUDraft(title: "Saucer", priceFen: 500, stock: 10)]))
+            let (cup, saucer) = (product.skus[0].id, product.skus[1].id)
+            let orders = OrderService(orders: storage.orders, clock: .system, policy: OrderPolicy())
+            var users: [UserID] = []
+            for index in 0..<40 {
+                users.append(try await storage.users.findOrCreate(openid: "o-lines-\(kind)-\(index)", unionid: nil).user.id)
+            }
+            let events = try await storage.events.count()
+            let outcomes = try await withThrowingTaskGroup(of: String.self) { group in
+                for (index, user) in users.enumerated() {
+                    group.addTask {
+                        let lines = [OrderLineRequest(skuID: cup, quantity: 1), OrderLineRequest(skuID: saucer, quantity: 1)]
+                        do {
+                            _ = try await orders.create(userID: user, lines: index % 2 == 0 ? lines : lines.reversed(), idempotencyKey: "k")
+                            return "created"
+                        } catch let error as SwiftletError {
+                            return error.code
+                        }
+                    }
+                }
+                return try await group.reduce(into: [String]()) { $0.append($1) }
+            }
+            #expect(outcomes.filter { $0 == "created" }.count == 10, "\(Dictionary(grouping: outcomes, by: { $0 }).mapValues(\.count))")
+            #expect(outcomes.allSatisfy { $0 == "created" || $0 == "order.out_of_stock" })
+            let stored = try #require(try await storage.catalog.find(product.id, includeOffShelf: true))
+            #expect(stored.skus.map(\.stock) == [0, 0])
+            let placed = try await storage.orders.list(OrderFilter(), limit: 50, cursor: nil).items
+            #expect(placed.count == 10 && placed.allSatisfy { $0.items.count == 2 && $0.totalFen == 1_500 })
+            #expect(try await storage.events.count() == events + 10, "one order.created each")
+            #expect(try await storage.jobs.pendingCount(kind: OrderService.timeoutJobKind) == 10, "one timeout job each")
+        }
+    }
 }
