@@ -47,13 +47,8 @@ final class HTTPRequestTable: Sendable {
         var active = Array(repeating: 0, count: HTTPRequestTable.methodLabels.count)
     }
 
-    /// A shard on cache lines of its own: the padding keeps two shards' locks from
-    /// sharing a line when the allocator places them side by side.
-    final class Shard: Sendable {
-        let state = Mutex(ShardState())
-        private let padding: (Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64)
-            = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
-    }
+    /// One thread's part of the table, on cache lines of its own (`PaddedShard`).
+    typealias Shard = PaddedShard<Mutex<ShardState>>
 
     private static let shardCount = 16
     private let shards: [Shard]
@@ -63,7 +58,7 @@ final class HTTPRequestTable: Sendable {
     private let scheme: String
 
     init(bucketSeconds: [Double], scheme: String) {
-        shards = (0..<Self.shardCount).map { _ in Shard() }
+        shards = (0..<Self.shardCount).map { _ in Shard(Mutex(ShardState())) }
         boundsNanoseconds = bucketSeconds.map { Int64(($0 * 1e9).rounded()) }
         boundLabels = bucketSeconds.map { "\($0)" }
         self.scheme = scheme
@@ -88,7 +83,7 @@ final class HTTPRequestTable: Sendable {
     private var shard: Shard { shards[ThreadShard.index(modulo: Self.shardCount)] }
 
     func begin(method: Int) {
-        shard.state.withLock { $0.active[method] += 1 }
+        shard.value.withLock { $0.active[method] += 1 }
     }
 
     func end(method: Int, route: String, status: Int, nanoseconds: Int64) {
@@ -96,7 +91,7 @@ final class HTTPRequestTable: Sendable {
         var bucket = 0
         while bucket < boundsNanoseconds.count, boundsNanoseconds[bucket] < nanoseconds { bucket += 1 }
         let bucketCount = boundsNanoseconds.count
-        shard.state.withLock { state in
+        shard.value.withLock { state in
             state.active[method] -= 1
             state.series[key, default: Counts(bucketCount: bucketCount)].record(bucket: bucket, nanoseconds: nanoseconds)
         }
@@ -107,7 +102,7 @@ final class HTTPRequestTable: Sendable {
         var series: [SeriesKey: Counts] = [:]
         var active = Array(repeating: 0, count: Self.methodLabels.count)
         for shard in shards {
-            let state = shard.state.withLock { $0 }
+            let state = shard.value.withLock { $0 }
             for (key, counts) in state.series {
                 series[key, default: Counts(bucketCount: boundsNanoseconds.count)].add(counts)
             }

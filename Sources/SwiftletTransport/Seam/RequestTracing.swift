@@ -103,19 +103,13 @@ public struct RequestTracing: Sendable {
 /// request, and as even. Each thread counts on its own (see `ThreadShard`), so the cores
 /// serving requests do not pass one counter's cache line back and forth.
 final class HeadSampler: Sendable {
-    private final class Counter: Sendable {
-        let value = Atomic<UInt64>(0)
-        private let padding: (Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64)
-            = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
-    }
-
     private static let counterCount = 16
     private let every: UInt64
-    private let counters: [Counter]
+    private let counters: [PaddedShard<Atomic<UInt64>>]
 
     init(ratio: Double) {
         every = ratio <= 0 ? 0 : UInt64(max(1, (1 / min(1, ratio)).rounded()))
-        counters = (0..<Self.counterCount).map { _ in Counter() }
+        counters = (0..<Self.counterCount).map { _ in PaddedShard(Atomic<UInt64>(0)) }
     }
 
     func take() -> Bool {

@@ -28,3 +28,16 @@ public enum ThreadShard {
         return assigned % count
     }
 }
+
+/// One thread's shard of a value (a counter, a locked table) on cache lines of its own:
+/// the padding keeps two shards from sharing a line when the allocator places them side
+/// by side, which would bring back the transfers sharding avoids.
+public final class PaddedShard<Value: ~Copyable & Sendable>: Sendable {
+    public let value: Value
+    private let padding: (Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64)
+        = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+
+    public init(_ value: consuming Value) {
+        self.value = value
+    }
+}
