@@ -102,10 +102,12 @@ struct CommerceComposition {
         let orderStore: any OrderRepository
         if let flashSaleGate {
             let skus = FlashSaleSKUs()
-            orderStore = FlashSaleOrders(storage.orders, gate: flashSaleGate, skus: skus, clock: clock, logger: logger)
+            let flashSaleTelemetry = FlashSaleTelemetry(factory: telemetry.metrics)
+            orderStore = FlashSaleOrders(storage.orders, gate: flashSaleGate, skus: skus, clock: clock,
+                                         telemetry: flashSaleTelemetry, logger: logger)
             flashSaleReconciler = FlashSaleReconciler(
                 catalog: storage.catalog, gate: flashSaleGate, skus: skus, clock: clock,
-                grace: config.commerce.flashSaleReservationGraceSeconds, logger: logger)
+                grace: config.commerce.flashSaleReservationGraceSeconds, telemetry: flashSaleTelemetry, logger: logger)
         } else {
             orderStore = storage.orders
             flashSaleReconciler = nil

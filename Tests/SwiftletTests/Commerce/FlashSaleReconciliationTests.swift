@@ -56,6 +56,14 @@ struct FlashSaleReconciliationTests {
             #expect(try await app.eventually { (try? await reconciler.reconcileOnce()[id]) == .loaded })
             #expect(try await unitsInRedis() == 13)
             #expect(try await gate.reserve(sku: id, user: UserID(rawValue: "u_drift_2_again"), now: clock.now) == .reserved)
+
+            // What operators see (the background round may add to these, never take away).
+            let metrics = try await MetricsEndpointTests.scrape(app.client, key: app.adminKey)
+            func count(_ series: String) -> Double { MetricsEndpointTests.sample(metrics, series) ?? 0 }
+            #expect(count(#"swiftlet_flash_sale_reservations_total{outcome="reserved"}"#) >= 1, "\(metrics)")
+            #expect(count(#"swiftlet_flash_sale_reservations_total{outcome="unreachable"}"#) >= 2)
+            #expect(count(#"swiftlet_flash_sale_reconciliations_total{outcome="loaded"}"#) >= 2)
+            #expect(count(#"swiftlet_flash_sale_reconciliations_total{outcome="repaired"}"#) >= 2)
         }
     }
 }

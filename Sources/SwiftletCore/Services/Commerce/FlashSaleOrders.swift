@@ -21,13 +21,16 @@ public struct FlashSaleOrders: OrderRepository {
     let gate: any FlashSaleGate
     let skus: FlashSaleSKUs
     let clock: SwiftletClock
+    let telemetry: FlashSaleTelemetry
     let logger: Logger
 
-    public init(_ inner: any OrderRepository, gate: any FlashSaleGate, skus: FlashSaleSKUs, clock: SwiftletClock, logger: Logger) {
+    public init(_ inner: any OrderRepository, gate: any FlashSaleGate, skus: FlashSaleSKUs, clock: SwiftletClock,
+                telemetry: FlashSaleTelemetry = .off, logger: Logger) {
         self.inner = inner
         self.gate = gate
         self.skus = skus
         self.clock = clock
+        self.telemetry = telemetry
         self.logger = logger
     }
 
@@ -42,8 +45,15 @@ public struct FlashSaleOrders: OrderRepository {
         do {
             reservation = try await gate.reserve(sku: sku, user: userID, now: clock.now)
         } catch {
+            telemetry.count(.unreachable)
             logger.warning("flash-sale gate unreachable; the database decides alone", metadata: ["error": "\(error)"])
             return try await inner.create(userID: userID, new)
+        }
+        switch reservation {
+        case .reserved: telemetry.count(.reserved)
+        case .soldOut: telemetry.count(.soldOut)
+        case .alreadyHeld: telemetry.count(.alreadyHeld)
+        case .notLoaded: telemetry.count(.notLoaded)
         }
         switch reservation {
         case .soldOut:
@@ -76,6 +86,7 @@ public struct FlashSaleOrders: OrderRepository {
             if persisted {
                 try await gate.confirm(sku: sku, user: user)
             } else {
+                telemetry.count(.givenBack)
                 try await gate.giveBack(sku: sku, user: user)
             }
         } catch {

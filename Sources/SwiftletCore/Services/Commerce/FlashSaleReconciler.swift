@@ -21,15 +21,17 @@ public struct FlashSaleReconciler: Sendable {
     let skus: FlashSaleSKUs
     let clock: SwiftletClock
     let grace: TimeInterval
+    let telemetry: FlashSaleTelemetry
     let logger: Logger
 
     public init(catalog: any CatalogRepository, gate: any FlashSaleGate, skus: FlashSaleSKUs, clock: SwiftletClock,
-                grace: TimeInterval, logger: Logger) {
+                grace: TimeInterval, telemetry: FlashSaleTelemetry = .off, logger: Logger) {
         self.catalog = catalog
         self.gate = gate
         self.skus = skus
         self.clock = clock
         self.grace = grace
+        self.telemetry = telemetry
         self.logger = logger
     }
 
@@ -50,6 +52,7 @@ public struct FlashSaleReconciler: Sendable {
             guard let version = versions[ledger.skuID] else { continue }
             let repair = try await gate.repair(ledger, ifVersion: version, staleBefore: staleBefore)
             results[ledger.skuID] = repair
+            telemetry.count(repair)
             if case .repaired(let before, let after, let holders, let lost) = repair {
                 logger.warning("flash-sale gate repaired from the database", metadata: [
                     "sku": "\(ledger.skuID.rawValue)", "stock_before": "\(before)", "stock_after": "\(after)",
@@ -66,6 +69,7 @@ public struct FlashSaleReconciler: Sendable {
             do {
                 try await reconcileOnce()
             } catch {
+                telemetry.count(.failed)
                 logger.warning("flash-sale reconciliation failed; retrying next round", metadata: ["error": "\(error)"])
             }
             do { try await Task.sleep(for: .milliseconds(Int64(interval * 1000))) } catch { return }
