@@ -100,9 +100,11 @@ struct CommerceComposition {
         // With Redis, flash-sale units are gated there before the database is asked; on
         // their own the database's guards give the same answers (docs/commerce.md).
         let orderStore: any OrderRepository
+        // Made in every setup, so the counters are exported (at 0 without Redis) and the
+        // alert on them evaluates everywhere.
+        let flashSaleTelemetry = FlashSaleTelemetry(factory: telemetry.metrics)
         if let flashSaleGate {
             let skus = FlashSaleSKUs()
-            let flashSaleTelemetry = FlashSaleTelemetry(factory: telemetry.metrics)
             orderStore = FlashSaleOrders(storage.orders, gate: flashSaleGate, skus: skus, clock: clock,
                                          telemetry: flashSaleTelemetry, logger: logger)
             flashSaleReconciler = FlashSaleReconciler(

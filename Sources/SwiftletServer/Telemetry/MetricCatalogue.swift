@@ -52,6 +52,11 @@ public enum MetricCatalogue {
               help: "Job runs on this node by kind and outcome (succeeded, retried, failed: no retries left)."),
         .init(name: "swiftlet_job_run_duration_seconds", kind: .histogram(buckets: callBuckets),
               help: "Duration of job runs on this node, by kind."),
+        // Flash sales (with Redis; at 0 without).
+        .init(name: "swiftlet_flash_sale_reservations_total", kind: .counter,
+              help: "Flash-sale buyers by the Redis gate's answer (reserved, sold_out, already_held, not_loaded, unreachable: the database decided alone, given_back)."),
+        .init(name: "swiftlet_flash_sale_reconciliations_total", kind: .counter,
+              help: "Flash-sale reconciliations of one SKU by outcome (loaded, agreed, repaired, busy; failed: the whole round)."),
         // Events out.
         .init(name: "swiftlet_webhook_attempts_total", kind: .counter,
               help: "Webhook delivery attempts by endpoint and outcome (delivered, failed, refused by the breaker)."),
