@@ -102,6 +102,7 @@ extension SQLOrderRepository {
         """
 
     static func oneStatement(_ order: Order, _ new: NewOrder, jobs: [JobRequest], events: [DomainEvent]) -> SQLQueryString {
+        let locking = order.items.count > 1
         let wanted = order.items.map { item -> SQLQueryString in
             "(\(bind: item.skuID.rawValue), \(bind: item.quantity), \(bind: item.unitPriceFen))"
         }
@@ -127,10 +128,10 @@ extension SQLOrderRepository {
         }
         return """
             WITH wanted (sku_id, quantity, price_fen) AS (VALUES \(wanted.joined(separator: ", "))),
-            \(unsafeRaw: order.items.count > 1 ? Self.lockInSKUOrder : "")taken AS (
+            \(unsafeRaw: locking ? Self.lockInSKUOrder : "")taken AS (
                 UPDATE skus SET stock = skus.stock - wanted.quantity
-                FROM wanted, products\(unsafeRaw: order.items.count > 1 ? ", locked" : "")
-                WHERE skus.id = wanted.sku_id\(unsafeRaw: order.items.count > 1 ? " AND locked.id = skus.id" : "") AND skus.stock >= wanted.quantity AND skus.price_fen = wanted.price_fen
+                FROM wanted, products\(unsafeRaw: locking ? ", locked" : "")
+                WHERE skus.id = wanted.sku_id\(unsafeRaw: locking ? " AND locked.id = skus.id" : "") AND skus.stock >= wanted.quantity AND skus.price_fen = wanted.price_fen
                   AND NOT skus.flash_sale AND products.id = skus.product_id AND products.on_shelf AND products.deleted_at IS NULL
                 RETURNING skus.id
             ),

@@ -27,7 +27,8 @@ public struct SQLOrderRepository: OrderRepository {
 
     public func create(userID: UserID, _ new: NewOrder) async throws -> OrderCreation {
         do {
-            return try await createOnce(userID: userID, new)
+            // A second use of the key fails on the unique index and is answered below.
+            return try await createInOneStatement(userID: userID, new)
         } catch {
             // A concurrent request with the same key may have won while this one waited:
             // as a unique violation, or (PostgreSQL) as "out of stock" because the winner
@@ -52,10 +53,6 @@ public struct SQLOrderRepository: OrderRepository {
         }
     }
 
-    /// A second use of the key fails on the unique index and is answered by `create`.
-    private func createOnce(userID: UserID, _ new: NewOrder) async throws -> OrderCreation {
-        try await createInOneStatement(userID: userID, new)
-    }
 
     /// Reads the SKUs, takes the stock (in SKU order) and writes the order, its items, its
     /// jobs and its events, in one transaction.
