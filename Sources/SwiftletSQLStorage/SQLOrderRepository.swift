@@ -151,6 +151,8 @@ public struct SQLOrderRepository: OrderRepository {
         var mutation = try decide(order, refunds)
         if mutation.stock == .reserveIfAvailable {
             mutation.order.stockHeld = try await reserveIfAvailable(db, mutation.order.items)
+            // A revived flash-sale order takes its buyer's hold back, unless the buyer has
+            // bought again meanwhile: WeChat's payment stands, so they then hold two.
             if mutation.order.stockHeld {
                 _ = try await hold(db, mutation.order.items.map(\.skuID), for: mutation.order, onlyFlashSale: true)
             }
