@@ -39,39 +39,30 @@ public enum JSONText {
     /// whose output must equal an encoder's byte for byte (the catalogue, which other
     /// implementations are compared with).
     public static func appendEncoderString(_ value: String, to output: inout [UInt8]) {
-        output.append(UInt8(ascii: "\""))
-        for byte in value.utf8 {
-            switch byte {
-            case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): output.append(contentsOf: [UInt8(ascii: "\\"), byte])
-            case 0x08: output.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "b")])
-            case 0x0C: output.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "f")])
-            case UInt8(ascii: "\n"): output.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "n")])
-            case UInt8(ascii: "\r"): output.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "r")])
-            case UInt8(ascii: "\t"): output.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "t")])
-            case 0..<0x20:
-                output.append(contentsOf: Array(#"\u00"#.utf8))
-                output.append(hexDigits[Int(byte >> 4)])
-                output.append(hexDigits[Int(byte & 0xF)])
-            default:
-                output.append(byte)
-            }
-        }
-        output.append(UInt8(ascii: "\""))
+        appendEscaped(value, to: &output, likeJSONEncoder: true)
     }
 
     /// Appends `value` as a quoted, escaped JSON string to raw bytes: the same escaping,
     /// for writers that build lines as bytes (the access log) rather than as a `String`.
     public static func appendString(_ value: String, to output: inout [UInt8]) {
+        appendEscaped(value, to: &output, likeJSONEncoder: false)
+    }
+
+    /// The one byte-level escaper: `likeJSONEncoder` adds what the encoder escapes beyond
+    /// what JSON requires (`/`, and `\b`/`\f` for backspace and form feed).
+    private static func appendEscaped(_ value: String, to output: inout [UInt8], likeJSONEncoder: Bool) {
         output.append(UInt8(ascii: "\""))
-        if !needsEscaping(value) {
+        if !likeJSONEncoder, !needsEscaping(value) {
             output.append(contentsOf: value.utf8)
             output.append(UInt8(ascii: "\""))
             return
         }
         for byte in value.utf8 {
             switch byte {
-            case UInt8(ascii: "\""): output.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\"")])
-            case UInt8(ascii: "\\"): output.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\\")])
+            case UInt8(ascii: "\""), UInt8(ascii: "\\"): output.append(contentsOf: [UInt8(ascii: "\\"), byte])
+            case UInt8(ascii: "/") where likeJSONEncoder: output.append(contentsOf: [UInt8(ascii: "\\"), byte])
+            case 0x08 where likeJSONEncoder: output.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "b")])
+            case 0x0C where likeJSONEncoder: output.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "f")])
             case UInt8(ascii: "\n"): output.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "n")])
             case UInt8(ascii: "\r"): output.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "r")])
             case UInt8(ascii: "\t"): output.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "t")])
