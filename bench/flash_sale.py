@@ -11,7 +11,7 @@ table to bench/results/flash-sale-<time>.md and prints it."""
 import json, os, subprocess, sys, tempfile, time, urllib.error, urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from orders_peers import BINARY, HERE, NOW_MS, Database, cpu_seconds, free_port, postgres_cpu_seconds, psql, swiftlet_env, token
+from orders_peers import BINARY, NOW_MS, Database, cpu_seconds, free_port, postgres_cpu_seconds, psql, report, swiftlet_env, token
 
 BUYERS = int(os.environ.get("BUYERS", "10000"))
 UNITS = int(os.environ.get("UNITS", "100"))
@@ -159,12 +159,7 @@ def main():
                      f"| {r['p99_ms']:.0f} | {r['max_ms']:.0f} | {oversold} | {back_text} | {r['server_cpu_s']:.2f} | {db_cpu} |")
         if r["errors"]:
             lines.append(f"|  | errors: {r['errors']} |")
-    text = "\n".join(lines) + "\n"
-    os.makedirs(os.path.join(HERE, "results"), exist_ok=True)
-    open(os.path.join(HERE, "results", f"flash-sale-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}.md"), "w").write(text)
-    print(text)
-    import shutil
-    shutil.rmtree(work, ignore_errors=True)
+    report("flash-sale", lines, work)
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ server's CPU per request and, on PostgreSQL, the database server's. The peers ch
 same HS256 tokens (bench-minted, Swiftlet's claims) and do the same database work
 (scripts/peer-equivalence.sh proves it in the test command). Writes a Markdown table to
 bench/results/orders-peers-<time>.md and prints it."""
-import base64, hashlib, hmac, json, os, re, resource, secrets, subprocess, sys, tempfile, time, urllib.error, urllib.request
+import base64, hashlib, hmac, json, os, re, resource, secrets, shutil, subprocess, sys, tempfile, time, urllib.error, urllib.request
 from urllib.parse import urlsplit, urlunsplit
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -220,6 +220,15 @@ def run(engine, stack, work):
         process.wait(timeout=30)
 
 
+def report(name, lines, work):
+    """Writes the table to bench/results/<name>-<time>.md, prints it and removes `work`."""
+    text = "\n".join(lines) + "\n"
+    os.makedirs(os.path.join(HERE, "results"), exist_ok=True)
+    open(os.path.join(HERE, "results", f"{name}-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}.md"), "w").write(text)
+    print(text)
+    shutil.rmtree(work, ignore_errors=True)
+
+
 def main():
     work = tempfile.mkdtemp(prefix="swiftlet-orders-peers-")
     open(os.path.join(work, "skus"), "w").write("".join(f"k_bench{i:02d}\n" for i in range(20)))
@@ -259,12 +268,7 @@ def main():
                          f"| {s['orders']['rps'] / q['orders']['rps']:.2f}× | {s['orders']['p99'] / q['orders']['p99']:.2f}× "
                          f"| {s['products']['rps'] / q['products']['rps']:.2f}× | {s['products']['cpu_us'] / q['products']['cpu_us']:.2f}× "
                          f"| {off['products']['rps'] / q['products']['rps']:.2f}× | {off['products']['cpu_us'] / q['products']['cpu_us']:.2f}× |")
-    text = "\n".join(lines) + "\n"
-    os.makedirs(os.path.join(HERE, "results"), exist_ok=True)
-    open(os.path.join(HERE, "results", f"orders-peers-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}.md"), "w").write(text)
-    print(text)
-    import shutil
-    shutil.rmtree(work, ignore_errors=True)
+    report("orders-peers", lines, work)
 
 
 if __name__ == "__main__":
