@@ -91,10 +91,18 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Leaf: a task executor that runs jobs on one NIO event loop (used by the Redis and
+        // PostgreSQL clients to work where their connection lives).
+        .target(
+            name: "SwiftletEventLoopExecutor",
+            dependencies: [.product(name: "NIOCore", package: "swift-nio")],
+            swiftSettings: swiftSettings
+        ),
         // Leaf: a Redis client on SwiftNIO (RESP2/RESP3, pool, pipelining, pub/sub, Lua, TLS).
         .target(
             name: "SwiftletRedis",
             dependencies: [
+                "SwiftletEventLoopExecutor",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -203,7 +211,7 @@ let package = Package(
         .target(
             name: "SwiftletPostgres",
             dependencies: [
-                "SwiftletCore", "SwiftletMigrations", "SwiftletSQLStorage", "SwiftletPostgresURL",
+                "SwiftletCore", "SwiftletMigrations", "SwiftletSQLStorage", "SwiftletPostgresURL", "SwiftletEventLoopExecutor",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "PostgresKit", package: "postgres-kit"),
                 .product(name: "SQLKit", package: "sql-kit"),

@@ -13,13 +13,14 @@ import Synchronization
 /// the connection or the deadline, without waiting for the other: the pool's own
 /// cancellation of a queued request can lose a race with the request's enqueueing, and a
 /// structured child left waiting in the queue would hold the caller until the database
-/// came back. A lease that arrives after the deadline is handed back unused.
+/// came back. A lease that arrives after the deadline is handed back unused. The
+/// deadline is watched by the storage's one `LeaseDeadlines`, not a timer per lease.
 enum PostgresConnectionLease {
     /// Thrown when no connection was handed out in time, or the pool refused to lease.
     struct NotLeased: Error {}
 
     static func with<T: Sendable>(
-        _ client: PostgresClient, timeout: Duration,
+        _ client: PostgresClient, timeout: Duration, deadlines: LeaseDeadlines,
         _ body: @escaping @Sendable (PostgresConnection) async throws -> T
     ) async throws -> T {
         let state = LeaseState()
@@ -35,14 +36,13 @@ enum PostgresConnectionLease {
                 outcome.resume(.failure(error))
             }
         }
-        let deadline = Task {
-            try? await Task.sleep(for: timeout)
-            if !Task.isCancelled, state.claim(.gaveUp) {
+        let deadline = deadlines.add(until: .now.advanced(by: timeout)) {
+            if state.claim(.gaveUp) {
                 lease.cancel()
                 outcome.resume(.failure(NotLeased()))
             }
         }
-        defer { deadline.cancel() }
+        defer { deadlines.remove(deadline) }
         do {
             return try await withTaskCancellationHandler {
                 try await outcome.value()

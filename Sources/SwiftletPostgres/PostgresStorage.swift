@@ -5,6 +5,7 @@ import PostgresKit
 import PostgresNIO
 import SQLKit
 import SwiftletCore
+import SwiftletEventLoopExecutor
 import SwiftletMigrations
 import SwiftletPostgresURL
 import SwiftletSQLStorage
@@ -37,6 +38,8 @@ public final class PostgresStorage: SQLStorageEngine {
     let client: PostgresClient
     private let leaseTimeout: Duration
     private let runTask: Task<Void, Never>
+    private let deadlines = LeaseDeadlines()
+    private let deadlineWatch: Task<Void, Never>
     private let logger: Logger
     public let clock: SwiftletClock
     public let inboxAnnouncer = InboxAnnouncer()
@@ -51,6 +54,7 @@ public final class PostgresStorage: SQLStorageEngine {
         self.operations = SQLOperationTelemetry(system: "postgresql", maximumConnections: maximumConnections)
         self.leaseTimeout = leaseTimeout
         self.runTask = runTask
+        self.deadlineWatch = Task { [deadlines] in await deadlines.watch() }
         self.clock = clock
         self.logger = logger
     }
@@ -114,12 +118,17 @@ public final class PostgresStorage: SQLStorageEngine {
 
     /// The engine boundary: a bounded wait for a connection, and driver errors that mean
     /// "the database is out of reach" turned into `storage.unavailable`.
+    ///
+    /// The work with the connection runs on the connection's event loop: a query goes out
+    /// and its rows come back without waking another thread for either.
     private func withConnection<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
         do {
             let operations = operations
             return try await operations.waitingForConnection {
-                try await PostgresConnectionLease.with(client, timeout: leaseTimeout) { connection in
-                    try await operations.holdingConnection { try await body(connection) }
+                try await PostgresConnectionLease.with(client, timeout: leaseTimeout, deadlines: deadlines) { connection in
+                    try await withTaskExecutorPreference(EventLoopTaskExecutor(connection.eventLoop)) {
+                        try await operations.holdingConnection { try await body(connection) }
+                    }
                 }
             }
         } catch is PostgresConnectionLease.NotLeased {
@@ -188,7 +197,9 @@ public final class PostgresStorage: SQLStorageEngine {
     public func shutdown() async throws {
         guard gate.close() else { return }
         runTask.cancel()
+        deadlineWatch.cancel()
         await runTask.value
+        await deadlineWatch.value
         logger.debug("postgres storage closed")
     }
 }

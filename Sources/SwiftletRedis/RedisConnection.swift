@@ -1,6 +1,7 @@
 import NIOCore
 import NIOPosix
 import NIOSSL
+import SwiftletEventLoopExecutor
 import Synchronization
 
 /// One connection to Redis. Commands from many tasks may be in flight on it at once;
