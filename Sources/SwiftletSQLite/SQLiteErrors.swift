@@ -8,6 +8,13 @@ enum SQLiteErrors {
     /// Any other SQLite error leaves as a `StorageFailure` that logs its result code and
     /// a masked message only. Errors that are not SQLite's pass unchanged.
     static func translate(_ error: any Error) -> any Error {
+        if let failure = error as? SQLiteStatementFailure {
+            if isBusy(failure) {
+                return SwiftletError.storageUnavailable("The database is busy; retry shortly.")
+            }
+            return StorageFailure(engine: "sqlite", kind: "code \(failure.code)", sqlState: nil,
+                                  message: ErrorLog.sanitise(failure.message), underlying: failure)
+        }
         guard let error = error as? SQLiteError else { return error }
         if isBusy(error.reason) {
             return SwiftletError.storageUnavailable("The database is busy; retry shortly.")
@@ -25,6 +32,16 @@ enum SQLiteErrors {
     static func isNoTransaction(_ error: any Error) -> Bool {
         guard let error = unwrap(error) else { return false }
         return error.message.contains("no transaction is active")
+    }
+
+    /// A failure from the writer's own statements (`SQLiteWriterStatements`), raw or wrapped.
+    static func unwrapStatementFailure(_ error: any Error) -> SQLiteStatementFailure? {
+        ((error as? StorageFailure)?.underlying ?? error) as? SQLiteStatementFailure
+    }
+
+    /// `SQLITE_BUSY` and `SQLITE_LOCKED`, with any extended code.
+    static func isBusy(_ failure: SQLiteStatementFailure) -> Bool {
+        failure.primaryCode == 5 || failure.primaryCode == 6
     }
 
     static func isBusy(_ reason: SQLiteError.Reason) -> Bool {

@@ -16,21 +16,16 @@ import Synchronization
 /// gets that error; no caller hears "done" before the commit that made it so.
 ///
 /// A batch of one runs as a plain statement, without BEGIN and COMMIT: an idle server pays
-/// no extra hops.
+/// no extra hops. A batch runs in one trip to the writer's thread (`SQLiteWriterStatements`).
 final class SQLiteGroupCommit: Sendable {
     struct Entry: Sendable {
-        let work: @Sendable (any SQLDatabase) async throws -> Void
+        let statement: SQLQueryString
         let done: @Sendable (Result<Void, any Error>) -> Void
     }
 
     private struct Queue {
         var entries: [Entry] = []
         var draining = false
-    }
-
-    /// What a statement returned, kept until its batch has committed.
-    private final class Slot<T: Sendable>: Sendable {
-        let value = Mutex<T?>(nil)
     }
 
     /// Most statements in one transaction: bounds how long one commit keeps the writer.
@@ -48,22 +43,12 @@ final class SQLiteGroupCommit: Sendable {
         self.maxBatch = maxBatch
     }
 
-    /// Runs `body` in the next batch; returns once that batch has committed. `run` executes
-    /// a batch on the writer and tells each entry its outcome (the engine's part; the same
-    /// for every call).
-    func submit<T: Sendable>(
-        _ body: @escaping @Sendable (any SQLDatabase) async throws -> T, run: @escaping @Sendable ([Entry]) async -> Void
-    ) async throws -> T {
-        let slot = Slot<T>()
-        return try await withCheckedThrowingContinuation { continuation in
-            let entry = Entry(
-                work: { db in
-                    let result = try await body(db)
-                    slot.value.withLock { $0 = result }
-                },
-                done: { outcome in
-                    continuation.resume(with: outcome.map { slot.value.withLock { $0! } })
-                })
+    /// Runs `statement` in the next batch; returns once that batch has committed. `run`
+    /// executes a batch on the writer and tells each entry its outcome (the engine's part;
+    /// the same for every call).
+    func submit(_ statement: SQLQueryString, run: @escaping @Sendable ([Entry]) async -> Void) async throws {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            let entry = Entry(statement: statement, done: { continuation.resume(with: $0) })
             let startDrainer = queue.withLock { queue -> Bool in
                 queue.entries.append(entry)
                 if queue.draining { return false }

@@ -8,6 +8,7 @@ import SQLiteNIO
 import SwiftletCore
 import SwiftletMigrations
 import SwiftletSQLStorage
+import Synchronization
 
 /// Settings for the embedded engine.
 public struct SQLiteStorageConfiguration: Sendable {
@@ -47,9 +48,14 @@ public final class SQLiteStorage: SQLStorageEngine {
     public let inboxAnnouncer = InboxAnnouncer()
     private let gate = EngineGate()
     private let groupCommit = SQLiteGroupCommit()
+    /// The writer's statements kept prepared for group commits (nil until first used).
+    private let directWriter = Mutex<SQLiteWriterStatements?>(nil)
+    private let directWriterMissingLogged = Atomic<Bool>(false)
 
     /// Group-commit batches and the statements in them so far.
     var groupCommitCounts: (batches: Int, statements: Int) { groupCommit.counts }
+    /// Whether group commits run on the writer's own statements (`SQLiteWriterStatements`).
+    var groupCommitsRunDirect: Bool { directWriter.withLock { $0 != nil } }
     /// One writer and the readers.
     public let operations: SQLOperationTelemetry
     /// Tests arm it to make a rollback fail and prove the writer is reopened.
@@ -203,7 +209,7 @@ public final class SQLiteStorage: SQLStorageEngine {
                 logger.error("rollback failed; reopening the writer connection", metadata: [
                     "error": .string(ErrorLog.describe(SQLiteErrors.translate(abandoned.rollbackError))),
                 ])
-                try? await connection.close()
+                await close(writer: connection)
                 if let fresh = await reopenWriter() {
                     connection = fresh
                 }
@@ -214,41 +220,28 @@ public final class SQLiteStorage: SQLStorageEngine {
 
     /// A write shape is group-committed (`SQLiteGroupCommit`): each statement is atomic on
     /// its own, and those arriving while the writer is busy share the next commit. Not cut
-    /// by the caller's cancellation: the batch runs in a task of its own. A read shape is
-    /// a read.
+    /// by the caller's cancellation: the batch runs in a task of its own. Write shapes
+    /// select nothing, so no rows come back. A read shape is a read.
     public func performPrepared(_ shape: SQLPreparedShape, _ statement: SQLQueryString) async throws -> [any SQLRow] {
         guard shape.writes else { return try await performRead { db in try await db.raw(statement).all() } }
         try gate.ensureOpen()
-        return try await groupCommit.submit({ db in try await db.raw(statement).all() }) { batch in await self.commit(batch) }
+        try await groupCommit.submit(statement) { batch in await self.commit(batch) }
+        return []
     }
 
     /// One batch: alone, a plain statement; several, one transaction in which a statement
     /// refused by its own guard or a unique index fails alone (SQLite rolls back just that
-    /// statement) and any other failure fails the whole batch.
+    /// statement) and any other failure fails the whole batch. The whole batch runs in one
+    /// trip to the writer's thread on statements prepared once (`SQLiteWriterStatements`),
+    /// or statement by statement through the driver if the writer's handle is out of reach.
     private func commit(_ batch: [SQLiteGroupCommit.Entry]) async {
         let outcomes: [Result<Void, any Error>]
         do {
             try gate.ensureOpen()
-            if batch.count == 1 {
-                do {
-                    try await withWriter { connection in try await batch[0].work(connection.sql(queryLogLevel: nil)) }
-                    outcomes = [.success(())]
-                } catch {
-                    outcomes = [.failure(error)]
-                }
+            if let direct = try await directOutcomes(batch) {
+                outcomes = direct
             } else {
-                outcomes = try await writeTransaction { db in
-                    var outcomes: [Result<Void, any Error>] = []
-                    for entry in batch {
-                        do {
-                            try await entry.work(db)
-                            outcomes.append(.success(()))
-                        } catch where self.classify(error) != .other {
-                            outcomes.append(.failure(error))
-                        }
-                    }
-                    return outcomes
-                }
+                outcomes = try await perStatementOutcomes(batch)
             }
         } catch {
             outcomes = Array(repeating: .failure(error), count: batch.count)
@@ -256,6 +249,92 @@ public final class SQLiteStorage: SQLStorageEngine {
         for (entry, outcome) in zip(batch, outcomes) {
             entry.done(outcome.mapError { SQLiteErrors.translate($0) })
         }
+    }
+
+    /// The batch on the writer's handle in one trip to its thread; nil when the handle
+    /// cannot be reached. A batch whose rollback failed closes the writer (it may still be
+    /// inside the transaction) and a fresh one takes its place, as `writeTransaction` does.
+    private func directOutcomes(_ batch: [SQLiteGroupCommit.Entry]) async throws -> [Result<Void, any Error>]? {
+        try await withWriter { connection -> [Result<Void, any Error>]? in
+            guard let statements = writerStatements(for: connection) else { return nil }
+            let db = connection.sql(queryLogLevel: nil)
+            let encoder = SQLiteDataEncoder()
+            let work = try batch.map { entry -> (sql: String, binds: [SQLiteData]) in
+                var serializer = SQLSerializer(database: db)
+                entry.statement.serialize(to: &serializer)
+                return (serializer.sql, try serializer.binds.map { try encoder.encode($0) })
+            }
+            let outcome = try await threadPool.runIfActive {
+                statements.runBatch(work) { failure in self.classify(failure) != .other }
+            }
+            switch outcome {
+            case .done(let results):
+                return results.map { $0.mapError { $0 as any Error } }
+            case .failed(let failure, rollbackFailed: false):
+                return Array(repeating: .failure(failure), count: batch.count)
+            case .failed(let failure, rollbackFailed: true):
+                logger.error("rollback failed; reopening the writer connection", metadata: [
+                    "error": .string(ErrorLog.describe(SQLiteErrors.translate(failure))),
+                ])
+                await close(writer: connection)
+                if let fresh = await reopenWriter() {
+                    connection = fresh
+                }
+                return Array(repeating: .failure(failure), count: batch.count)
+            }
+        }
+    }
+
+    /// The batch statement by statement through the driver: a trip to the writer's thread
+    /// for each, and for BEGIN and COMMIT.
+    private func perStatementOutcomes(_ batch: [SQLiteGroupCommit.Entry]) async throws -> [Result<Void, any Error>] {
+        if batch.count == 1 {
+            do {
+                try await withWriter { connection in _ = try await connection.sql(queryLogLevel: nil).raw(batch[0].statement).all() }
+                return [.success(())]
+            } catch {
+                return [.failure(error)]
+            }
+        }
+        return try await writeTransaction { db in
+            var outcomes: [Result<Void, any Error>] = []
+            for entry in batch {
+                do {
+                    _ = try await db.raw(entry.statement).all()
+                    outcomes.append(.success(()))
+                } catch where self.classify(error) != .other {
+                    outcomes.append(.failure(error))
+                }
+            }
+            return outcomes
+        }
+    }
+
+    /// The prepared statements of `connection`, the writer; made on first use, and again
+    /// for a writer reopened since (whose predecessor's were finalized when it closed).
+    private func writerStatements(for connection: SQLiteConnection) -> SQLiteWriterStatements? {
+        directWriter.withLock { current in
+            if let current, current.connection == ObjectIdentifier(connection) { return current }
+            current = SQLiteWriterStatements(connection)
+            if current == nil, !directWriterMissingLogged.exchange(true, ordering: .relaxed) {
+                logger.warning("the SQLite writer's handle is out of reach; group commits run statement by statement")
+            }
+            return current
+        }
+    }
+
+    /// Closes the writer, first finalizing the statements kept prepared on it (SQLite does
+    /// not close a connection with statements open).
+    private func close(writer connection: SQLiteConnection) async {
+        let statements = directWriter.withLock { current -> SQLiteWriterStatements? in
+            guard let kept = current, kept.connection == ObjectIdentifier(connection) else { return nil }
+            current = nil
+            return kept
+        }
+        if let statements {
+            try? await threadPool.runIfActive { statements.finalizeAll() }
+        }
+        try? await connection.close()
     }
 
     /// The writer, measured while waited for and while held, reopened first if an earlier
@@ -292,6 +371,11 @@ public final class SQLiteStorage: SQLStorageEngine {
     }
 
     public func classify(_ error: any Error) -> SQLFailure {
+        if let failure = SQLiteErrors.unwrapStatementFailure(error) {
+            if failure.message.contains(SQLiteMigrations.guardRefusedMarker) { return .guardRefused }
+            // SQLITE_CONSTRAINT_UNIQUE, SQLITE_CONSTRAINT_PRIMARYKEY: the idempotency key, an id.
+            return failure.code == 2067 || failure.code == 1555 ? .uniqueViolation : .other
+        }
         guard let error = SQLiteErrors.unwrap(error) else { return .other }
         if error.message.contains(SQLiteMigrations.guardRefusedMarker) { return .guardRefused }
         switch error.reason {
@@ -316,6 +400,15 @@ public final class SQLiteStorage: SQLStorageEngine {
         let readerCount = max(1, configuration.readerCount)
         try await Task {
             let connections = await writer.drain(count: 1) + readers.drain(count: readerCount)
+            // The writer's kept statements first: SQLite does not close a connection with
+            // statements open. Drained, no batch is using them.
+            let statements = self.directWriter.withLock { current -> SQLiteWriterStatements? in
+                defer { current = nil }
+                return current
+            }
+            if let statements {
+                try? await threadPool.runIfActive { statements.finalizeAll() }
+            }
             for connection in connections {
                 try? await connection.close()
             }

@@ -88,6 +88,7 @@ struct OneStatementOrderTests {
             let (batches, statements) = (after.batches - before.batches, after.statements - before.statements)
             #expect(statements >= 60)
             #expect(batches < statements, "statements waiting for the writer share a commit (\(batches) batches, \(statements) statements)")
+            #expect(sqlite.groupCommitsRunDirect, "batches run on the writer's own statements, in one trip each")
         }
     }
 
