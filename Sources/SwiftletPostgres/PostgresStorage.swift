@@ -92,11 +92,13 @@ public final class PostgresStorage: SQLStorageEngine {
     }
 
     /// Runs `body` in one transaction on a pooled connection. Shielded from the caller's
-    /// cancellation like the SQLite engine's: a transaction that has been asked for runs to
-    /// its end (commit or rollback) instead of being cut between statements.
+    /// cancellation like the SQLite engine's: a transaction that got its connection runs to
+    /// its end (commit or rollback) instead of being cut between statements. The lease
+    /// gives that shield (`PostgresConnectionLease`: the work runs in the lease's own task,
+    /// which the caller cancels only while it still waits for a connection).
     public func performTransaction<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
         try gate.ensureOpen()
-        return try await Task { try await self.runTransaction(body) }.value
+        return try await runTransaction(body)
     }
 
     private func runTransaction<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
@@ -146,22 +148,20 @@ public final class PostgresStorage: SQLStorageEngine {
         }
     }
 
-    /// Prepared once per connection (`PostgresPreparedShapes`); shielded from the caller's
-    /// cancellation like a transaction, since a write shape commits on its own.
+    /// Prepared once per connection (`PostgresPreparedShapes`). Like a transaction, a write
+    /// shape that got its connection runs to its end whatever becomes of the caller.
     public func performPrepared(_ shape: SQLPreparedShape, _ statement: SQLQueryString) async throws -> [any SQLRow] {
         try gate.ensureOpen()
         let logger = logger
-        return try await Task {
-            try await self.withConnection { connection -> [any SQLRow] in
-                let db = connection.sql(queryLogLevel: nil)
-                var serializer = SQLSerializer(database: db)
-                statement.serialize(to: &serializer)
-                guard let prepared = PostgresPreparedShapes.statement(shape, sql: serializer.sql, binds: serializer.binds) else {
-                    return try await db.raw(statement).all()
-                }
-                return try await prepared.run(on: connection, logger: logger).map { $0.sql() }
+        return try await withConnection { connection -> [any SQLRow] in
+            let db = connection.sql(queryLogLevel: nil)
+            var serializer = SQLSerializer(database: db)
+            statement.serialize(to: &serializer)
+            guard let prepared = PostgresPreparedShapes.statement(shape, sql: serializer.sql, binds: serializer.binds) else {
+                return try await db.raw(statement).all()
             }
-        }.value
+            return try await prepared.run(on: connection, logger: logger).map { $0.sql() }
+        }
     }
 
     public func performValues(_ shape: SQLPreparedShape?, _ statement: SQLQueryString) async throws -> [SQLValues] {
