@@ -189,6 +189,13 @@ public struct SQLCatalogRepository: CatalogRepository {
         }
     }
 
+    public func flashSaleSKUIDs() async throws -> [SKUID] {
+        try await executor.read { db in
+            try await db.raw("SELECT id FROM skus WHERE flash_sale = \(bind: true) ORDER BY id").all()
+                .map { SKUID(rawValue: try $0.decode(column: "id", as: String.self)) }
+        }
+    }
+
     static func decodeSKU(_ row: any SQLRow) throws -> SKU {
         SKU(id: SKUID(rawValue: try row.decode(column: "id", as: String.self)),
             productID: ProductID(rawValue: try row.decode(column: "product_id", as: String.self)),

@@ -19,4 +19,6 @@ public protocol CatalogRepository: Sendable {
     /// Every flash-sale SKU with its units left and the buyers holding one (what
     /// `FlashSaleReconciler` compares the gate with).
     func flashSaleLedgers() async throws -> [FlashSaleLedger]
+    /// The flash-sale SKUs' ids only, in id order (the reconciler's first, cheap read).
+    func flashSaleSKUIDs() async throws -> [SKUID]
 }

@@ -39,8 +39,9 @@ public struct FlashSaleReconciler: Sendable {
     @discardableResult
     public func reconcileOnce() async throws -> [SKUID: FlashSaleRepair] {
         // The version is read before the database, so anything the gate does while the
-        // database is read shows as a moved version.
-        let ids = try await catalog.flashSaleLedgers().map(\.skuID)
+        // database is read shows as a moved version. The ids alone first: a running sale's
+        // holders can be many, and are read once, below.
+        let ids = try await catalog.flashSaleSKUIDs()
         var versions: [SKUID: String?] = [:]
         for id in ids { versions[id] = try await gate.version(sku: id) }
         let ledgers = try await catalog.flashSaleLedgers()
