@@ -76,7 +76,11 @@ public final class PostgresStorage: SQLStorageEngine {
             client: client, leaseTimeout: configuration.leaseTimeout, runTask: runTask,
             maximumConnections: configuration.maximumConnections, clock: clock, logger: logger)
         do {
-            try await storage.ping()
+            // The first connection is being made: it may take up to the connect timeout,
+            // which a short lease timeout must not cut.
+            _ = try await storage.withConnection(waitingAtMost: max(configuration.leaseTimeout, configuration.connectTimeout)) { connection in
+                try await connection.query("SELECT 1", logger: logger).collect()
+            }
         } catch {
             try? await storage.shutdown()
             throw error
@@ -123,11 +127,13 @@ public final class PostgresStorage: SQLStorageEngine {
     ///
     /// The work with the connection runs on the connection's event loop: a query goes out
     /// and its rows come back without waking another thread for either.
-    private func withConnection<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
+    private func withConnection<T: Sendable>(
+        waitingAtMost timeout: Duration? = nil, _ body: @escaping @Sendable (PostgresConnection) async throws -> T
+    ) async throws -> T {
         do {
             let operations = operations
             return try await operations.waitingForConnection {
-                try await PostgresConnectionLease.with(client, timeout: leaseTimeout, deadlines: deadlines) { connection in
+                try await PostgresConnectionLease.with(client, timeout: timeout ?? leaseTimeout, deadlines: deadlines) { connection in
                     try await withTaskExecutorPreference(EventLoopTaskExecutor(connection.eventLoop)) {
                         try await operations.holdingConnection { try await body(connection) }
                     }

@@ -57,7 +57,7 @@ struct PostgresLeaseDeadlineTests {
             }
             let waited = ContinuousClock.now - started
             #expect(waited >= .milliseconds(300), "not before the deadline: \(waited)")
-            #expect(waited < .seconds(2), "soon after it: \(waited)")
+            #expect(waited < .seconds(5), "soon after it (generous: the test command runs suites in parallel): \(waited)")
 
             releaseContinuation.yield()
             try await holder.value
