@@ -16,7 +16,8 @@ public protocol SQLExecutor: Sendable {
     func performTransaction<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T
 
     /// Runs `statement`, a shape that runs often (`SQLPreparedShape`), and returns its rows.
-    /// A write shape is one self-contained statement, atomic by itself. Engines run it as
+    /// A write shape is one self-contained statement, atomic by itself, whose rows nobody
+    /// reads (SQLite's group commit returns none). Engines run it as
     /// suits them (PostgreSQL: prepared once per connection instead of parsed and planned
     /// on every call; SQLite: group-committed); the default runs it as written, a read as
     /// `performRead`, a write in a transaction of its own.
