@@ -134,7 +134,7 @@ extension RedisClusterState: FlashSaleGate {
 
     public func repair(_ ledger: FlashSaleLedger, ifVersion version: String?, staleBefore: Date) async throws -> FlashSaleRepair {
         let arguments = [version ?? "", String(ledger.stock), String(staleBefore.unixMilliseconds)]
-            + ledger.holders.map(\.rawValue).sorted()
+            + ledger.holders.map(\.rawValue)
         let reply = try await client.evaluate(Self.repairScript, keys: Self.keys(ledger.skuID), arguments: arguments)
         guard case .array(let items) = reply, let outcome = items.first?.int else {
             throw RedisError(.protocolViolation, "the flash-sale repair script answered \(reply)")

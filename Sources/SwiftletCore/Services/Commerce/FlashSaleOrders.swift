@@ -49,12 +49,7 @@ public struct FlashSaleOrders: OrderRepository {
             logger.warning("flash-sale gate unreachable; the database decides alone", metadata: ["error": "\(error)"])
             return try await inner.create(userID: userID, new)
         }
-        switch reservation {
-        case .reserved: telemetry.count(.reserved)
-        case .soldOut: telemetry.count(.soldOut)
-        case .alreadyHeld: telemetry.count(.alreadyHeld)
-        case .notLoaded: telemetry.count(.notLoaded)
-        }
+        telemetry.count(reservation)
         switch reservation {
         case .soldOut:
             throw OrderService.soldOut
@@ -70,11 +65,8 @@ public struct FlashSaleOrders: OrderRepository {
                 await settle(sku: sku, user: userID, persisted: false)
                 throw error
             }
-            if case .created = created {
-                await settle(sku: sku, user: userID, persisted: true)
-            } else {
-                await settle(sku: sku, user: userID, persisted: false)
-            }
+            let persisted = if case .created = created { true } else { false }
+            await settle(sku: sku, user: userID, persisted: persisted)
             return created
         }
     }

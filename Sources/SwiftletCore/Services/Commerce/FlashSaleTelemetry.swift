@@ -53,6 +53,16 @@ public struct FlashSaleTelemetry: Sendable {
         reconciliations[outcome]?.increment()
     }
 
+    func count(_ reservation: FlashSaleReservation) {
+        let outcome: Reservation = switch reservation {
+        case .reserved: .reserved
+        case .soldOut: .soldOut
+        case .alreadyHeld: .alreadyHeld
+        case .notLoaded: .notLoaded
+        }
+        count(outcome)
+    }
+
     func count(_ repair: FlashSaleRepair) {
         let outcome: Reconciliation = switch repair {
         case .loaded: .loaded
