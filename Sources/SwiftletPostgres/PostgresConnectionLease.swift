@@ -15,9 +15,17 @@ import Synchronization
 /// structured child left waiting in the queue would hold the caller until the database
 /// came back. A lease that arrives after the deadline is handed back unused. The
 /// deadline is watched by the storage's one `LeaseDeadlines`, not a timer per lease.
+///
+/// The same watcher then keeps an eye on the leased connection: a statement written to a
+/// connection that closed under it (a database restart, a cut network) can wait forever
+/// in PostgresNIO, so work whose connection has been closed for the grace is abandoned
+/// and its caller told the database is out of reach.
 enum PostgresConnectionLease {
     /// Thrown when no connection was handed out in time, or the pool refused to lease.
     struct NotLeased: Error {}
+
+    /// Thrown when the leased connection closed and the work on it did not return.
+    struct ConnectionLost: Error {}
 
     static func with<T: Sendable>(
         _ client: PostgresClient, timeout: Duration, deadlines: LeaseDeadlines,
@@ -25,10 +33,12 @@ enum PostgresConnectionLease {
     ) async throws -> T {
         let state = LeaseState()
         let outcome = LeaseOutcome<T>()
+        let id = deadlines.reserveID()
         let lease = Task {
             do {
                 let value = try await client.withConnection { connection in
                     guard state.claim(.leased) else { throw NotLeased() }
+                    deadlines.hold(id, isClosed: { connection.isClosed }, lost: { outcome.resume(.failure(ConnectionLost())) })
                     return try await body(connection)
                 }
                 outcome.resume(.success(value))
@@ -36,13 +46,13 @@ enum PostgresConnectionLease {
                 outcome.resume(.failure(error))
             }
         }
-        let deadline = deadlines.add(until: .now.advanced(by: timeout)) {
+        deadlines.add(id, until: .now.advanced(by: timeout)) {
             if state.claim(.gaveUp) {
                 lease.cancel()
                 outcome.resume(.failure(NotLeased()))
             }
         }
-        defer { deadlines.remove(deadline) }
+        defer { deadlines.remove(id) }
         do {
             return try await withTaskCancellationHandler {
                 try await outcome.value()

@@ -126,7 +126,10 @@ public final class PostgresStorage: SQLStorageEngine {
     /// "the database is out of reach" turned into `storage.unavailable`.
     ///
     /// The work with the connection runs on the connection's event loop: a query goes out
-    /// and its rows come back without waking another thread for either.
+    /// and its rows come back without waking another thread for either. On that loop a
+    /// connection found open stays open until the first statement is written, so one that
+    /// closed between the pool's lease and the work is refused here rather than handed a
+    /// statement it would never answer (later statements are covered by the lease's watch).
     private func withConnection<T: Sendable>(
         waitingAtMost timeout: Duration? = nil, _ body: @escaping @Sendable (PostgresConnection) async throws -> T
     ) async throws -> T {
@@ -135,11 +138,15 @@ public final class PostgresStorage: SQLStorageEngine {
             return try await operations.waitingForConnection {
                 try await PostgresConnectionLease.with(client, timeout: timeout ?? leaseTimeout, deadlines: deadlines) { connection in
                     try await withTaskExecutorPreference(EventLoopTaskExecutor(connection.eventLoop)) {
-                        try await operations.holdingConnection { try await body(connection) }
+                        guard !connection.isClosed else { throw PostgresConnectionLease.ConnectionLost() }
+                        return try await operations.holdingConnection { try await body(connection) }
                     }
                 }
             }
         } catch is PostgresConnectionLease.NotLeased {
+            throw PostgresErrors.unavailable()
+        } catch is PostgresConnectionLease.ConnectionLost {
+            logger.debug("the leased PostgreSQL connection closed under the work; answered storage.unavailable")
             throw PostgresErrors.unavailable()
         } catch {
             throw PostgresErrors.translate(error)

@@ -1,4 +1,6 @@
 import Foundation
+import Logging
+import PostgresNIO
 import SwiftletCore
 @testable import SwiftletPostgres
 import SwiftletSQLStorage
@@ -26,6 +28,69 @@ struct PostgresLeaseDeadlineTests {
         #expect(fired.withLock { $0 } == ["early"])
         #expect(deadlines.expire(now: start + .seconds(6)) == 1)
         #expect(fired.withLock { $0 } == ["early", "late"])
+    }
+
+    @Test("a held connection closed for the grace is declared lost once; one that reopens, or whose lease ended, never is")
+    func closedConnectionsAreLostAfterTheGrace() {
+        let deadlines = LeaseDeadlines(closedConnectionGrace: .milliseconds(500))
+        let closed = Mutex<[String: Bool]>(["dead": false, "flapping": false, "finished": false])
+        let lost = Mutex<[String]>([])
+        let start = ContinuousClock.now
+        var ids: [String: UInt64] = [:]
+        for name in ["dead", "flapping", "finished"] {
+            let id = deadlines.add(until: start + .milliseconds(100)) { lost.withLock { $0.append("\(name) gave up") } }
+            deadlines.hold(id, isClosed: { closed.withLock { $0[name]! } }, lost: { lost.withLock { $0.append(name) } })
+            ids[name] = id
+        }
+        #expect(deadlines.expire(now: start + .seconds(1)) == 0, "a held lease's wait deadline no longer counts")
+
+        closed.withLock { $0 = ["dead": true, "flapping": true, "finished": true] }
+        deadlines.remove(ids["finished"]!)
+        #expect(deadlines.expire(now: start + .seconds(2)) == 0, "closed from here on")
+        closed.withLock { $0["flapping"] = false }
+        #expect(deadlines.expire(now: start + .milliseconds(2_300)) == 0, "not before the grace")
+        closed.withLock { $0["flapping"] = true }
+        #expect(deadlines.expire(now: start + .milliseconds(2_400)) == 0, "reopened: its grace starts again")
+        #expect(deadlines.expire(now: start + .milliseconds(2_500)) == 1)
+        #expect(lost.withLock { $0 } == ["dead"])
+        #expect(deadlines.expire(now: start + .milliseconds(2_900)) == 1)
+        #expect(deadlines.expire(now: start + .seconds(10)) == 0, "each once")
+        #expect(lost.withLock { $0 } == ["dead", "flapping"])
+    }
+
+    /// The hang this guards against: NIO takes a closed channel's handlers away, and
+    /// PostgresNIO writes a statement to its channel with nobody to fail its answer, so a
+    /// statement sent after the close waits forever. A database restart or a cut network
+    /// between the pool's lease and a transaction's next statement does exactly that.
+    @Test("a statement written to a connection after it closed answers ConnectionLost near the grace instead of never")
+    func statementOnAClosedConnectionIsLost() async throws {
+        guard EngineKind.available.contains(.postgres) else { return }
+        let url = try TestStorage.postgresURL
+        let client = PostgresClient(configuration: PostgresClient.Configuration(
+            host: url.host, port: url.port, username: url.username, password: url.password,
+            database: url.database, tls: .disable))
+        let run = Task { await client.run() }
+        let deadlines = LeaseDeadlines(closedConnectionGrace: .milliseconds(300))
+        let watcher = Task { await deadlines.watch() }
+        defer {
+            run.cancel()
+            watcher.cancel()
+        }
+        let logger = Logger(label: "lease-test")
+        let started = ContinuousClock.now
+        do {
+            _ = try await PostgresConnectionLease.with(client, timeout: .seconds(5), deadlines: deadlines) { connection in
+                try await connection.close()
+                // The handlers go a loop turn after the close.
+                try await Task.sleep(for: .milliseconds(100))
+                return try await connection.query("SELECT 1", logger: logger).collect().count
+            }
+            Issue.record("a statement on a closed connection answered")
+        } catch is PostgresConnectionLease.ConnectionLost {
+            let waited = ContinuousClock.now - started
+            #expect(waited >= .milliseconds(300), "not before the grace: \(waited)")
+            #expect(waited < .seconds(5), "soon after it (generous: the test command runs suites in parallel): \(waited)")
+        }
     }
 
     @Test("with the pool's only connection held, a read answers storage.unavailable near its deadline, and works once it is free")
