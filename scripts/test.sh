@@ -106,11 +106,23 @@ swift build --build-tests
 # Runs `swift test` in a session of its own and then kills what is left of that session: a
 # test process that crashes would otherwise leave its children (servers, redis-server,
 # nginx) running, loading the machine for everything after it.
+#
+# Each run has a time limit (TEST_PHASE_MINUTES, 15 by default; a run takes 1-2 minutes): a
+# test that never ends would otherwise hold the whole command until CI's own limit and
+# leave no word of which test it was. Past the limit the run is killed, the tests it
+# started and never finished are named, and it counts as failed.
+TEST_PHASE_MINUTES=${TEST_PHASE_MINUTES:-15}
 run_tests() {
   local status=0
-  setsid --wait bash -c 'echo $$ > "$0"; exec swift test --skip-build "$@"' "$WORK/session" "$@" || status=$?
+  timeout --kill-after=10 "${TEST_PHASE_MINUTES}m" \
+    setsid --wait bash -c 'echo $$ > "$0"; exec swift test --skip-build "$@"' "$WORK/session" "$@" \
+    2>&1 | tee "$WORK/tests.out" || status=$?
   if [ -s "$WORK/session" ]; then pkill -KILL -s "$(cat "$WORK/session")" 2>/dev/null || true; fi
   rm -f "$WORK/session"
+  if [ "$status" -eq 124 ] || [ "$status" -eq 137 ]; then
+    log "the tests did not finish within ${TEST_PHASE_MINUTES} minutes and were stopped; still running then:"
+    python3 scripts/unfinished_tests.py "$WORK/tests.out" >&2 || true
+  fi
   return "$status"
 }
 log "running tests (PostgreSQL: $SWIFTLET_TEST_POSTGRES_URL, Redis: $SWIFTLET_TEST_REDIS_URL)"
