@@ -135,7 +135,8 @@ final class ManualTicker: Sendable {
 
     /// Waits until at least `count` loops are parked in `pause()`.
     func waitForWaiters(_ count: Int) async throws {
-        try await waitUntil("\(count) paused loops") { self.waiting >= count }
+        // Generous: the loops park as soon as they get a thread, which a loaded machine delays.
+        try await waitUntil("\(count) paused loops", within: .seconds(30)) { self.waiting >= count }
     }
 
     /// Ends the current interval for every parked loop, then waits until `parked` loops

@@ -98,7 +98,7 @@ final class NginxProcess: @unchecked Sendable {
         _ = FileManager.default.createFile(atPath: directory + "/stderr.log", contents: nil)
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle(forWritingAtPath: directory + "/stderr.log") ?? FileHandle.nullDevice
-        try ChildProcess.launch(process)
+        try await ChildProcess.start(process)
         let deadline = ContinuousClock.now + .seconds(10)
         while ContinuousClock.now < deadline {
             if (try? await SwiftletProcess.get("http://127.0.0.1:\(port)/health/live")) == 200 { return }

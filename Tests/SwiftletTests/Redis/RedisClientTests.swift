@@ -67,7 +67,8 @@ struct RedisClientTests {
     @Test("10,000 pipelined commands answer in order; many tasks share the pool")
     func pipelining() async throws {
         try await withServer { server in
-            let redis = try client(server) { $0.poolSize = 4; $0.commandTimeout = .seconds(10) }
+            // The pool wait is generous: every suite starts at once beside this one.
+            let redis = try client(server) { $0.poolSize = 4; $0.commandTimeout = .seconds(10); $0.poolWaitTimeout = .seconds(10) }
             defer { Task { await redis.shutdown() } }
             let count = 10_000
             let sets = (0..<count).map { RedisCommand("SET", "key:\($0)", "value:\($0)") }

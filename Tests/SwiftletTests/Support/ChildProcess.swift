@@ -26,6 +26,14 @@ enum ChildProcess {
         try launchLock.withLock { try process.run() }
     }
 
+    /// `launch` from async code, on a thread of its own: the launch lock can be held for a
+    /// while when many suites start their servers at once, and a cooperative thread
+    /// waiting for it would stall every other test in the process meanwhile.
+    static func start(_ process: Process) async throws {
+        let box = UncheckedProcess(process)
+        try await Blocking.run { try launch(box.process) }
+    }
+
     /// Waits for `process` to exit, off the cooperative pool.
     static func waitForExit(_ process: Process) async {
         let box = UncheckedProcess(process)

@@ -60,7 +60,7 @@ final class TestRedisServer: @unchecked Sendable {
                              "--dir", directory.path, "--logfile", directory.path + "/redis.log"] + extraArguments
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
-        try ChildProcess.launch(process)
+        try await ChildProcess.start(process)
         self.process = process
         let deadline = ContinuousClock.now + .seconds(10)
         while ContinuousClock.now < deadline {
