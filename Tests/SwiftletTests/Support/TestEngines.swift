@@ -64,8 +64,12 @@ enum TestStorage {
         case .postgres:
             let schema = "t_" + RandomID.base32(byteCount: 8)
             try await PostgresSchemas.create(schema)
+            // A generous wait for a connection: the suites all start at once on two cores, and
+            // a test counting exact outcomes (200 buyers, 50 units) must not see a 503 because
+            // the machine was busy. The tests of the wait itself make storages of their own.
             let storage = try await PostgresStorage.connect(
-                PostgresStorageConfiguration(url: try postgresURL, maximumConnections: 20, startupParameters: [("search_path", schema)]),
+                PostgresStorageConfiguration(url: try postgresURL, maximumConnections: 20, leaseTimeout: .seconds(20),
+                                             startupParameters: [("search_path", schema)]),
                 clock: clock, logger: logger)
             if migrate { try await storage.migrationRunner().migrate() }
             do {
