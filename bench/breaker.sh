@@ -12,11 +12,7 @@
 # Writes bench/results/breaker-<time>.md.
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
-ROOT="$(dirname "$HERE")"
-cd "$ROOT"
-export SWIFT_DETERMINISTIC_HASHING=1
-fail() { echo "bench: $*" >&2; exit 1; }
-log() { printf '==> %s\n' "$*" >&2; }
+source "$HERE/preamble.sh"
 
 log "building swiftlet-breaker-bench (release)"
 swift build -c release --product swiftlet-breaker-bench --scratch-path .build-bench >/dev/null \

@@ -13,26 +13,13 @@
 # Writes bench/results/cluster-<time>.md.
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
-ROOT="$(dirname "$HERE")"
-cd "$ROOT"
-export SWIFT_DETERMINISTIC_HASHING=1
-fail() { echo "bench: $*" >&2; exit 1; }
-log() { printf '==> %s\n' "$*" >&2; }
+source "$HERE/preamble.sh"
 TRIALS=${TRIALS:-1000}
 ROUNDS=${ROUNDS:-3}
 REQUESTS=${REQUESTS:-1000000}
 export ROUNDS
 
-packages=()
-for pair in wrk:wrk redis-server:redis-server redis-benchmark:redis-tools psql:postgresql-client; do
-  command -v "${pair%%:*}" >/dev/null 2>&1 || packages+=("${pair#*:}")
-done
-ls -d /usr/lib/postgresql/*/bin >/dev/null 2>&1 || packages+=(postgresql)
-if [ ${#packages[@]} -gt 0 ]; then
-  log "installing ${packages[*]}"
-  apt-get update -qq || fail "apt-get update failed"
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${packages[@]}" >/dev/null || fail "could not install ${packages[*]}"
-fi
+install_missing wrk:wrk redis-server:redis-server redis-benchmark:redis-tools psql:postgresql-client "$PG_SERVER":postgresql
 
 if [ -z "${SKIP_BUILD:-}" ]; then
   log "building Swiftlet (release) and the Redis client benchmark"

@@ -11,25 +11,10 @@
 #   PROFILE_DIR=/tmp/p bench/flash-sale.sh  # also perf-record the server during each sale
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
-ROOT="$(dirname "$HERE")"
-cd "$ROOT"
-export SWIFT_DETERMINISTIC_HASHING=1
-fail() { echo "bench: $*" >&2; exit 1; }
+source "$HERE/preamble.sh"
 
-packages=()
-command -v go >/dev/null 2>&1 || packages+=(golang-go)
-command -v sqlite3 >/dev/null 2>&1 || packages+=(sqlite3)
-command -v redis-server >/dev/null 2>&1 || packages+=(redis-server)
-ls -d /usr/lib/postgresql/*/bin >/dev/null 2>&1 || packages+=(postgresql)
-command -v psql >/dev/null 2>&1 || packages+=(postgresql-client)
-if [ ${#packages[@]} -gt 0 ]; then
-  apt-get update -qq || fail "apt-get update failed"
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${packages[@]}" >/dev/null || fail "could not install ${packages[*]}"
-fi
-if [ "${SKIP_BUILD:-}" != "1" ]; then
-  scripts/build-release.sh || fail "swift build failed"
-fi
-[ -x .build-static/release/swiftlet ] || fail "no production binary; run scripts/build-release.sh"
+install_missing go:golang-go sqlite3:sqlite3 redis-server:redis-server "$PG_SERVER":postgresql psql:postgresql-client
+release_build
 export BUYERS_BIN=/tmp/swiftlet-flash-buyers
 (cd "$HERE/flash-sale" && GO111MODULE=off go build -o "$BUYERS_BIN" buyers.go) || fail "the buyers could not be built"
 

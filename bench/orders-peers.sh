@@ -10,26 +10,11 @@
 #   SKIP_BUILD=1 bench/orders-peers.sh       # use the production binary already built
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
-ROOT="$(dirname "$HERE")"
-cd "$ROOT"
-export SWIFT_DETERMINISTIC_HASHING=1
-fail() { echo "bench: $*" >&2; exit 1; }
+source "$HERE/preamble.sh"
 
-packages=()
-command -v wrk >/dev/null 2>&1 || packages+=(wrk)
-command -v sqlite3 >/dev/null 2>&1 || packages+=(sqlite3)
-ls -d /usr/lib/postgresql/*/bin >/dev/null 2>&1 || packages+=(postgresql)
-command -v psql >/dev/null 2>&1 || packages+=(postgresql-client)
-if [ ${#packages[@]} -gt 0 ]; then
-  apt-get update -qq || fail "apt-get update failed"
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${packages[@]}" >/dev/null || fail "could not install ${packages[*]}"
-fi
+install_missing wrk:wrk sqlite3:sqlite3 "$PG_SERVER":postgresql psql:postgresql-client
 "$HERE/peers/db-peers.sh" build || fail "the peers could not be built"
-# The production build (README, docs/operations.md), into its own scratch path.
-if [ "${SKIP_BUILD:-}" != "1" ]; then
-  scripts/build-release.sh || fail "swift build failed"
-fi
-[ -x .build-static/release/swiftlet ] || fail "no production binary; run scripts/build-release.sh"
+release_build
 
 ulimit -n 65536 || true
 source "$HERE/throwaway-services.sh"

@@ -13,11 +13,7 @@
 #   STACKS="go-ws swiftlet" MODES="delivery" bench/realtime.sh
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
-ROOT="$(dirname "$HERE")"
-cd "$ROOT"
-export SWIFT_DETERMINISTIC_HASHING=1
-fail() { echo "bench: $*" >&2; exit 1; }
-log() { printf '==> %s\n' "$*" >&2; }
+source "$HERE/preamble.sh"
 # The command as given, for the results: the knobs below that were set, then the script.
 KNOBS="QUICK IDLE_CONNS IDLE_SECONDS USERS RATES STEP P99_MAX MESSAGES RESUME_ROUNDS FOREIGN_MAX QUIET_WAIT MODES STACKS SWIFTLET_REALTIME SWIFTLET_BIN SKIP_BUILD PER_SOURCE"
 COMMAND=""
@@ -71,17 +67,7 @@ if [ "$SWIFTLET_REALTIME" = 0 ]; then
   STACKS=$(echo "$STACKS" | tr ' ' '\n' | { grep -vx swiftlet || true; } | tr '\n' ' ')
 fi
 
-packages=()
-command -v go >/dev/null 2>&1 || packages+=(golang-go)
-command -v node >/dev/null 2>&1 || packages+=(nodejs)
-command -v curl >/dev/null 2>&1 || packages+=(curl)
-[ -d /usr/share/gocode/src/github.com/gorilla/websocket ] || packages+=(golang-github-gorilla-websocket-dev)
-[ -f /usr/share/nodejs/ws/package.json ] || packages+=(node-ws)
-if [ ${#packages[@]} -gt 0 ]; then
-  log "installing ${packages[*]}"
-  apt-get update -qq || fail "apt-get update failed"
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${packages[@]}" >/dev/null || fail "could not install ${packages[*]}"
-fi
+install_missing go:golang-go node:nodejs curl:curl /usr/share/gocode/src/github.com/gorilla/websocket:golang-github-gorilla-websocket-dev /usr/share/nodejs/ws/package.json:node-ws
 
 log "building the peers and the load generator"
 "$HERE/realtime/go-ws/build.sh" || fail "go-ws peer build failed"

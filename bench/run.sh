@@ -7,24 +7,9 @@
 #   ROUNDS=1 DURATION=3s STACKS="go-gin swiftlet" bench/run.sh   # a quick look
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
-ROOT="$(dirname "$HERE")"
-cd "$ROOT"
-export SWIFT_DETERMINISTIC_HASHING=1
-fail() { echo "bench: $*" >&2; exit 1; }
-log() { printf '==> %s\n' "$*" >&2; }
+source "$HERE/preamble.sh"
 
-packages=()
-for pair in wrk:wrk go:golang-go nginx:nginx node:nodejs psql:postgresql-client; do
-  command -v "${pair%%:*}" >/dev/null 2>&1 || packages+=("${pair#*:}")
-done
-[ -d /usr/share/gocode/src/github.com/gin-gonic/gin ] || packages+=(golang-github-gin-gonic-gin-dev)
-[ -f /usr/share/nodejs/express/package.json ] || packages+=(node-express)
-ls -d /usr/lib/postgresql/*/bin >/dev/null 2>&1 || packages+=(postgresql)
-if [ ${#packages[@]} -gt 0 ]; then
-  log "installing ${packages[*]}"
-  apt-get update -qq || fail "apt-get update failed"
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${packages[@]}" >/dev/null || fail "could not install ${packages[*]}"
-fi
+install_missing wrk:wrk go:golang-go nginx:nginx node:nodejs psql:postgresql-client /usr/share/gocode/src/github.com/gin-gonic/gin:golang-github-gin-gonic-gin-dev /usr/share/nodejs/express/package.json:node-express "$PG_SERVER":postgresql
 
 VENV="$HERE/.venv"
 if [ ! -x "$VENV/bin/python" ]; then

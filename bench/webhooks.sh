@@ -8,20 +8,9 @@
 #   DURATION=5s PACE_SECONDS=5 bench/webhooks.sh
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
-ROOT="$(dirname "$HERE")"
-cd "$ROOT"
-export SWIFT_DETERMINISTIC_HASHING=1
-fail() { echo "bench: $*" >&2; exit 1; }
+source "$HERE/preamble.sh"
 
-packages=()
-command -v wrk >/dev/null 2>&1 || packages+=(wrk)
-command -v go >/dev/null 2>&1 || packages+=(golang-go)
-ls -d /usr/lib/postgresql/*/bin >/dev/null 2>&1 || packages+=(postgresql)
-command -v psql >/dev/null 2>&1 || packages+=(postgresql-client)
-if [ ${#packages[@]} -gt 0 ]; then
-  apt-get update -qq || fail "apt-get update failed"
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${packages[@]}" >/dev/null || fail "could not install ${packages[*]}"
-fi
+install_missing wrk:wrk go:golang-go "$PG_SERVER":postgresql psql:postgresql-client
 VENV="$HERE/.venv"
 if [ ! -x "$VENV/bin/python" ] || ! "$VENV/bin/python" -c 'import cryptography' 2>/dev/null; then
   python3 -m venv "$VENV" && "$VENV/bin/pip" install -q matplotlib cryptography || fail "pip install failed"
