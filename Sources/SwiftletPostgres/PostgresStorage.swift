@@ -39,6 +39,7 @@ public final class PostgresStorage: SQLStorageEngine {
     private let leaseTimeout: Duration
     private let runTask: Task<Void, Never>
     private let deadlines = LeaseDeadlines()
+    private let readCompleteGuards: ReadCompleteGuards
     private let deadlineWatch: Task<Void, Never>
     private let logger: Logger
     public let clock: SwiftletClock
@@ -57,6 +58,7 @@ public final class PostgresStorage: SQLStorageEngine {
         self.deadlineWatch = Task { [deadlines] in await deadlines.watch() }
         self.clock = clock
         self.logger = logger
+        self.readCompleteGuards = ReadCompleteGuards(logger: logger)
     }
 
     /// Creates the pool and proves it can reach the server (fails fast with the cause).
@@ -130,15 +132,17 @@ public final class PostgresStorage: SQLStorageEngine {
     /// connection found open stays open until the first statement is written, so one that
     /// closed between the pool's lease and the work is refused here rather than handed a
     /// statement it would never answer (later statements are covered by the lease's watch).
+    /// There, too, a connection gets its `ReadCompleteGuard` the first time it is leased.
     private func withConnection<T: Sendable>(
         waitingAtMost timeout: Duration? = nil, _ body: @escaping @Sendable (PostgresConnection) async throws -> T
     ) async throws -> T {
         do {
-            let operations = operations
+            let operations = operations, guards = readCompleteGuards
             return try await operations.waitingForConnection {
                 try await PostgresConnectionLease.with(client, timeout: timeout ?? leaseTimeout, deadlines: deadlines) { connection in
                     try await withTaskExecutorPreference(EventLoopTaskExecutor(connection.eventLoop)) {
                         guard !connection.isClosed else { throw PostgresConnectionLease.ConnectionLost() }
+                        guards.install(on: connection)
                         return try await operations.holdingConnection { try await body(connection) }
                     }
                 }
@@ -151,6 +155,13 @@ public final class PostgresStorage: SQLStorageEngine {
         } catch {
             throw PostgresErrors.translate(error)
         }
+    }
+
+    /// A pooled connection on the production path, for tests that drive the driver directly.
+    func withLeasedConnection<T: Sendable>(
+        _ body: @escaping @Sendable (PostgresConnection) async throws -> T
+    ) async throws -> T {
+        try await withConnection(body)
     }
 
     public func classify(_ error: any Error) -> SQLFailure {
