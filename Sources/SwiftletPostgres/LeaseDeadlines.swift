@@ -53,13 +53,6 @@ final class LeaseDeadlines: Sendable {
         }
     }
 
-    /// Records a lease waiting until `deadline`, with an identifier of its own.
-    func add(until deadline: ContinuousClock.Instant, giveUp: @escaping @Sendable () -> Void) -> UInt64 {
-        let id = reserveID()
-        add(id, until: deadline, giveUp: giveUp)
-        return id
-    }
-
     /// The lease `id` got its connection: from now on its deadline no longer counts, and
     /// `lost` runs once if `isClosed` stays true for `closedConnectionGrace`.
     func hold(_ id: UInt64, isClosed: @escaping @Sendable () -> Bool, lost: @escaping @Sendable () -> Void) {

@@ -133,7 +133,8 @@ public final class PostgresStorage: SQLStorageEngine {
     /// closed between the pool's lease and the work is refused here rather than handed a
     /// statement it would never answer (later statements are covered by the lease's watch).
     /// There, too, a connection gets its `ReadCompleteGuard` the first time it is leased.
-    private func withConnection<T: Sendable>(
+    /// (Internal, not private: tests drive the driver on this production path.)
+    func withConnection<T: Sendable>(
         waitingAtMost timeout: Duration? = nil, _ body: @escaping @Sendable (PostgresConnection) async throws -> T
     ) async throws -> T {
         do {
@@ -155,13 +156,6 @@ public final class PostgresStorage: SQLStorageEngine {
         } catch {
             throw PostgresErrors.translate(error)
         }
-    }
-
-    /// A pooled connection on the production path, for tests that drive the driver directly.
-    func withLeasedConnection<T: Sendable>(
-        _ body: @escaping @Sendable (PostgresConnection) async throws -> T
-    ) async throws -> T {
-        try await withConnection(body)
     }
 
     public func classify(_ error: any Error) -> SQLFailure {

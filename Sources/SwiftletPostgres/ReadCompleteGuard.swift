@@ -38,8 +38,10 @@ final class ReadCompleteGuard: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     /// Adds a guard right in front of PostgresNIO's handler: after TLS when the connection
-    /// has it (the guard must see the read-completes TLS passes on), else first.
+    /// has it (the guard must see the read-completes TLS passes on), else first. A pipeline
+    /// that has one already is left as it is.
     static func add(to pipeline: ChannelPipeline.SynchronousOperations) throws {
+        guard (try? pipeline.handler(type: ReadCompleteGuard.self)) == nil else { return }
         if let tls = try? pipeline.context(handlerType: NIOSSLClientHandler.self) {
             try pipeline.addHandler(ReadCompleteGuard(), position: .after(tls.handler))
         } else {
@@ -55,28 +57,10 @@ final class ReadCompleteGuard: ChannelDuplexHandler, RemovableChannelHandler {
 /// reflection, once per connection. If that read ever fails (a driver whose connection has
 /// changed shape), a warning is logged once and connections run without the guard.
 final class ReadCompleteGuards: Sendable {
-    private final class Seen: Sendable {
-        private let state = Mutex<[PostgresConnection.ID: WeakConnection]>([:])
-
-        /// True the first time `connection` is seen. Connections that closed or went away
-        /// are forgotten as the table grows, so it stays about the size of the pool.
-        func firstSight(of connection: PostgresConnection) -> Bool {
-            state.withLock { seen in
-                if seen[connection.id] != nil { return false }
-                if seen.count >= 64 {
-                    seen = seen.filter { $0.value.connection.map { !$0.isClosed } ?? false }
-                }
-                seen[connection.id] = WeakConnection(connection: connection)
-                return true
-            }
-        }
-    }
-
-    private struct WeakConnection: @unchecked Sendable {
-        weak var connection: PostgresConnection?
-    }
-
-    private let seen = Seen()
+    /// Connections already given their guard, by id (a pool never reuses one). Forgotten
+    /// all at once when the set grows large: a connection seen again is only looked at
+    /// once more, since `ReadCompleteGuard.add` leaves a pipeline that has one as it is.
+    private let seen = Mutex<Set<PostgresConnection.ID>>([])
     private let warned = Atomic<Bool>(false)
     private let logger: Logger
 
@@ -86,7 +70,11 @@ final class ReadCompleteGuards: Sendable {
 
     /// Must run on `connection`'s event loop.
     func install(on connection: PostgresConnection) {
-        guard seen.firstSight(of: connection) else { return }
+        let firstSight = seen.withLock { seen in
+            if seen.count >= 1024 { seen.removeAll() }
+            return seen.insert(connection.id).inserted
+        }
+        guard firstSight else { return }
         do {
             guard let channel = Mirror(reflecting: connection).descendant("channel") as? any Channel else {
                 throw ChannelNotFound()

@@ -66,7 +66,7 @@ struct PostgresClosedMidResultTests {
     static func readTerminatedMidResult(rowCount: Int, on storage: PostgresStorage) async throws -> Outcome {
         let logger = Logger(label: "closed-mid-result")
         do {
-            return try await storage.withLeasedConnection { connection in
+            return try await storage.withConnection { connection in
                 let pid = try await connection.query("SELECT pg_backend_pid()", logger: logger).collect()[0].decode(Int32.self)
                 // Far more than one read: the reader takes one row, so the rest waits in the
                 // sockets, read only as the reader asks for more.

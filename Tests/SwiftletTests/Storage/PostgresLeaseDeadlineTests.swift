@@ -17,9 +17,10 @@ struct PostgresLeaseDeadlineTests {
         let deadlines = LeaseDeadlines()
         let fired = Mutex<[String]>([])
         let start = ContinuousClock.now
-        _ = deadlines.add(until: start + .milliseconds(100)) { fired.withLock { $0.append("early") } }
-        _ = deadlines.add(until: start + .seconds(5)) { fired.withLock { $0.append("late") } }
-        let removed = deadlines.add(until: start + .milliseconds(50)) { fired.withLock { $0.append("removed") } }
+        deadlines.add(deadlines.reserveID(), until: start + .milliseconds(100)) { fired.withLock { $0.append("early") } }
+        deadlines.add(deadlines.reserveID(), until: start + .seconds(5)) { fired.withLock { $0.append("late") } }
+        let removed = deadlines.reserveID()
+        deadlines.add(removed, until: start + .milliseconds(50)) { fired.withLock { $0.append("removed") } }
         deadlines.remove(removed)
 
         #expect(deadlines.expire(now: start) == 0)
@@ -38,7 +39,8 @@ struct PostgresLeaseDeadlineTests {
         let start = ContinuousClock.now
         var ids: [String: UInt64] = [:]
         for name in ["dead", "flapping", "finished"] {
-            let id = deadlines.add(until: start + .milliseconds(100)) { lost.withLock { $0.append("\(name) gave up") } }
+            let id = deadlines.reserveID()
+            deadlines.add(id, until: start + .milliseconds(100)) { lost.withLock { $0.append("\(name) gave up") } }
             deadlines.hold(id, isClosed: { closed.withLock { $0[name]! } }, lost: { lost.withLock { $0.append(name) } })
             ids[name] = id
         }

@@ -56,6 +56,9 @@ struct ReadCompleteGuardTests {
         try plain.pipeline.syncOperations.addHandler(DriverStandIn())
         try ReadCompleteGuard.add(to: plain.pipeline.syncOperations)
         #expect(try order(of: plain) == ["ReadCompleteGuard", "DriverStandIn"])
+        let once = plain.pipeline.debugDescription
+        try ReadCompleteGuard.add(to: plain.pipeline.syncOperations)
+        #expect(plain.pipeline.debugDescription == once, "a second add leaves the pipeline as it is")
         _ = try plain.finish()
 
         let secure = EmbeddedChannel()
