@@ -1,3 +1,4 @@
+import NIOCore
 import PostgresNIO
 import SwiftletCore
 
@@ -32,10 +33,45 @@ enum PostgresErrors {
     /// Never the `detail` (`Key (phone)=(…)`), the query or its binds.
     static func failure(_ error: PSQLError) -> StorageFailure {
         let info = error.serverInfo
-        let identifiers = Set([info?[.schemaName], info?[.tableName], info?[.columnName], info?[.constraintName],
-                               info?[.dataTypeName]].compactMap { $0 })
-        return StorageFailure(engine: "postgres", kind: String(describing: error.code), sqlState: info?[.sqlState],
-                              message: ErrorLog.sanitise(info?[.message] ?? "", keeping: identifiers), underlying: error)
+        return failure(kind: String(describing: error.code), sqlState: info?[.sqlState], message: info?[.message],
+                       identifiers: [info?[.schemaName], info?[.tableName], info?[.columnName], info?[.constraintName],
+                                     info?[.dataTypeName]],
+                       underlying: error)
+    }
+
+    private static func failure(kind: String, sqlState: String?, message: String?, identifiers: [String?],
+                                underlying: any Error) -> StorageFailure {
+        StorageFailure(engine: "postgres", kind: kind, sqlState: sqlState,
+                       message: ErrorLog.sanitise(message ?? "", keeping: Set(identifiers.compactMap { $0 })),
+                       underlying: underlying)
+    }
+
+    /// The same for the errors of PostgresNIO's future-based API (`PostgresLoopReads`),
+    /// which hands out the older `PostgresError` and, for a broken socket, NIO's own error.
+    static func translateLegacy(_ error: any Error) -> any Error {
+        switch error {
+        case let error as PSQLError:
+            return translate(error)
+        case PostgresError.connectionClosed, is IOError, is ChannelError:
+            return unavailable()
+        case PostgresError.server(let message):
+            let fields = message.fields
+            let state = fields[.sqlState]
+            if isUnavailable(sqlState: state) { return unavailable() }
+            return failure(kind: "server", sqlState: state, message: fields[.message],
+                           identifiers: [fields[.schemaName], fields[.tableName], fields[.columnName], fields[.constraintName],
+                                         fields[.dataTypeName]],
+                           underlying: error)
+        case PostgresError.protocol("Unexpected connection close"):
+            // How this API reports the connection's unclean shutdown.
+            return unavailable()
+        case PostgresError.protocol:
+            // Its text may quote a backend message, row data included: kept out.
+            return failure(kind: "protocol", sqlState: nil, message: "the server's messages did not follow the protocol",
+                           identifiers: [], underlying: error)
+        default:
+            return error
+        }
     }
 
     /// The driver's error, whether raw (inside a transaction body) or already wrapped.
@@ -48,12 +84,16 @@ enum PostgresErrors {
         case .connectionError, .serverClosedConnection, .clientClosedConnection, .uncleanShutdown, .poolClosed:
             return true
         case .server:
-            guard let state = error.serverInfo?[.sqlState] else { return false }
-            // Class 08: connection exception. 57P01–57P03: admin/crash shutdown, cannot
-            // connect now (starting up or recovering). 53300: too many connections.
-            return state.hasPrefix("08") || ["57P01", "57P02", "57P03", "53300"].contains(state)
+            return isUnavailable(sqlState: error.serverInfo?[.sqlState])
         default:
             return false
         }
+    }
+
+    /// Class 08: connection exception. 57P01–57P03: admin/crash shutdown, cannot connect now
+    /// (starting up or recovering). 53300: too many connections.
+    static func isUnavailable(sqlState state: String?) -> Bool {
+        guard let state else { return false }
+        return state.hasPrefix("08") || ["57P01", "57P02", "57P03", "53300"].contains(state)
     }
 }

@@ -20,13 +20,7 @@ enum PostgresPreparedShapes {
     /// The prepared form of `sql` with `binds`, or nil when it cannot be prepared (a text
     /// other than the shape's, a bind of a type not converted here).
     static func statement(_ shape: SQLPreparedShape, sql: String, binds: [any Encodable & Sendable]) -> (any Runnable)? {
-        guard shape.hasFixedText else { return nil }
-        let known = texts.withLock { texts -> String in
-            if let text = texts[shape] { return text }
-            texts[shape] = sql
-            return sql
-        }
-        guard known == sql, let bindings = bindings(binds) else { return nil }
+        guard isPreparable(shape, sql: sql), let bindings = bindings(binds) else { return nil }
         switch shape {
         case .orderSnapshot: return Prepared<OrderSnapshot>(bindings: bindings)
         case .orderOneLine: return Prepared<OrderOneLine>(bindings: bindings)
@@ -37,17 +31,37 @@ enum PostgresPreparedShapes {
         }
     }
 
-    static func bindings(_ binds: [any Encodable & Sendable]) -> PostgresBindings? {
-        var bindings = PostgresBindings(capacity: binds.count)
+    /// Whether `sql` is the text `shape` was first seen with.
+    static func isPreparable(_ shape: SQLPreparedShape, sql: String) -> Bool {
+        guard shape.hasFixedText else { return false }
+        let known = texts.withLock { texts -> String in
+            if let text = texts[shape] { return text }
+            texts[shape] = sql
+            return sql
+        }
+        return known == sql
+    }
+
+    /// The binds as the future-based API takes them, or nil for a type not converted here.
+    static func data(_ binds: [any Encodable & Sendable]) -> [PostgresData]? {
+        var data: [PostgresData] = []
+        data.reserveCapacity(binds.count)
         for bind in binds {
             switch bind {
-            case let value as String: bindings.append(value)
-            case let value as Int: bindings.append(value)
-            case let value as Int64: bindings.append(value)
-            case let value as Bool: bindings.append(value)
+            case let value as String: data.append(PostgresData(string: value))
+            case let value as Int: data.append(PostgresData(int: value))
+            case let value as Int64: data.append(PostgresData(int64: value))
+            case let value as Bool: data.append(PostgresData(bool: value))
             default: return nil
             }
         }
+        return data
+    }
+
+    static func bindings(_ binds: [any Encodable & Sendable]) -> PostgresBindings? {
+        guard let data = data(binds) else { return nil }
+        var bindings = PostgresBindings(capacity: data.count)
+        for value in data { bindings.append(value) }
         return bindings
     }
 
@@ -65,14 +79,19 @@ enum PostgresPreparedShapes {
     /// statements select (integers, booleans, text) are read straight from the cell's bytes;
     /// anything else goes through PostgresNIO's own decoding. Read this way a catalogue
     /// page's cells cost about half what the generic decoding did.
-    static func values(_ row: PostgresRow) throws -> SQLValues {
+    ///
+    /// `binary` says the cells are binary whatever their column says: PostgresNIO's
+    /// future-based prepared queries (`PostgresLoopReads`) keep the text format the server's
+    /// statement description gives, while every execution asks for binary results.
+    static func values(_ row: PostgresRow, binary: Bool = false) throws -> SQLValues {
         var values: [SQLValues.Value] = []
         values.reserveCapacity(row.count)
-        for cell in row {
+        for var cell in row {
             guard var bytes = cell.bytes else {
                 values.append(.null)
                 continue
             }
+            if binary { cell.format = .binary }
             guard cell.format == .binary else {
                 values.append(try decoded(cell))
                 continue

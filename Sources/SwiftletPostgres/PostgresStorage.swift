@@ -40,6 +40,7 @@ public final class PostgresStorage: SQLStorageEngine {
     private let runTask: Task<Void, Never>
     private let deadlines = LeaseDeadlines()
     private let readCompleteGuards: ReadCompleteGuards
+    private let loopReads = PostgresLoopReads()
     private let deadlineWatch: Task<Void, Never>
     private let logger: Logger
     public let clock: SwiftletClock
@@ -127,24 +128,24 @@ public final class PostgresStorage: SQLStorageEngine {
     /// The engine boundary: a bounded wait for a connection, and driver errors that mean
     /// "the database is out of reach" turned into `storage.unavailable`.
     ///
-    /// The work with the connection runs on the connection's event loop: a query goes out
-    /// and its rows come back without waking another thread for either. On that loop a
-    /// connection found open stays open until the first statement is written, so one that
-    /// closed between the pool's lease and the work is refused here rather than handed a
-    /// statement it would never answer (later statements are covered by the lease's watch).
-    /// There, too, a connection gets its `ReadCompleteGuard` the first time it is leased.
+    /// The work with the connection runs on the connection's event loop (`onItsEventLoop`):
+    /// a query goes out and its rows come back without waking another thread for either.
+    /// Work made of EventLoopFutures (`PostgresLoopReads`) gets there by itself and asks for
+    /// `onItsEventLoop: false`; it must call `ready(_:guards:)` there first.
     /// (Internal, not private: tests drive the driver on this production path.)
     func withConnection<T: Sendable>(
-        waitingAtMost timeout: Duration? = nil, _ body: @escaping @Sendable (PostgresConnection) async throws -> T
+        waitingAtMost timeout: Duration? = nil, onItsEventLoop: Bool = true,
+        _ body: @escaping @Sendable (PostgresConnection) async throws -> T
     ) async throws -> T {
         do {
             let operations = operations, guards = readCompleteGuards
             return try await operations.waitingForConnection {
                 try await PostgresConnectionLease.with(client, timeout: timeout ?? leaseTimeout, deadlines: deadlines) { connection in
-                    try await withTaskExecutorPreference(EventLoopTaskExecutor(connection.eventLoop)) {
-                        guard !connection.isClosed else { throw PostgresConnectionLease.ConnectionLost() }
-                        guards.install(on: connection)
+                    guard onItsEventLoop else {
                         return try await operations.holdingConnection { try await body(connection) }
+                    }
+                    return try await Self.onItsEventLoop(connection, guards: guards) { connection in
+                        try await operations.holdingConnection { try await body(connection) }
                     }
                 }
             }
@@ -158,8 +159,29 @@ public final class PostgresStorage: SQLStorageEngine {
         }
     }
 
+    /// Runs `body` as a task preferring the connection's event loop, once `ready`.
+    private static func onItsEventLoop<T: Sendable>(
+        _ connection: PostgresConnection, guards: ReadCompleteGuards,
+        _ body: @escaping @Sendable (PostgresConnection) async throws -> T
+    ) async throws -> T {
+        try await withTaskExecutorPreference(EventLoopTaskExecutor(connection.eventLoop)) {
+            try ready(connection, guards: guards)
+            return try await body(connection)
+        }
+    }
+
+    /// On the connection's event loop, before its first statement. There a connection
+    /// found open stays open until the statement is written, so one that closed between
+    /// the pool's lease and the work is refused here rather than handed a statement it would
+    /// never answer (later statements are covered by the lease's watch). There, too, a
+    /// connection gets its `ReadCompleteGuard` the first time it is leased.
+    private static func ready(_ connection: PostgresConnection, guards: ReadCompleteGuards) throws {
+        guard !connection.isClosed else { throw PostgresConnectionLease.ConnectionLost() }
+        guards.install(on: connection)
+    }
+
     public func classify(_ error: any Error) -> SQLFailure {
-        switch PostgresErrors.unwrap(error)?.serverInfo?[.sqlState] {
+        switch PostgresErrors.unwrap(error)?.serverInfo?[.sqlState] ?? (error as? StorageFailure)?.sqlState {
         case "23505": .uniqueViolation
         case "22012": .guardRefused
         default: .other
@@ -182,23 +204,30 @@ public final class PostgresStorage: SQLStorageEngine {
         }
     }
 
+    /// A statement of a fixed shape reads as futures on the connection's event loop
+    /// (`PostgresLoopReads`); others through the async row sequence.
     public func performValues(_ shape: SQLPreparedShape?, _ statement: SQLQueryString) async throws -> [SQLValues] {
         try gate.ensureOpen()
-        let logger = logger
-        return try await withConnection { connection in
+        let logger = logger, loopReads = loopReads, guards = readCompleteGuards
+        return try await withConnection(onItsEventLoop: false) { connection in
             var serializer = SQLSerializer(database: connection.sql(queryLogLevel: nil))
             statement.serialize(to: &serializer)
-            if let shape, let prepared = PostgresPreparedShapes.statement(shape, sql: serializer.sql, binds: serializer.binds) {
-                return try await prepared.run(on: connection, logger: logger).map(PostgresPreparedShapes.values)
+            let sql = serializer.sql, binds = serializer.binds
+            if let shape, PostgresPreparedShapes.isPreparable(shape, sql: sql), let data = PostgresPreparedShapes.data(binds) {
+                return try await loopReads.values(shape, sql: sql, binds: data, on: connection) {
+                    try Self.ready(connection, guards: guards)
+                }.get()
             }
-            guard let bindings = PostgresPreparedShapes.bindings(serializer.binds) else {
+            guard let bindings = PostgresPreparedShapes.bindings(binds) else {
                 throw PostgresErrors.unsupportedBind
             }
-            var values: [SQLValues] = []
-            for try await row in try await connection.query(PostgresQuery(unsafeSQL: serializer.sql, binds: bindings), logger: logger) {
-                values.append(try PostgresPreparedShapes.values(row))
+            return try await Self.onItsEventLoop(connection, guards: guards) { connection in
+                var values: [SQLValues] = []
+                for try await row in try await connection.query(PostgresQuery(unsafeSQL: sql, binds: bindings), logger: logger) {
+                    values.append(try PostgresPreparedShapes.values(row))
+                }
+                return values
             }
-            return values
         }
     }
 
