@@ -8,6 +8,10 @@
 #   bench/orders-peers.sh                    # 10 s per run
 #   DURATION=30s bench/orders-peers.sh
 #   SKIP_BUILD=1 bench/orders-peers.sh       # use the production binary already built
+#
+# An argument names another driver to run in the same setting (the peers built, the
+# production binary, a throwaway PostgreSQL): bench/catalogue-rounds.sh passes
+# catalogue_rounds.py.
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
 source "$HERE/preamble.sh"
@@ -16,9 +20,10 @@ install_missing wrk:wrk sqlite3:sqlite3 "$PG_SERVER":postgresql psql:postgresql-
 "$HERE/peers/db-peers.sh" build || fail "the peers could not be built"
 release_build
 
+DRIVER="${1:-orders_peers.py}"
 ulimit -n 65536 || true
 source "$HERE/throwaway-services.sh"
-start_work_directory swiftlet-orders-peers
+start_work_directory "swiftlet-${DRIVER%.py}"
 start_postgres
 export BENCH_POSTGRES_DATA="$WORK/pg"
-python3 "$HERE/orders_peers.py"
+python3 "$HERE/$DRIVER"

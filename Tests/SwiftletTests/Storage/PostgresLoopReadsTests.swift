@@ -12,10 +12,11 @@ import Testing
 /// own errors and formats must not leak out of the engine.
 @Suite("PostgreSQL reads of a fixed shape on the connection's event loop")
 struct PostgresLoopReadsTests {
-    /// A storage of one pooled connection on a fresh migrated schema, so that a test can
-    /// look at the connection the reads ran on.
-    static func withOneConnection<T>(
-        startupParameters: [(String, String)] = [], _ body: (PostgresStorage, String) async throws -> T
+    /// A storage of one pooled connection on a fresh migrated schema holding `seed`'s
+    /// products, so that a test can look at the connection the reads ran on.
+    static func withSeededCatalogue<T>(
+        startupParameters: [(String, String)] = [],
+        _ body: (PostgresStorage, SQLCatalogRepository, String) async throws -> T
     ) async throws -> T {
         let schema = "t_" + RandomID.base32(byteCount: 8)
         try await PostgresSchemas.create(schema)
@@ -25,34 +26,26 @@ struct PostgresLoopReadsTests {
                                              startupParameters: [("search_path", schema)] + extra),
                 logger: TestStorage.logger)
         }
-        // Migrated without the test's parameters: a short lock_timeout would cut the wait
-        // for the migrators' advisory lock, which other suites hold meanwhile.
-        let migrator = try await connect([])
+        // Migrated and seeded without the test's parameters: a short lock_timeout would cut
+        // the wait for the migrators' advisory lock, which other suites hold meanwhile.
         do {
-            try await migrator.migrationRunner().migrate()
-            try await migrator.shutdown()
+            try await PostgresSchemas.closing(try await connect([]), dropping: nil) { storage in
+                try await storage.migrationRunner().migrate()
+                try await seed(SQLCatalogRepository(executor: storage))
+            }
         } catch {
-            try? await migrator.shutdown()
             try? await PostgresSchemas.drop(schema)
             throw error
         }
-        let storage = try await connect(startupParameters)
-        do {
-            let result = try await body(storage, schema)
-            try await storage.shutdown()
-            try await PostgresSchemas.drop(schema)
-            return result
-        } catch {
-            try? await storage.shutdown()
-            try? await PostgresSchemas.drop(schema)
-            throw error
+        return try await PostgresSchemas.closing(try await connect(startupParameters), dropping: schema) { storage in
+            try await body(storage, SQLCatalogRepository(executor: storage), schema)
         }
     }
 
     /// Three products that touch every type and edge the page reads: a missing image
     /// (NULL), quotes, backslashes and CJK in text, a price past 32 bits, a flash-sale SKU,
     /// a product without SKUs, millisecond timestamps.
-    static func seed(_ catalog: SQLCatalogRepository) async throws -> [ProductID] {
+    static func seed(_ catalog: SQLCatalogRepository) async throws {
         let base = Date(unixMilliseconds: 1_764_000_000_123)
         let teaID = ProductID(rawValue: "p_tea"), cupID = ProductID(rawValue: "p_cup"), boxID = ProductID(rawValue: "p_box")
         try await catalog.create(Product(
@@ -69,15 +62,16 @@ struct PostgresLoopReadsTests {
         try await catalog.create(Product(
             id: boxID, title: "Gift Box", description: "Empty box.", imageURL: nil, onShelf: true, skus: [],
             createdAt: base.addingTimeInterval(20), updatedAt: base.addingTimeInterval(20)))
-        return [boxID, cupID, teaID]
     }
+
+    /// `seed`'s products as the catalogue lists them.
+    static let newestFirst = ["p_box", "p_cup", "p_tea"].map(ProductID.init(rawValue:))
 
     @Test("the catalogue's fixed shapes (first page, later page, product) read what the same statements read through the row sequence")
     func sameValuesAsTheRowSequence() async throws {
         guard EngineKind.available.contains(.postgres) else { return }
-        try await Self.withOneConnection { storage, _ in
-            let catalog = SQLCatalogRepository(executor: storage)
-            let newestFirst = try await Self.seed(catalog)
+        try await Self.withSeededCatalogue { _, catalog, _ in
+            let newestFirst = Self.newestFirst
             // On-shelf listings are the prepared shapes read on the event loop; listings that
             // include off-shelf products have no shape and read through the row sequence.
             let page = try await catalog.list(includeOffShelf: false, limit: 10, cursor: nil)
@@ -106,9 +100,7 @@ struct PostgresLoopReadsTests {
     @Test("a shape is prepared once per connection, not once per read")
     func preparedOncePerConnection() async throws {
         guard EngineKind.available.contains(.postgres) else { return }
-        try await Self.withOneConnection { storage, _ in
-            let catalog = SQLCatalogRepository(executor: storage)
-            _ = try await Self.seed(catalog)
+        try await Self.withSeededCatalogue { storage, catalog, _ in
             for _ in 0..<5 {
                 _ = try await catalog.list(includeOffShelf: false, limit: 10, cursor: nil)
             }
@@ -124,9 +116,7 @@ struct PostgresLoopReadsTests {
     @Test("a connection terminated between reads: at most storage.unavailable, then reads are served on a new connection, which prepares the shape anew")
     func terminatedBetweenReads() async throws {
         guard EngineKind.available.contains(.postgres) else { return }
-        try await Self.withOneConnection { storage, _ in
-            let catalog = SQLCatalogRepository(executor: storage)
-            _ = try await Self.seed(catalog)
+        try await Self.withSeededCatalogue { storage, catalog, _ in
             _ = try await catalog.list(includeOffShelf: false, limit: 10, cursor: nil)
             let pid = try await Self.backendPID(storage)
             try await PostgresSchemas.admin { admin in
@@ -148,9 +138,7 @@ struct PostgresLoopReadsTests {
     @Test("a server error on this path leaves as a StorageFailure with the SQLSTATE and a masked message, not as the driver's error")
     func serverErrorIsTranslated() async throws {
         guard EngineKind.available.contains(.postgres) else { return }
-        try await Self.withOneConnection(startupParameters: [("lock_timeout", "200")]) { storage, schema in
-            let catalog = SQLCatalogRepository(executor: storage)
-            _ = try await Self.seed(catalog)
+        try await Self.withSeededCatalogue(startupParameters: [("lock_timeout", "200")]) { _, catalog, schema in
             try await PostgresSchemas.admin { admin in
                 try await admin.query("BEGIN", logger: TestStorage.logger)
                 try await admin.query("LOCK TABLE \(unescaped: schema).products IN ACCESS EXCLUSIVE MODE", logger: TestStorage.logger)

@@ -71,16 +71,9 @@ enum TestStorage {
                 PostgresStorageConfiguration(url: try postgresURL, maximumConnections: 20, leaseTimeout: .seconds(20),
                                              startupParameters: [("search_path", schema)]),
                 clock: clock, logger: logger)
-            if migrate { try await storage.migrationRunner().migrate() }
-            do {
-                let result = try await body(storage)
-                try await storage.shutdown()
-                try await PostgresSchemas.drop(schema)
-                return result
-            } catch {
-                try? await storage.shutdown()
-                try? await PostgresSchemas.drop(schema)
-                throw error
+            return try await PostgresSchemas.closing(storage, dropping: schema) { storage in
+                if migrate { try await storage.migrationRunner().migrate() }
+                return try await body(storage)
             }
         }
     }
@@ -101,6 +94,23 @@ enum PostgresSchemas {
 
     static func drop(_ schema: String) async throws {
         try await admin { try await $0.query("DROP SCHEMA IF EXISTS \(unescaped: schema) CASCADE", logger: TestStorage.logger) }
+    }
+
+    /// `body` with `storage`, which is then shut down and `schema` (if any) dropped, whether
+    /// `body` threw or not.
+    static func closing<T>(
+        _ storage: PostgresStorage, dropping schema: String?, _ body: (PostgresStorage) async throws -> T
+    ) async throws -> T {
+        do {
+            let result = try await body(storage)
+            try await storage.shutdown()
+            if let schema { try await drop(schema) }
+            return result
+        } catch {
+            try? await storage.shutdown()
+            if let schema { try? await drop(schema) }
+            throw error
+        }
     }
 
     static func admin(_ body: (PostgresConnection) async throws -> Void) async throws {
