@@ -188,8 +188,11 @@ public final class PostgresStorage: SQLStorageEngine {
         }
     }
 
-    /// Prepared once per connection (`PostgresPreparedShapes`). Like a transaction, a write
-    /// shape that got its connection runs to its end whatever becomes of the caller.
+    /// Prepared once per connection (`PostgresPreparedShapes`), through PostgresNIO's
+    /// prepared statements, which send the binds' types when they prepare: an order's
+    /// statement has parameters bare in `VALUES` lists that nothing else types (the
+    /// future-based path of `performValues` prepares without types). Like a transaction, a
+    /// write shape that got its connection runs to its end whatever becomes of the caller.
     public func performPrepared(_ shape: SQLPreparedShape, _ statement: SQLQueryString) async throws -> [any SQLRow] {
         try gate.ensureOpen()
         let logger = logger
