@@ -40,7 +40,7 @@ public final class PostgresStorage: SQLStorageEngine {
     private let runTask: Task<Void, Never>
     private let deadlines = LeaseDeadlines()
     private let readCompleteGuards: ReadCompleteGuards
-    private let loopReads = PostgresLoopReads()
+    let loopReads = PostgresLoopReads()
     private let deadlineWatch: Task<Void, Never>
     private let logger: Logger
     public let clock: SwiftletClock

@@ -113,7 +113,7 @@ struct PostgresLoopReadsTests {
         }
     }
 
-    @Test("a connection terminated between reads: at most storage.unavailable, then reads are served on a new connection, which prepares the shape anew")
+    @Test("a connection terminated between reads: at most storage.unavailable, then reads are served on a new connection, which prepares the shape anew; the closed one's queries are dropped")
     func terminatedBetweenReads() async throws {
         guard EngineKind.available.contains(.postgres) else { return }
         try await Self.withSeededCatalogue { storage, catalog, _ in
@@ -132,6 +132,7 @@ struct PostgresLoopReadsTests {
             }
             #expect(served?.items.count == 3)
             #expect(try await Self.backendPID(storage) != pid)
+            #expect(storage.loopReads.connectionCount == 1, "only the open connection's prepared queries are kept")
         }
     }
 
