@@ -2,7 +2,6 @@ import Logging
 import NIOCore
 import PostgresNIO
 import SwiftletSQLStorage
-import Synchronization
 
 /// Reads of a fixed shape run start to end on the connection's event loop: the rows are
 /// converted as they arrive and handed over once, whole.
@@ -16,20 +15,14 @@ import Synchronization
 /// row becomes its `SQLValues` at once; the caller waits on one future for the whole read.
 ///
 /// Those queries are prepared per connection under names of their own, once, and kept
-/// by connection id (a pool never reuses one) until the connection has closed: the entries
-/// of closed connections are dropped whenever a new connection's first query is prepared,
-/// so the table holds about the pool's open connections. They are prepared without parameter
+/// while the connection is open (`PerConnection`). They are prepared without parameter
 /// types, so each parameter must stand where PostgreSQL infers its type (compared with a
 /// column, a `LIMIT`); one bare in a `VALUES` list would be text. The orders' statement has
 /// such parameters and stays on `performPrepared`. (Its SKU read, moved here, measured no
 /// cheaper and its p99 higher: an order's rows are one, and its time is the database's.)
 final class PostgresLoopReads: Sendable {
-    private struct Prepared {
-        let connection: PostgresConnection
-        var queries: [SQLPreparedShape: PreparedQuery] = [:]
-    }
-
-    private let prepared = Mutex<[PostgresConnection.ID: Prepared]>([:])
+    /// Each connection's prepared queries (tests watch the table follow the pool).
+    let prepared = PerConnection<[SQLPreparedShape: PreparedQuery]>()
 
     /// The shape's rows as values. Its text must be the shape's (`PostgresPreparedShapes`).
     /// `first` runs on the event loop before anything is sent.
@@ -55,24 +48,13 @@ final class PostgresLoopReads: Sendable {
     }
 
     private func preparedQuery(_ shape: SQLPreparedShape, sql: String, on connection: PostgresConnection) -> EventLoopFuture<PreparedQuery> {
-        if let known = prepared.withLock({ $0[connection.id]?.queries[shape] }) {
+        if let known = prepared.value(for: connection)?[shape] {
             return connection.eventLoop.makeSucceededFuture(known)
         }
         return connection.prepare(query: sql).map { [self] query in
-            prepared.withLock { prepared in
-                if prepared[connection.id] == nil {
-                    prepared = prepared.filter { !$0.value.connection.isClosed }
-                    prepared[connection.id] = Prepared(connection: connection)
-                }
-                prepared[connection.id]?.queries[shape] = query
-            }
+            prepared.update(connection, initial: [:]) { $0[shape] = query }
             return query
         }
-    }
-
-    /// Connections whose prepared queries are kept (tests watch the table follow the pool).
-    var connectionCount: Int {
-        prepared.withLock { $0.count }
     }
 
     /// The values of a result's rows, appended by the connection's channel handler, one row

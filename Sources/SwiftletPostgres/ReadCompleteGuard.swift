@@ -57,10 +57,8 @@ final class ReadCompleteGuard: ChannelDuplexHandler, RemovableChannelHandler {
 /// reflection, once per connection. If that read ever fails (a driver whose connection has
 /// changed shape), a warning is logged once and connections run without the guard.
 final class ReadCompleteGuards: Sendable {
-    /// Connections already given their guard, by id (a pool never reuses one). Forgotten
-    /// all at once when the set grows large: a connection seen again is only looked at
-    /// once more, since `ReadCompleteGuard.add` leaves a pipeline that has one as it is.
-    private let seen = Mutex<Set<PostgresConnection.ID>>([])
+    /// Connections already given their guard.
+    private let guarded = PerConnection<Bool>()
     private let warned = Atomic<Bool>(false)
     private let logger: Logger
 
@@ -70,11 +68,7 @@ final class ReadCompleteGuards: Sendable {
 
     /// Must run on `connection`'s event loop.
     func install(on connection: PostgresConnection) {
-        let firstSight = seen.withLock { seen in
-            if seen.count >= 1024 { seen.removeAll() }
-            return seen.insert(connection.id).inserted
-        }
-        guard firstSight else { return }
+        guard guarded.update(connection, initial: true) else { return }
         do {
             guard let channel = Mirror(reflecting: connection).descendant("channel") as? any Channel else {
                 throw ChannelNotFound()

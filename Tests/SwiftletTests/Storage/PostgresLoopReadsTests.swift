@@ -132,7 +132,7 @@ struct PostgresLoopReadsTests {
             }
             #expect(served?.items.count == 3)
             #expect(try await Self.backendPID(storage) != pid)
-            #expect(storage.loopReads.connectionCount == 1, "only the open connection's prepared queries are kept")
+            #expect(storage.loopReads.prepared.count == 1, "only the open connection's prepared queries are kept")
         }
     }
 
