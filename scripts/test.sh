@@ -121,7 +121,13 @@ run_tests() {
   rm -f "$WORK/session"
   if [ "$status" -eq 124 ] || [ "$status" -eq 137 ]; then
     log "the tests did not finish within ${TEST_PHASE_MINUTES} minutes and were stopped; still running then:"
-    python3 scripts/unfinished_tests.py "$WORK/tests.out" >&2 || true
+    python3 scripts/unfinished_tests.py "$WORK/tests.out" | tee -a "$WORK/failures" >&2 || true
+  fi
+  # What failed is repeated at the very end of the run: CI keeps only the tail of a long log.
+  if [ "$status" -ne 0 ]; then
+    { echo "run: swift test $*"
+      grep -E '✘|error:|Fatal error|Assertion failed' "$WORK/tests.out" | head -n 40 || true
+    } >> "$WORK/failures"
   fi
   return "$status"
 }
@@ -167,6 +173,9 @@ if [ $# -eq 0 ]; then
   log "metrics and traces against Prometheus and an OTLP collector (scripts/telemetry-check.sh)"
   scripts/telemetry-check.sh || fuzz_status=1
   scripts/peer-equivalence.sh "$SWIFTLET_TEST_POSTGRES_URL" || fuzz_status=1
-  [ "$tests_status" -eq 0 ] || log "some tests failed (above)"
+  if [ "$tests_status" -ne 0 ]; then
+    log "some tests failed; what they printed of it:"
+    head -n 120 "$WORK/failures" >&2 || true
+  fi
   exit $((fuzz_status | tests_status))
 fi
