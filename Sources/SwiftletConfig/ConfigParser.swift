@@ -51,6 +51,8 @@ struct ConfigParser {
             }
         }
         config.storage.postgresPoolSize = integer("storage.postgres.poolSize", default: config.storage.postgresPoolSize, in: 1...1000)
+        config.storage.postgresReadConnections = integer(
+            "storage.postgres.readConnections", default: config.storage.postgresReadConnections, in: 0...64)
         config.storage.postgresConnectTimeoutSeconds = seconds(
             "storage.postgres.connectTimeout", default: config.storage.postgresConnectTimeoutSeconds)
         config.storage.postgresLeaseTimeoutSeconds = seconds(

@@ -33,6 +33,7 @@ extension SwiftletConfiguration {
             ("storage.sqlite.synchronous", storage.sqliteSynchronous.rawValue),
             ("storage.postgres.url", postgres),
             ("storage.postgres.poolSize", String(storage.postgresPoolSize)),
+            ("storage.postgres.readConnections", String(storage.postgresReadConnections)),
             ("storage.postgres.connectTimeout", format(storage.postgresConnectTimeoutSeconds)),
             ("storage.postgres.leaseTimeout", format(storage.postgresLeaseTimeoutSeconds)),
             ("storage.postgres.allowUnverifiedTLS", String(storage.postgresAllowUnverifiedTLS)),

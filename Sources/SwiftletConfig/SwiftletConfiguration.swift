@@ -76,6 +76,8 @@ public struct SwiftletConfiguration: Sendable, Equatable {
         /// Validated PostgreSQL URL; required when `engine` is `postgres`.
         public var postgresURL: String?
         public var postgresPoolSize: Int = 10
+        /// Connections beside the pool for the catalogue's reads (`PostgresReadConnections`).
+        public var postgresReadConnections: Int = 4
         public var postgresConnectTimeoutSeconds: Double = 5
         /// How long a request waits for a pooled connection before answering 503
         /// `storage.unavailable` (the pool itself would wait a minute for a lost server).

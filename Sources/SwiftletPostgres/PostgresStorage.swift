@@ -19,10 +19,14 @@ public struct PostgresStorageConfiguration: Sendable {
     public var leaseTimeout: Duration
     /// Extra startup parameters (e.g. `search_path`), used by tests to isolate schemas.
     public var startupParameters: [(String, String)]
+    /// Connections beside the pool for the buyer's catalogue reads, spread over the event
+    /// loops (`PostgresReadConnections`); 0 reads the catalogue through the pool.
+    public var readConnections: Int
 
     public init(url: PostgresURL, maximumConnections: Int = 10, connectTimeout: Duration = .seconds(5),
-                leaseTimeout: Duration = .seconds(5), startupParameters: [(String, String)] = []) {
+                leaseTimeout: Duration = .seconds(5), startupParameters: [(String, String)] = [], readConnections: Int = 0) {
         self.url = url
+        self.readConnections = readConnections
         self.maximumConnections = maximumConnections
         self.connectTimeout = connectTimeout
         self.leaseTimeout = leaseTimeout
@@ -41,6 +45,7 @@ public final class PostgresStorage: SQLStorageEngine {
     private let deadlines = LeaseDeadlines()
     private let readCompleteGuards: ReadCompleteGuards
     let loopReads = PostgresLoopReads()
+    let readConnections: PostgresReadConnections
     private let deadlineWatch: Task<Void, Never>
     private let logger: Logger
     public let clock: SwiftletClock
@@ -51,7 +56,7 @@ public final class PostgresStorage: SQLStorageEngine {
     @_spi(Testing) public let rollbackFaults = RollbackFaults()
 
     private init(client: PostgresClient, leaseTimeout: Duration, runTask: Task<Void, Never>, maximumConnections: Int,
-                 clock: SwiftletClock, logger: Logger) {
+                 readConnections: (ReadCompleteGuards) -> PostgresReadConnections, clock: SwiftletClock, logger: Logger) {
         self.client = client
         self.operations = SQLOperationTelemetry(system: "postgresql", maximumConnections: maximumConnections)
         self.leaseTimeout = leaseTimeout
@@ -59,7 +64,9 @@ public final class PostgresStorage: SQLStorageEngine {
         self.deadlineWatch = Task { [deadlines] in await deadlines.watch() }
         self.clock = clock
         self.logger = logger
-        self.readCompleteGuards = ReadCompleteGuards(logger: logger)
+        let guards = ReadCompleteGuards(logger: logger)
+        self.readCompleteGuards = guards
+        self.readConnections = readConnections(guards)
     }
 
     /// Creates the pool and proves it can reach the server (fails fast with the cause).
@@ -73,11 +80,26 @@ public final class PostgresStorage: SQLStorageEngine {
         clientConfiguration.options.maximumConnections = configuration.maximumConnections
         clientConfiguration.options.connectTimeout = configuration.connectTimeout
         clientConfiguration.options.additionalStartupParameters = configuration.startupParameters
+        var readConfiguration = PostgresConnection.Configuration(
+            host: url.host, port: url.port, username: url.username, password: url.password,
+            database: url.database, tls: try PostgresTLS(url: url).connection())
+        readConfiguration.options.connectTimeout = TimeAmount(configuration.connectTimeout)
+        readConfiguration.options.additionalStartupParameters = configuration.startupParameters
+        if !configuration.startupParameters.contains(where: { $0.0 == "application_name" }) {
+            // Told apart from the pool's in pg_stat_activity.
+            readConfiguration.options.additionalStartupParameters.append(("application_name", PostgresReadConnections.applicationName))
+        }
         let client = PostgresClient(configuration: clientConfiguration, backgroundLogger: logger)
         let runTask = Task { await client.run() }
         let storage = PostgresStorage(
             client: client, leaseTimeout: configuration.leaseTimeout, runTask: runTask,
-            maximumConnections: configuration.maximumConnections, clock: clock, logger: logger)
+            maximumConnections: configuration.maximumConnections,
+            readConnections: { guards in
+                PostgresReadConnections(
+                    count: configuration.readConnections, configuration: readConfiguration,
+                    readTimeout: TimeAmount(configuration.leaseTimeout), guards: guards, logger: logger)
+            },
+            clock: clock, logger: logger)
         do {
             // The first connection is being made: it may take up to the connect timeout,
             // which a short lease timeout must not cut.
@@ -211,6 +233,9 @@ public final class PostgresStorage: SQLStorageEngine {
     /// (`PostgresLoopReads`); others through the async row sequence.
     public func performValues(_ shape: SQLPreparedShape?, _ statement: SQLQueryString) async throws -> [SQLValues] {
         try gate.ensureOpen()
+        if let shape, !readConnections.isEmpty, let values = try await readValues(shape, statement) {
+            return values
+        }
         let logger = logger, loopReads = loopReads, guards = readCompleteGuards
         return try await withConnection(onItsEventLoop: false) { connection in
             var serializer = SQLSerializer(database: connection.sql(queryLogLevel: nil))
@@ -234,6 +259,20 @@ public final class PostgresStorage: SQLStorageEngine {
         }
     }
 
+    /// A fixed-shape read on the read connections, or nil when they declined it (the
+    /// caller reads through the pool).
+    private func readValues(_ shape: SQLPreparedShape, _ statement: SQLQueryString) async throws -> [SQLValues]? {
+        let (sql, binds) = PostgresStatementText.of(statement)
+        guard PostgresPreparedShapes.isPreparable(shape, sql: sql), let data = PostgresPreparedShapes.data(binds) else { return nil }
+        do {
+            return try await readConnections.values(shape, sql: sql, binds: data).get()
+        } catch is PostgresReadConnections.Declined {
+            return nil
+        } catch {
+            throw PostgresErrors.translateLegacy(error)
+        }
+    }
+
     public func migrationRunner() -> MigrationRunner {
         MigrationRunner(
             migrations: PostgresMigrations.all,
@@ -246,6 +285,7 @@ public final class PostgresStorage: SQLStorageEngine {
     /// Ends the pool's run loop, closing its connections. Idempotent.
     public func shutdown() async throws {
         guard gate.close() else { return }
+        await readConnections.shutdown()
         runTask.cancel()
         deadlineWatch.cancel()
         await runTask.value

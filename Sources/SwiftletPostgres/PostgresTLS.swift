@@ -49,4 +49,13 @@ public enum PostgresTLS: Sendable {
         case .required(let tls): .require(tls)
         }
     }
+
+    /// The same choice for a connection made without the pool (`PostgresReadConnections`).
+    func connection() throws -> PostgresConnection.Configuration.TLS {
+        switch self {
+        case .disabled: .disable
+        case .preferred(let tls): .prefer(try NIOSSLContext(configuration: tls))
+        case .required(let tls): .require(try NIOSSLContext(configuration: tls))
+        }
+    }
 }

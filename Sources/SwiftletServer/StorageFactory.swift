@@ -82,7 +82,8 @@ public enum StorageFactory {
                 url: try PostgresURL(parsing: text),
                 maximumConnections: config.storage.postgresPoolSize,
                 connectTimeout: .milliseconds(Int64(config.storage.postgresConnectTimeoutSeconds * 1000)),
-                leaseTimeout: .milliseconds(Int64(config.storage.postgresLeaseTimeoutSeconds * 1000))),
+                leaseTimeout: .milliseconds(Int64(config.storage.postgresLeaseTimeoutSeconds * 1000)),
+                readConnections: config.storage.postgresReadConnections),
             clock: clock, logger: logger)
     }
 

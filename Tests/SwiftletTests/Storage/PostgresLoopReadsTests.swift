@@ -15,15 +15,15 @@ struct PostgresLoopReadsTests {
     /// A storage of one pooled connection on a fresh migrated schema holding `seed`'s
     /// products, so that a test can look at the connection the reads ran on.
     static func withSeededCatalogue<T>(
-        startupParameters: [(String, String)] = [],
+        startupParameters: [(String, String)] = [], readConnections: Int = 0,
         _ body: (PostgresStorage, SQLCatalogRepository, String) async throws -> T
     ) async throws -> T {
         let schema = "t_" + RandomID.base32(byteCount: 8)
         try await PostgresSchemas.create(schema)
-        func connect(_ extra: [(String, String)]) async throws -> PostgresStorage {
+        func connect(_ extra: [(String, String)], readConnections: Int = 0) async throws -> PostgresStorage {
             try await PostgresStorage.connect(
                 PostgresStorageConfiguration(url: try TestStorage.postgresURL, maximumConnections: 1, leaseTimeout: .seconds(20),
-                                             startupParameters: [("search_path", schema)] + extra),
+                                             startupParameters: [("search_path", schema)] + extra, readConnections: readConnections),
                 logger: TestStorage.logger)
         }
         // Migrated and seeded without the test's parameters: a short lock_timeout would cut
@@ -37,7 +37,9 @@ struct PostgresLoopReadsTests {
             try? await PostgresSchemas.drop(schema)
             throw error
         }
-        return try await PostgresSchemas.closing(try await connect(startupParameters), dropping: schema) { storage in
+        return try await PostgresSchemas.closing(
+            try await connect(startupParameters, readConnections: readConnections), dropping: schema
+        ) { storage in
             try await body(storage, SQLCatalogRepository(executor: storage), schema)
         }
     }
