@@ -186,6 +186,7 @@ let package = Package(
                 .product(name: "Tracing", package: "swift-distributed-tracing"),
                 "SwiftletCore", "SwiftletMigrations",
                 .product(name: "SQLKit", package: "sql-kit"),
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings

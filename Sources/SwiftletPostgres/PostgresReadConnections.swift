@@ -15,7 +15,7 @@ import SwiftletSQLStorage
 /// loop's connections, the one with the fewest reads in flight (PostgresNIO runs a
 /// connection's queries one after another), and answered by one future on that loop.
 ///
-/// Reads are never refused for lack of room here: `Declined` tells the caller to take the
+/// Reads are never refused for lack of room here: `SQLLoopReadDeclined` tells the caller to take the
 /// pool's path instead, with its bounded wait and its errors. That happens when there are
 /// no read connections, after shutdown, when every connection of the loop already has
 /// `maximumQueued` reads, and for a second after a connection could not be made (so an
@@ -24,9 +24,6 @@ import SwiftletSQLStorage
 /// All state of one loop's connections lives on that loop (`LoopConnections`), so nothing
 /// here takes a lock on the read path.
 final class PostgresReadConnections: Sendable {
-    /// The read was not taken; the caller reads through the pool.
-    struct Declined: Error {}
-
     /// A read that did not complete within the read timeout; its connection is closed.
     struct TimedOut: Error {}
 
@@ -71,12 +68,12 @@ final class PostgresReadConnections: Sendable {
 
     /// The shape's rows, read on a connection of `eventLoop` when it has read connections
     /// (the caller's own loop saves a hop), else of the next loop in turn. Fails with
-    /// `Declined` when the read should go through the pool instead.
+    /// `SQLLoopReadDeclined` when the read should go through the pool instead.
     func values(
         _ shape: SQLPreparedShape, sql: String, binds: [PostgresData], preferring eventLoop: (any EventLoop)? = nil
     ) -> EventLoopFuture<[SQLValues]> {
         guard !loops.isEmpty else {
-            return (eventLoop ?? PostgresConnection.defaultEventLoopGroup.any()).makeFailedFuture(Declined())
+            return (eventLoop ?? PostgresConnection.defaultEventLoopGroup.any()).makeFailedFuture(SQLLoopReadDeclined())
         }
         let loop = eventLoop.flatMap { preferred in loops.first { $0.eventLoop === preferred } }
             ?? loops[next.wrappingAdd(1, ordering: .relaxed).oldValue % loops.count]
@@ -140,13 +137,13 @@ private final class LoopConnections: @unchecked Sendable {
     func read(_ shape: SQLPreparedShape, sql: String, binds: [PostgresData], reads: PostgresLoopReads) -> EventLoopFuture<[SQLValues]> {
         eventLoop.assertInEventLoop()
         guard !closed, let index = chooseSlot() else {
-            return eventLoop.makeFailedFuture(PostgresReadConnections.Declined())
+            return eventLoop.makeFailedFuture(SQLLoopReadDeclined())
         }
         let connection: EventLoopFuture<PostgresConnection>
         switch slots[index].state {
         case .open(let open): connection = eventLoop.makeSucceededFuture(open)
         case .connecting(let future): connection = future
-        case .empty: return eventLoop.makeFailedFuture(PostgresReadConnections.Declined())
+        case .empty: return eventLoop.makeFailedFuture(SQLLoopReadDeclined())
         }
         slots[index].inFlight += 1
         let generation = slots[index].generation
@@ -162,7 +159,7 @@ private final class LoopConnections: @unchecked Sendable {
         }
         connection.flatMapError { _ in
             // Not connected: the pool answers, as it does for everything else.
-            self.eventLoop.makeFailedFuture(PostgresReadConnections.Declined())
+            self.eventLoop.makeFailedFuture(SQLLoopReadDeclined())
         }.flatMap { connection in
             reads.values(shape, sql: sql, binds: binds, on: connection) {
                 guard !connection.isClosed else { throw PostgresErrors.unavailable() }

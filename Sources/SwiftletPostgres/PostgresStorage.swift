@@ -262,14 +262,11 @@ public final class PostgresStorage: SQLStorageEngine {
     /// A fixed-shape read on the read connections, or nil when they declined it (the
     /// caller reads through the pool).
     private func readValues(_ shape: SQLPreparedShape, _ statement: SQLQueryString) async throws -> [SQLValues]? {
-        let (sql, binds) = PostgresStatementText.of(statement)
-        guard PostgresPreparedShapes.isPreparable(shape, sql: sql), let data = PostgresPreparedShapes.data(binds) else { return nil }
+        guard let read = loopValues(shape, statement, preferring: nil) else { return nil }
         do {
-            return try await readConnections.values(shape, sql: sql, binds: data).get()
-        } catch is PostgresReadConnections.Declined {
+            return try await read.get()
+        } catch is SQLLoopReadDeclined {
             return nil
-        } catch {
-            throw PostgresErrors.translateLegacy(error)
         }
     }
 
@@ -291,5 +288,18 @@ public final class PostgresStorage: SQLStorageEngine {
         await runTask.value
         await deadlineWatch.value
         logger.debug("postgres storage closed")
+    }
+}
+
+extension PostgresStorage: SQLLoopReader {
+    /// On the read connections (`PostgresReadConnections`); nil without them or once closed.
+    public func loopValues(_ shape: SQLPreparedShape, _ statement: SQLQueryString, preferring eventLoop: (any EventLoop)?)
+        -> EventLoopFuture<[SQLValues]>? {
+        guard !readConnections.isEmpty, gate.isOpen else { return nil }
+        let (sql, binds) = PostgresStatementText.of(statement)
+        guard PostgresPreparedShapes.isPreparable(shape, sql: sql), let data = PostgresPreparedShapes.data(binds) else { return nil }
+        return readConnections.values(shape, sql: sql, binds: data, preferring: eventLoop).flatMapErrorThrowing { error in
+            throw error is SQLLoopReadDeclined ? error : PostgresErrors.translateLegacy(error)
+        }
     }
 }

@@ -39,14 +39,19 @@ public struct SQLCatalogRepository: CatalogRepository {
     }
 
     public func find(_ id: ProductID, includeOffShelf: Bool) async throws -> Product? {
-        let rows = try await executor.values(.catalogueProduct, """
-            SELECT \(unsafeRaw: Self.productWithSKUColumns)
-            FROM products p LEFT JOIN skus s ON s.product_id = p.id
-            WHERE p.id = \(bind: id.rawValue) AND p.deleted_at IS NULL
-            ORDER BY s.position
-            """)
+        let rows = try await executor.values(.catalogueProduct, Self.findQuery(id))
         guard let product = try Self.products(rows).first else { return nil }
         return product.onShelf || includeOffShelf ? product : nil
+    }
+
+    /// A product with its SKUs, one row per SKU (`products(_:)`), shelf state not checked.
+    static func findQuery(_ id: ProductID) -> SQLQueryString {
+        """
+        SELECT \(unsafeRaw: Self.productWithSKUColumns)
+        FROM products p LEFT JOIN skus s ON s.product_id = p.id
+        WHERE p.id = \(bind: id.rawValue) AND p.deleted_at IS NULL
+        ORDER BY s.position
+        """
     }
 
     /// One query for a page of products and their SKUs: the page is chosen in a subquery
@@ -54,7 +59,12 @@ public struct SQLCatalogRepository: CatalogRepository {
     /// with its SKUs, read by position (`SQLValues`). The buyer's two shapes (first page,
     /// later page) are prepared on PostgreSQL.
     public func list(includeOffShelf: Bool, limit: Int, cursor: String?) async throws -> Page<Product> {
-        let after = try KeysetCursor.decode(cursor)
+        let (query, shape) = Self.listQuery(includeOffShelf: includeOffShelf, limit: limit, after: try KeysetCursor.decode(cursor))
+        return Self.page(try Self.products(try await executor.values(shape, query)), limit: limit)
+    }
+
+    /// `list`'s statement, and its shape (the buyer's listings have one).
+    static func listQuery(includeOffShelf: Bool, limit: Int, after: KeysetCursor?) -> (SQLQueryString, SQLPreparedShape?) {
         var query = SQLQueryString("""
             SELECT \(unsafeRaw: Self.productWithSKUColumns)
             FROM (SELECT \(unsafeRaw: Self.productColumns) FROM products WHERE deleted_at IS NULL
@@ -69,8 +79,12 @@ public struct SQLCatalogRepository: CatalogRepository {
             ORDER BY p.created_at DESC, p.id DESC, s.position
             """)
         let shape: SQLPreparedShape? = includeOffShelf ? nil : after == nil ? .cataloguePage : .cataloguePageAfter
-        let products = try Self.products(try await executor.values(shape, query))
-        return KeysetCursor.page(products, limit: limit) { KeysetCursor(createdAt: $0.createdAt.unixMilliseconds, id: $0.id.rawValue) }
+        return (query, shape)
+    }
+
+    /// A page of `limit` from `limit + 1` products read, with the cursor after its last.
+    static func page(_ products: [Product], limit: Int) -> Page<Product> {
+        KeysetCursor.page(products, limit: limit) { KeysetCursor(createdAt: $0.createdAt.unixMilliseconds, id: $0.id.rawValue) }
     }
 
     /// The columns `products(_:)` reads: a product's, then its SKU's (null without one).

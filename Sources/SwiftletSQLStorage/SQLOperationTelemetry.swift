@@ -69,7 +69,22 @@ public final class SQLOperationTelemetry: Sendable {
     func measure<T: Sendable>(
         file: StaticString, function: StaticString, _ body: @escaping @Sendable () async throws -> T
     ) async throws -> T {
-        guard let attached = attached.withLock({ $0 }) else { return try await body() }
+        guard let (name, timer, traces) = operation(file: file, function: function) else { return try await body() }
+        let started = ContinuousClock.now
+        defer { timer.recordInterval(since: started) }
+        // Under an unsampled request the tracer would drop the span: do not make one.
+        guard traces, !UnsampledTrace.isCurrent else { return try await body() }
+        return try await withSpan("db " + name, ofKind: .client) { span in
+            span.attributes["db.system.name"] = system
+            span.attributes["db.operation.name"] = name
+            return try await body()
+        }
+    }
+
+    /// The call site's operation name and timer, and whether spans are made; nil while
+    /// nothing is attached.
+    func operation(file: StaticString, function: StaticString) -> (name: String, timer: CoreMetrics.Timer, traces: Bool)? {
+        guard let attached = attached.withLock({ $0 }) else { return nil }
         let key = OperationKey(file: UnsafeRawPointer(file.utf8Start), function: UnsafeRawPointer(function.utf8Start))
         let (name, timer) = operations.withLock { cached in
             if let operation = cached[key] { return operation }
@@ -80,15 +95,7 @@ public final class SQLOperationTelemetry: Sendable {
             cached[key] = (name, timer)
             return (name, timer)
         }
-        let started = ContinuousClock.now
-        defer { timer.recordInterval(since: started) }
-        // Under an unsampled request the tracer would drop the span: do not make one.
-        guard attached.traces, !UnsampledTrace.isCurrent else { return try await body() }
-        return try await withSpan("db " + name, ofKind: .client) { span in
-            span.attributes["db.system.name"] = system
-            span.attributes["db.operation.name"] = name
-            return try await body()
-        }
+        return (name, timer, attached.traces)
     }
 
     /// `SwiftletSQLStorage/SQLOrderRepository+Rows.swift` and `create(_:items:)` give

@@ -41,6 +41,8 @@ public final class EngineGate: Sendable {
         }
     }
 
+    public var isOpen: Bool { !closed.load(ordering: .relaxed) }
+
     /// Marks the engine closed; true only for the first caller (who does the closing).
     public func close() -> Bool {
         !closed.exchange(true, ordering: .relaxed)

@@ -142,7 +142,7 @@ public func buildApplication(
     AdminRoutes(storage: storage, clock: clock).register(on: router)
     let admin = router.group("/admin/v1").add(middleware: AdminKeyMiddleware(keys: storage.adminKeys, clock: clock))
     let buyer = router.group("/api/v1").add(middleware: BearerAuthMiddleware(auth: auth))
-    CatalogRoutes(catalog: commerce.catalog).register(on: routes, admin: admin)
+    CatalogRoutes(catalog: commerce.catalog, loopReads: SQLCatalogLoopReads.of(storage)).register(on: routes, admin: admin)
     OrderRoutes(orders: commerce.orders, payments: commerce.payments, refunds: commerce.refunds).register(buyer: buyer, admin: admin)
     RealtimeRoutes(inbox: storage.inbox, messages: realtime.messages, clock: clock).register(buyer: buyer, router: router)
     RoomRoutes(rooms: realtime.rooms, presence: realtime.presence).register(buyer: buyer)
@@ -212,7 +212,7 @@ public func buildApplication(
     let inlineRoutes = routes.inlineRoutes.filter { legacyProxy?.canaryRoutes.contains("GET " + $0) != true }
     let inlineLane = config.http.inlineRoutes
         ? InlineLane(routes: inlineRoutes, requestIDs: requestIDs, seam: seam, serverName: serverName, date: date,
-                     tracing: requestTracing)
+                     tracing: requestTracing, logger: logger)
         : nil
     customization.onComponents(SwiftletComponents(
         storage: storage, paySandbox: commerce.paySandbox, jobWorker: commerce.jobWorker, webhooks: webhooks.service,

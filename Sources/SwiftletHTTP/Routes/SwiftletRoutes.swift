@@ -54,8 +54,11 @@ public struct SwiftletRoutes {
 
     /// A GET whose answer never needs I/O: the same closure on both paths. It may return
     /// nil when the answer needs I/O (or is an error), and the router then answers with `otherwise`.
+    /// With `onLoop`, the lane may answer such a request itself with work that waits for
+    /// I/O on the event loop (`InlineDeferredHandler`); it must answer what `otherwise` does.
     public func get(
         _ path: String, answer: @escaping @Sendable (InlineRequest) -> InlineResponse?,
+        onLoop: InlineDeferredHandler? = nil,
         otherwise: @escaping @Sendable (Request, SwiftletRequestContext) async throws -> Response
     ) {
         precondition(authentication == nil, "use get(_:authenticated:otherwise:) on routes that require a token")
@@ -66,7 +69,7 @@ public struct SwiftletRoutes {
             }
             return try await otherwise(request, context)
         }
-        inline.table.get(prefix + path, answer)
+        inline.table.get(prefix + path, answer, deferred: onLoop)
     }
 
     /// An authenticated GET whose answer may come from memory for a principal whose token

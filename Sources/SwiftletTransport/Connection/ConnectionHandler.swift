@@ -18,7 +18,10 @@ import NIOTLS
 ///   writing the encoded response straight to the socket, and passes every other request
 ///   on to the router untouched. Responses must leave in request order (HTTP/1.1
 ///   pipelining), so while a request handed to the router is unanswered, later requests
-///   are handed on too; their responses' ends going out through here are counted.
+///   are handed on too; their responses' ends going out through here are counted. While
+///   an inline answer waits for I/O (a deferred answer), reading stops and the parts of
+///   requests already read wait here (at most one socket read's worth), to be taken in
+///   order once it is written.
 /// - **Backpressure.** While the socket cannot take more (the client is not reading),
 ///   reading stops: no further requests are parsed, answered inline or handed to the
 ///   router until the peer drains what was written. A client that pipelines without
@@ -55,6 +58,9 @@ final class ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private var socketContext: ChannelHandlerContext?
     /// A request the lane may answer, held until its end arrives.
     private var held: InlineLane.Candidate?
+    /// An inline answer is waiting for I/O; what arrives meanwhile waits in `waiting`.
+    private var answerPending = false
+    private var waiting: [HTTPServerRequestPart] = []
     /// Requests handed to the router whose responses have not ended yet.
     private var routerRequestsOpen = 0
     private var needsFlush = false
@@ -134,7 +140,16 @@ final class ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler {
     // MARK: Inbound
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        switch unwrapInboundIn(data) {
+        let part = unwrapInboundIn(data)
+        if answerPending {
+            waiting.append(part)
+            return
+        }
+        take(part, context: context)
+    }
+
+    private func take(_ part: HTTPServerRequestPart, context: ChannelHandlerContext) {
+        switch part {
         case .head(let head):
             let now = NIODeadline.now()
             _ = deadlines.headReceived(now: now)
@@ -154,7 +169,7 @@ final class ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 handOn(candidate.head, context: context)
             }
             forwardedInBatch = true
-            context.fireChannelRead(data)
+            context.fireChannelRead(wrapInboundOut(part))
         case .end:
             let now = NIODeadline.now()
             _ = deadlines.requestEnded(now: now)
@@ -163,24 +178,57 @@ final class ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 return
             }
             if let candidate = held.take() {
-                if answerInline(candidate) {
-                    _ = deadlines.responseEnded(now: now)
+                if answerInline(candidate, context: context) {
                     return
                 }
                 handOn(candidate.head, context: context)
             }
             forwardedInBatch = true
-            context.fireChannelRead(data)
+            context.fireChannelRead(wrapInboundOut(part))
         }
     }
 
-    private func answerInline(_ candidate: borrowing InlineLane.Candidate) -> Bool {
-        guard let socketContext, let response = lane?.respond(candidate, client: client, allocator: allocator) else {
+    private func answerInline(_ candidate: borrowing InlineLane.Candidate, context: ChannelHandlerContext) -> Bool {
+        guard let socketContext,
+              let answer = lane?.respond(candidate, client: client, eventLoop: context.eventLoop, allocator: allocator) else {
             return false
+        }
+        switch answer {
+        case .now(let response):
+            socketContext.write(NIOAny(IOData.byteBuffer(response)), promise: nil)
+            needsFlush = true
+            _ = deadlines.responseEnded(now: .now())
+        case .later(let response):
+            answerPending = true
+            let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+            response.whenSuccess { response in
+                let (handler, context) = bound.value
+                handler.answered(response, context: context)
+            }
+        }
+        return true
+    }
+
+    /// A deferred inline answer is ready: written, then the requests that waited for it are
+    /// taken in order (until one of them is deferred in turn), and reading resumes.
+    private func answered(_ response: ByteBuffer, context: ChannelHandlerContext) {
+        answerPending = false
+        _ = deadlines.responseEnded(now: .now())
+        // Closed meanwhile: the seam has counted the answer; nobody is left to read it.
+        guard let socketContext, context.channel.isActive else {
+            waiting.removeAll()
+            return
         }
         socketContext.write(NIOAny(IOData.byteBuffer(response)), promise: nil)
         needsFlush = true
-        return true
+        while !answerPending, !waiting.isEmpty {
+            take(waiting.removeFirst(), context: context)
+        }
+        channelReadComplete(context: context)
+        if !answerPending, readHeldBack, context.channel.isWritable {
+            readHeldBack = false
+            context.read()
+        }
     }
 
     // MARK: Upgrades
@@ -302,7 +350,7 @@ final class ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// Reads are requested from the pipeline's tail (NIO's auto-read, or the router's
     /// async channel when it wants more); they pass here on their way to the socket.
     func read(context: ChannelHandlerContext) {
-        if context.channel.isWritable {
+        if context.channel.isWritable, !answerPending {
             context.read()
         } else {
             readHeldBack = true
@@ -315,7 +363,7 @@ final class ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler {
     func channelWritabilityChanged(context: ChannelHandlerContext) {
         if context.channel.isWritable {
             deadlines.writeResumed()
-            if readHeldBack {
+            if readHeldBack, !answerPending {
                 readHeldBack = false
                 context.read()
             }

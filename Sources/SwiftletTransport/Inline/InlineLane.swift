@@ -1,6 +1,8 @@
 import HTTPTypes
+import Logging
 import NIOCore
 import NIOHTTP1
+import SwiftletCore
 import Synchronization
 import Tracing
 
@@ -13,6 +15,7 @@ public final class InlineLane: Sendable {
     let seam: RequestSeam
     let head: ResponseHeadWriter
     let tracing: RequestTracing
+    let logger: Logger
     private let answered = Atomic<Int>(0)
 
     /// Requests answered inline since start (the rest went to the router).
@@ -21,8 +24,9 @@ public final class InlineLane: Sendable {
     /// Routes some observer cannot check on the event loop are left out: their requests
     /// all go through the router, so no guard is ever skipped.
     public init(routes: InlineRouteTable, requestIDs: RequestIDs, seam: RequestSeam, serverName: String?,
-                date: HTTPDateHeader, tracing: RequestTracing = .off) {
+                date: HTTPDateHeader, tracing: RequestTracing = .off, logger: Logger = Logger(label: "swiftlet.http")) {
         self.tracing = tracing
+        self.logger = logger
         self.routes = routes.filter { seam.runsInline(route: $0) }
         self.head = ResponseHeadWriter(serverName: serverName, date: date)
         self.requestIDs = requestIDs
@@ -81,39 +85,83 @@ public final class InlineLane: Sendable {
                          suppliedRequestID: suppliedRequestID, carriesTraceparent: carriesTraceparent)
     }
 
-    /// The complete encoded response, or nil when the handler leaves the request to the
-    /// router. Inline handlers are pure reads of memory, so asking the handler first and
-    /// the seam second is indistinguishable from the router's order — and it keeps the
-    /// seam's "exactly once": a request the handler declines meets the seam on the router.
-    /// Written as HTTP/1.1 bytes here, in one buffer, instead of as parts for the encoder:
-    /// the header set is small and fixed, and the values are ours (content types from
-    /// code, request ids checked by `RequestIDs.isAcceptable`).
-    func respond(_ candidate: borrowing Candidate, client: SocketAddress?, allocator: ByteBufferAllocator) -> ByteBuffer? {
+    /// What the lane answers a request with: the encoded response now, or once work that
+    /// waits for I/O is done (`InlineDeferredHandler`), on the connection's event loop.
+    enum Answer {
+        case now(ByteBuffer)
+        case later(EventLoopFuture<ByteBuffer>)
+    }
+
+    /// The answer, or nil when the route leaves the request to the router. Inline handlers
+    /// are pure reads of memory, so asking the handler first and the seam second is
+    /// indistinguishable from the router's order — and it keeps the seam's "exactly once":
+    /// a request the handler declines meets the seam on the router. A deferred handler
+    /// only decides (without side effects) before the seam; its work starts after it.
+    func respond(
+        _ candidate: borrowing Candidate, client: SocketAddress?, eventLoop: any EventLoop, allocator: ByteBufferAllocator
+    ) -> Answer? {
         let headers = RequestHeaders.http1(candidate.head.headers)
         let request = InlineRequest(path: candidate.path, parameter: candidate.parameter, query: candidate.query, headers: headers)
-        guard let answer = candidate.route.handler(request) else { return nil }
-        answered.add(1, ordering: .relaxed)
+        if let answer = candidate.route.handler(request) {
+            let exchange = begin(candidate, headers: headers, client: client)
+            return .now(finish(exchange, exchange.passage.refusal.map { .failure($0) } ?? .success(answer), allocator: allocator))
+        }
+        guard let work = candidate.route.deferred?(request) else { return nil }
+        let exchange = begin(candidate, headers: headers, client: client)
+        if let refusal = exchange.passage.refusal {
+            return .now(finish(exchange, .failure(refusal), allocator: allocator))
+        }
+        // Under the request's span, so the work's own spans (a database read) are its children.
+        let answer = exchange.span.map { span in ServiceContext.withValue(span.context) { work(eventLoop) } } ?? work(eventLoop)
+        return .later(answer.hop(to: eventLoop)
+            .map { [self] in finish(exchange, .success($0), allocator: allocator) }
+            .recover { [self] in finish(exchange, .failure($0), allocator: allocator) })
+    }
 
+    /// A request the lane took, between the seam's begin and end.
+    private struct Exchange: Sendable {
+        let start: RequestStart
+        let span: (any Span)?
+        let passage: RequestSeam.Passage
+    }
+
+    private func begin(_ candidate: borrowing Candidate, headers: RequestHeaders, client: SocketAddress?) -> Exchange {
+        answered.add(1, ordering: .relaxed)
         let requestID = requestIDs.resolve(supplied: candidate.suppliedRequestID)
         let start = RequestStart(
             method: .get, route: candidate.route.template, path: String(candidate.path), client: client,
             requestID: requestID, headers: headers, started: candidate.started)
         let span = tracing.enabled
             ? tracing.start(start, headers: candidate.head.headers, carriesTraceparent: candidate.carriesTraceparent) : nil
-        let passage = seam.begin(start)
+        return Exchange(start: start, span: span, passage: seam.begin(start))
+    }
 
+    /// Written as HTTP/1.1 bytes here, in one buffer, instead of as parts for the encoder:
+    /// the header set is small and fixed, and the values are ours (content types from
+    /// code, request ids checked by `RequestIDs.isAcceptable`). Errors (a guard's refusal,
+    /// a failed deferred answer) are answered through the one error mapping.
+    private func finish(_ exchange: Exchange, _ result: Result<InlineResponse, any Error>, allocator: ByteBufferAllocator) -> ByteBuffer {
+        let requestID = exchange.start.requestID
         var buffer: ByteBuffer
         let status: HTTPResponse.Status
         let bodyByteCount: Int
-        if let refusal = passage.refusal {
-            let encoded = ErrorResponse.encode(ErrorResponse.classify(refusal), requestID: requestID)
+        switch result {
+        case .failure(let error):
+            let rendered = ErrorResponse.classify(error)
+            if rendered.isUnexpected {
+                logger.error("unhandled error", metadata: [
+                    "requestId": .string(requestID), "method": "GET", "path": .string(exchange.start.path),
+                    "error": .string(ErrorLog.describe(error)),
+                ])
+            }
+            let encoded = ErrorResponse.encode(rendered, requestID: requestID)
             status = encoded.status
             bodyByteCount = encoded.body.utf8.count
             buffer = allocator.buffer(capacity: 256 + bodyByteCount)
             head.write(status: status, contentType: nil, bodyByteCount: bodyByteCount, extra: encoded.headers,
                       requestID: requestID, to: &buffer)
             buffer.writeString(encoded.body)
-        } else {
+        case .success(let answer):
             status = answer.status
             bodyByteCount = answer.bodyByteCount
             buffer = allocator.buffer(capacity: 192 + bodyByteCount)
@@ -125,14 +173,14 @@ public final class InlineLane: Sendable {
             }
         }
         let outcome = RequestOutcome(
-            status: status, bodyBytes: bodyByteCount, durationNanoseconds: (NIODeadline.now() - candidate.started).nanoseconds,
-            traced: span != nil)
-        if let span {
+            status: status, bodyBytes: bodyByteCount,
+            durationNanoseconds: (NIODeadline.now() - exchange.start.started).nanoseconds, traced: exchange.span != nil)
+        if let span = exchange.span {
             tracing.finish(span, status: status)
-            ServiceContext.withValue(span.context) { seam.end(start, passage, outcome) }
+            ServiceContext.withValue(span.context) { seam.end(exchange.start, exchange.passage, outcome) }
             span.end()
         } else {
-            seam.end(start, passage, outcome)
+            seam.end(exchange.start, exchange.passage, outcome)
         }
         return buffer
     }

@@ -75,6 +75,18 @@ public struct InlineResponse: Sendable {
 /// route would (the router serves the same path whenever the inline lane does not).
 public typealias InlineHandler = @Sendable (InlineRequest) -> InlineResponse?
 
+/// Work whose answer waits for I/O that completes on an event loop (a read on a
+/// PostgreSQL connection of the same loop): started on the connection's event loop, and
+/// answered by a future, which may complete on any loop. It fails with the same errors
+/// the router's copy of the route throws; they are answered through the same mapping.
+public typealias InlineWork = @Sendable (any EventLoop) -> EventLoopFuture<InlineResponse>
+
+/// Decides, from the request alone and without side effects, whether the lane answers it
+/// with work that waits for I/O (`InlineWork`), or leaves it to the router (nil). The
+/// decision comes first so that the seam (guards, observers) runs before any work starts,
+/// exactly once, as on the router.
+public typealias InlineDeferredHandler = @Sendable (InlineRequest) -> InlineWork?
+
 /// The routes the inline lane may answer: exact paths, and paths ending in one
 /// `{parameter}` segment.
 ///
@@ -88,6 +100,8 @@ public struct InlineRouteTable: Sendable {
         /// The route as registered ("/user/{id}"): the template the seam reports.
         let template: String
         let handler: InlineHandler
+        /// Asked when `handler` declines.
+        let deferred: InlineDeferredHandler?
     }
 
     private var exact: [Substring: Route] = [:]
@@ -96,9 +110,10 @@ public struct InlineRouteTable: Sendable {
     public init() {}
 
     /// Adds a GET route. `path` is exact ("/health/live") or ends in one parameter
-    /// segment ("/user/{id}").
-    public mutating func get(_ path: String, _ handler: @escaping InlineHandler) {
-        let route = Route(template: path, handler: handler)
+    /// segment ("/user/{id}"). A request `handler` declines goes to `deferred` when there
+    /// is one, then to the router.
+    public mutating func get(_ path: String, _ handler: @escaping InlineHandler, deferred: InlineDeferredHandler? = nil) {
+        let route = Route(template: path, handler: handler, deferred: deferred)
         if path.hasSuffix("}"), let open = path.lastIndex(of: "{") {
             let prefix = String(path[..<open])
             precondition(prefix.hasSuffix("/"), "an inline parameter must be a whole trailing segment: \(path)")

@@ -7,6 +7,7 @@ import SwiftletCore
 import SwiftletHTTP
 import SwiftletServer
 import SwiftletTransport
+import Synchronization
 import Testing
 
 /// The inline lane answers I/O-free GETs on the event loop; these tests pin down exactly
@@ -23,6 +24,7 @@ struct InlineLaneTests {
             routes(router, storage)
             router.get("/test/lane") { _, _ in "router" }
             router.get("/test/lane/{name}") { _, context in "router " + (context.parameters.get("name") ?? "") }
+            router.get("/test/later") { _, _ in "router later" }
         }
         customization.inlineRoutes = { table in
             table.get("/test/lane") { request in
@@ -32,9 +34,29 @@ struct InlineLaneTests {
             table.get("/test/lane/{name}") { request in
                 .plainText("inline \(request.parameter ?? "")")
             }
+            // Answered after `?ms=` milliseconds on the event loop; `?fail` fails with a
+            // not-found error, `?crash` with an error nobody anticipated; `X-Decline` leaves
+            // it to the router. Each started work is counted.
+            table.get("/test/later", { _ in nil }, deferred: { request in
+                guard request.header("x-decline") == nil else { return nil }
+                let query = String(request.query ?? "")
+                let delay = query.hasPrefix("ms=") ? Int64(query.dropFirst(3)) ?? 0 : 0
+                return { eventLoop in
+                    InlineLaneTests.workStarted.add(1, ordering: .relaxed)
+                    return eventLoop.scheduleTask(in: .milliseconds(delay)) { () throws -> InlineResponse in
+                        defer { InlineLaneTests.workFinished.add(1, ordering: .relaxed) }
+                        if query == "fail" { throw SwiftletError.notFound("test.missing", "Nothing here.") }
+                        if query == "crash" { throw TestSetupError("unexpected") }
+                        return .plainText("later \(delay)")
+                    }.futureResult
+                }
+            })
         }
         return customization
     }()
+
+    static let workStarted = Atomic<Int>(0)
+    static let workFinished = Atomic<Int>(0)
 
     static func withServer(
         _ adjust: @escaping (inout SwiftletConfiguration) -> Void = { _ in },
@@ -105,6 +127,67 @@ struct InlineLaneTests {
             // Behind the slow request both went to the router; once it answered, the
             // lane takes requests again.
             #expect(replies.map(\.body) == ["done", "router", "router b", "inline"])
+        }
+    }
+
+    @Test("an answer that waits for I/O is answered by the lane, with the router's headers and error mapping")
+    func deferredAnswers() async throws {
+        try await Self.withServer { port in
+            let replies = try await RawConnection.open(port: port).exchange(
+                "GET /test/later?ms=20 HTTP/1.1\r\nHost: x\r\nX-Request-Id: mine-2\r\n\r\n"
+                    + "GET /test/later?fail HTTP/1.1\r\nHost: x\r\n\r\n"
+                    + "GET /test/later?crash HTTP/1.1\r\nHost: x\r\n\r\n"
+                    + "GET /test/later HTTP/1.1\r\nHost: x\r\nX-Decline: 1\r\n\r\n",
+                responses: 4)
+            #expect(replies.map(\.status) == [200, 404, 500, 200])
+            #expect(replies[0].body == "later 20")
+            #expect(replies[0].headers["x-request-id"] == "mine-2")
+            #expect(replies[0].headers["server"] == "swiftlet")
+            #expect(replies[0].headers["content-type"] == "text/plain; charset=utf-8")
+            #expect(replies[1].body.contains(#""code":"test.missing""#))
+            #expect(replies[1].headers["x-request-id"]?.isEmpty == false)
+            #expect(replies[2].body.contains(#""code":"internal.error""#))
+            #expect(!replies[2].body.contains("unexpected"), "an unanticipated error's text stays in the log")
+            #expect(replies[3].body == "router later")
+        }
+    }
+
+    @Test("pipelined requests behind an answer that waits for I/O wait for it, keep their order, and are answered inline again after it")
+    func deferredPipeliningKeepsOrder() async throws {
+        try await Self.withServer { port in
+            let replies = try await RawConnection.open(port: port).exchange(
+                "GET /test/later?ms=300 HTTP/1.1\r\nHost: x\r\n\r\n"
+                    + "GET /test/lane HTTP/1.1\r\nHost: x\r\n\r\n"
+                    + "GET /test/later?ms=1 HTTP/1.1\r\nHost: x\r\n\r\n"
+                    + "GET /test/lane HTTP/1.1\r\nHost: x\r\nX-Decline: 1\r\n\r\n"
+                    + "GET /test/later?ms=50 HTTP/1.1\r\nHost: x\r\n\r\n"
+                    + "GET /test/lane/c HTTP/1.1\r\nHost: x\r\n\r\n",
+                responses: 6, thenSend: "GET /test/later?ms=2 HTTP/1.1\r\nHost: x\r\n\r\n", responsesAfter: 1)
+            // The router's request (declined by the lane) holds the requests behind it, as
+            // always; the deferred answer behind it is the router's too.
+            #expect(replies.map(\.body) == ["later 300", "inline", "later 1", "router", "router later", "router c", "later 2"])
+        }
+    }
+
+    @Test("a client gone before the answer is ready: nothing is written, the server goes on")
+    func deferredClientGone() async throws {
+        try await Self.withServer { port in
+            let finished = Self.workFinished.load(ordering: .relaxed)
+            let connection = try await RawConnection.open(port: port)
+            try await connection.channel.executeThenClose { _, outbound in
+                try await outbound.write(ByteBuffer(string: "GET /test/later?ms=200 HTTP/1.1\r\nHost: x\r\n\r\n"
+                    + "GET /test/lane HTTP/1.1\r\nHost: x\r\n\r\n"))
+            }
+            // Until the work has finished, on a connection closed meanwhile (other tests'
+            // work counts too, so this waits at most for ours).
+            let deadline = ContinuousClock.now + .seconds(10)
+            while Self.workFinished.load(ordering: .relaxed) == finished, ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            try await Task.sleep(for: .milliseconds(20))
+            let reply = try #require(try await RawConnection.open(port: port).exchange(
+                "GET /test/later?ms=1 HTTP/1.1\r\nHost: x\r\n\r\n", responses: 1).first)
+            #expect(reply.body == "later 1")
         }
     }
 

@@ -72,7 +72,7 @@ struct PostgresReadConnectionsTests {
                 _ = try await future.get()
                 return false
             } catch {
-                return error is PostgresReadConnections.Declined
+                return error is SQLLoopReadDeclined
             }
         }
         let none = PostgresReadConnections(

@@ -69,7 +69,7 @@ enum TestStorage {
             // the machine was busy. The tests of the wait itself make storages of their own.
             let storage = try await PostgresStorage.connect(
                 PostgresStorageConfiguration(url: try postgresURL, maximumConnections: 20, leaseTimeout: .seconds(20),
-                                             startupParameters: [("search_path", schema)]),
+                                             startupParameters: [("search_path", schema)], readConnections: 2),
                 clock: clock, logger: logger)
             return try await PostgresSchemas.closing(storage, dropping: schema) { storage in
                 if migrate { try await storage.migrationRunner().migrate() }

@@ -26,6 +26,7 @@ public final class CatalogCache: ClusterInvalidatedCache {
 
     private let entries: ReadThroughCache<Key, String>
     private let announce: @Sendable (String) -> Void
+    private let lifetime: TimeInterval
 
     /// - Parameters:
     ///   - lifetime: how old a cached answer (and so the stock it shows) may get; zero
@@ -35,10 +36,15 @@ public final class CatalogCache: ClusterInvalidatedCache {
                 announce: @escaping @Sendable (String) -> Void = { _ in }) {
         entries = ReadThroughCache(lifetime: lifetime, capacity: capacity, maxBytes: maxBytes, clock: clock,
                                    cost: { $0.utf8.count })
+        self.lifetime = lifetime
         self.announce = announce
     }
 
     public static let off = CatalogCache(lifetime: 0, clock: .system)
+
+    /// Whether every read loads now: the cache is off, or bypassed while the cluster's
+    /// announcements cannot be trusted. Such reads need no single flight through it.
+    public var loadsEveryRead: Bool { lifetime <= 0 || isBypassed }
 
     /// The held answer, if fresh; never loads. For the inline lane.
     public func cached(_ key: Key) -> String? {

@@ -111,6 +111,6 @@ public struct CatalogService: Sendable {
         return sku
     }
 
-    static let productNotFound = SwiftletError.notFound("catalog.product_not_found", "No such product.")
+    public static let productNotFound = SwiftletError.notFound("catalog.product_not_found", "No such product.")
     static let skuNotFound = SwiftletError.notFound("catalog.sku_not_found", "No such SKU.")
 }
