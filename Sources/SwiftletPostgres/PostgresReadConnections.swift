@@ -1,6 +1,5 @@
 import Logging
 import NIOCore
-import NIOPosix
 import PostgresNIO
 import Synchronization
 import SwiftletSQLStorage
