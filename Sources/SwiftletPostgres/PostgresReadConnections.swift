@@ -1,31 +1,31 @@
 import Logging
 import NIOCore
 import PostgresNIO
+import SwiftletCore
 import Synchronization
 import SwiftletSQLStorage
 
 /// A few connections of their own on each event loop for the buyer's fixed-shape reads
 /// (the catalogue), used without a lease.
 ///
-/// A read through `PostgresClient` waits for a lease in a task of its own (the pool's lease
-/// is async only, and its wait is bounded, `PostgresConnectionLease`), then hops to the
-/// connection's event loop and back: for a page of a few dozen rows those hand-offs cost
-/// about as much CPU as the rows. Here a read is queued straight onto one of its event
+/// `PostgresClient` leases a connection only asynchronously (and its wait is bounded in a
+/// task of its own, `PostgresConnectionLease`), so a request on an event loop must cross
+/// into a task to read through it. Here a read is queued straight onto one of its event
 /// loop's connections, the one with the fewest reads in flight (PostgresNIO runs a
-/// connection's queries one after another), and answered by one future on that loop.
+/// connection's queries one after another), and answered by one future on that loop: the
+/// inline lane parses, reads and answers a catalogue request on one loop, without a task.
+/// (Async callers read here too, through one future; that alone measured no cheaper than
+/// the pool, the crossing into the task being the cost.)
 ///
-/// Reads are never refused for lack of room here: `SQLLoopReadDeclined` tells the caller to take the
-/// pool's path instead, with its bounded wait and its errors. That happens when there are
-/// no read connections, after shutdown, when every connection of the loop already has
-/// `maximumQueued` reads, and for a second after a connection could not be made (so an
+/// Reads are never refused for lack of room here: `SQLLoopReadDeclined` tells the caller
+/// to take the pool's path instead, with its bounded wait and its errors. That happens when
+/// there are no read connections, after shutdown, when every connection of the loop already
+/// has `maximumQueued` reads, and for a second after a connection could not be made (so an
 /// outage is answered as the pool answers it, and not retried by every request).
 ///
 /// All state of one loop's connections lives on that loop (`LoopConnections`), so nothing
 /// here takes a lock on the read path.
 final class PostgresReadConnections: Sendable {
-    /// A read that did not complete within the read timeout; its connection is closed.
-    struct TimedOut: Error {}
-
     /// How the read connections name themselves to the server (`pg_stat_activity`).
     static let applicationName = "swiftlet catalogue reads"
     /// Reads queued on one connection before further reads decline to the pool.
@@ -56,7 +56,7 @@ final class PostgresReadConnections: Sendable {
 
     var isEmpty: Bool { loops.isEmpty }
 
-    /// Connections open now, over every loop (tests and the shutdown check read it).
+    /// Connections open now, over every loop (tests read it).
     func openCount() async -> Int {
         var total = 0
         for loop in loops {
@@ -164,7 +164,15 @@ private final class LoopConnections: @unchecked Sendable {
                 guard !connection.isClosed else { throw PostgresErrors.unavailable() }
             }
         }.whenComplete { [self] result in
-            if generation == slots[index].generation { slots[index].inFlight -= 1 }
+            if generation == slots[index].generation {
+                slots[index].inFlight -= 1
+                if case .failure(let error) = result, Self.endsConnection(error), case .open(let ended) = slots[index].state {
+                    // The server ended it (a restart, a terminated backend): reads after this
+                    // one get a new connection, even before the close has come through.
+                    lost(index, generation: generation)
+                    ended.close().whenComplete { _ in }
+                }
+            }
             if pending.complete(result) { timeout.cancel() }
         }
         return pending.promise.futureResult
@@ -177,6 +185,10 @@ private final class LoopConnections: @unchecked Sendable {
         var connecting: Int?
         var empty: Int?
         for index in slots.indices {
+            if case .open(let connection) = slots[index].state, connection.isClosed {
+                // Closed by the server; its close may not have reached `lost` yet.
+                lost(index, generation: slots[index].generation)
+            }
             switch slots[index].state {
             case .open:
                 if best.map({ slots[index].inFlight < slots[$0].inFlight }) ?? true { best = index }
@@ -193,6 +205,11 @@ private final class LoopConnections: @unchecked Sendable {
         let chosen = best ?? connecting
         guard let chosen, slots[chosen].inFlight < PostgresReadConnections.maximumQueued else { return nil }
         return chosen
+    }
+
+    /// Whether a read's error means its connection is done for.
+    private static func endsConnection(_ error: any Error) -> Bool {
+        (PostgresErrors.translateLegacy(error) as? SwiftletError)?.code == PostgresErrors.unavailable().code
     }
 
     private func mayConnect() -> Bool {

@@ -22,19 +22,17 @@ public struct SQLLoopReadDeclined: Error {
 
 extension SQLLoopReader {
     /// A loop read measured like `values` (the same operation name, duration and span),
-    /// falling back to `performValues` when declined.
+    /// through `performValues` when declined (measured as one operation either way).
     func loopValues(
         _ shape: SQLPreparedShape, _ statement: SQLQueryString, on eventLoop: any EventLoop,
         function: StaticString, file: StaticString
     ) -> EventLoopFuture<[SQLValues]>? {
         guard let read = loopValues(shape, statement, preferring: eventLoop) else { return nil }
-        let measured = operations.measure(file: file, function: function, read)
-        return measured.flatMapError { error in
+        let answered = read.flatMapError { error in
             guard error is SQLLoopReadDeclined else { return eventLoop.makeFailedFuture(error) }
-            return eventLoop.makeFutureWithTask {
-                try await self.values(shape, statement, function: function, file: file)
-            }
+            return eventLoop.makeFutureWithTask { try await self.performValues(shape, statement) }
         }
+        return operations.measure(file: file, function: function, answered)
     }
 }
 
@@ -53,7 +51,7 @@ extension SQLOperationTelemetry {
         }
         return future.always { [span] result in
             timer.recordInterval(since: started)
-            if case .failure(let error) = result, !(error is SQLLoopReadDeclined) { span?.recordError(error) }
+            if case .failure(let error) = result { span?.recordError(error) }
             span?.end()
         }
     }

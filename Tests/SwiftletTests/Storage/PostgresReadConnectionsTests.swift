@@ -100,7 +100,7 @@ struct PostgresReadConnectionsTests {
             host: url.host, port: url.port, username: url.username, password: url.password, database: url.database, tls: .disable)
         let one = PostgresReadConnections(
             count: 1, configuration: reachable, readTimeout: .seconds(20), guards: ReadCompleteGuards(logger: logger), logger: logger)
-        let slow = "SELECT 1::int8 FROM pg_sleep(0.5)"
+        let slow = "SELECT 1::int8 FROM pg_sleep(0.1)"
         let queued = (0..<PostgresReadConnections.maximumQueued).map { _ in one.values(.catalogueProduct, sql: slow, binds: []) }
         #expect(await declined(one.values(.catalogueProduct, sql: slow, binds: [])), "a full queue hands the read on")
         for read in queued {

@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import HummingbirdTesting
 import NIOCore
+import SwiftletConfig
 @testable import SwiftletCore
 @testable import SwiftletServer
 import Testing
@@ -13,12 +14,13 @@ import Testing
 struct MetricsEndpointTests {
     /// Runs `body` with a live server and an admin key for `/metrics`.
     static func withMetrics(
-        _ kind: EngineKind = .sqlite, _ body: @escaping @Sendable (any TestClientProtocol, String) async throws -> Void
+        _ kind: EngineKind = .sqlite, config adjust: @escaping (inout SwiftletConfiguration) -> Void = { _ in },
+        _ body: @escaping @Sendable (any TestClientProtocol, String) async throws -> Void
     ) async throws {
         try await TestStorage.withStorage(kind) { storage in
             let key = SecretToken.generate(prefix: "swk_")
             _ = try await storage.adminKeys.create(name: "scraper", keyHash: SecretToken.hash(key), now: Date())
-            let app = try await TestApp.application(storage: storage)
+            let app = try await TestApp.application(storage: storage, config: TestApp.config(adjust))
             try await app.test(.live) { (client: any TestClientProtocol) async throws in
                 try await body(client, key)
             }
@@ -85,6 +87,23 @@ struct MetricsEndpointTests {
             #expect(!exposition.contains("p_missing"))
             #expect(exposition.contains(#"db_client_operation_duration_seconds_count{db_system_name="\#(kind == .sqlite ? "sqlite" : "postgresql")",db_operation_name="catalog."#))
             #expect(exposition.contains(#"le="0.5"}"#), "the latency SLO's bucket boundary prints as the rules expect")
+        }
+    }
+
+    @Test("catalogue reads answered on the event loop (PostgreSQL, cache off) are counted as requests and as database operations, once each")
+    func loopReadsCounted() async throws {
+        guard EngineKind.available.contains(.postgres) else { return }
+        try await Self.withMetrics(.postgres, config: { $0.cache.catalogueLifetimeSeconds = 0 }) { client, key in
+            // Kept alive on one connection: the inline lane's requests.
+            let requests = Array(repeating: "/api/v1/products", count: 5) + (0..<3).map { "/api/v1/products/p_missing\($0)" }
+            let replies = try await RawConnection.open(port: try #require(client.port)).exchange(
+                requests.map { "GET \($0) HTTP/1.1\r\nHost: x\r\n\r\n" }.joined(), responses: requests.count)
+            #expect(replies.map(\.status) == [200, 200, 200, 200, 200, 404, 404, 404])
+            let exposition = try await Self.scrape(client, key: key)
+            #expect(Self.sample(exposition, #"http_server_request_duration_seconds_count{http_request_method="GET",http_route="/api/v1/products",http_response_status_code="200",error_type="",url_scheme="http"}"#) == 5)
+            #expect(Self.sample(exposition, #"http_server_request_duration_seconds_count{http_request_method="GET",http_route="/api/v1/products/{id}",http_response_status_code="404",error_type="",url_scheme="http"}"#) == 3)
+            #expect(Self.sample(exposition, #"db_client_operation_duration_seconds_count{db_system_name="postgresql",db_operation_name="catalog.list"}"#) == 5)
+            #expect(Self.sample(exposition, #"db_client_operation_duration_seconds_count{db_system_name="postgresql",db_operation_name="catalog.find"}"#) == 3)
         }
     }
 
