@@ -7,4 +7,5 @@
 #   bench/catalogue-rounds.sh                         # 5 rounds, PostgreSQL and SQLite
 #   ROUNDS=9 ENGINES=postgres bench/catalogue-rounds.sh
 #   SKIP_BUILD=1 bench/catalogue-rounds.sh            # use the production binary already built
+#   WHAT=orders ENGINES=postgres bench/catalogue-rounds.sh   # POST /api/v1/orders instead
 exec "$(cd "$(dirname "$0")" && pwd)/orders-peers.sh" catalogue_rounds.py
