@@ -56,7 +56,7 @@ public final class PostgresStorage: SQLStorageEngine {
     @_spi(Testing) public let rollbackFaults = RollbackFaults()
 
     private init(client: PostgresClient, leaseTimeout: Duration, runTask: Task<Void, Never>, maximumConnections: Int,
-                 readConnections: (ReadCompleteGuards) -> PostgresReadConnections, clock: SwiftletClock, logger: Logger) {
+                 readConnections: PostgresReadConnections, guards: ReadCompleteGuards, clock: SwiftletClock, logger: Logger) {
         self.client = client
         self.operations = SQLOperationTelemetry(system: "postgresql", maximumConnections: maximumConnections)
         self.leaseTimeout = leaseTimeout
@@ -64,9 +64,8 @@ public final class PostgresStorage: SQLStorageEngine {
         self.deadlineWatch = Task { [deadlines] in await deadlines.watch() }
         self.clock = clock
         self.logger = logger
-        let guards = ReadCompleteGuards(logger: logger)
         self.readCompleteGuards = guards
-        self.readConnections = readConnections(guards)
+        self.readConnections = readConnections
     }
 
     /// Creates the pool and proves it can reach the server (fails fast with the cause).
@@ -91,15 +90,14 @@ public final class PostgresStorage: SQLStorageEngine {
         }
         let client = PostgresClient(configuration: clientConfiguration, backgroundLogger: logger)
         let runTask = Task { await client.run() }
+        let guards = ReadCompleteGuards(logger: logger)
         let storage = PostgresStorage(
             client: client, leaseTimeout: configuration.leaseTimeout, runTask: runTask,
             maximumConnections: configuration.maximumConnections,
-            readConnections: { guards in
-                PostgresReadConnections(
-                    count: configuration.readConnections, configuration: readConfiguration,
-                    readTimeout: TimeAmount(configuration.leaseTimeout), guards: guards, logger: logger)
-            },
-            clock: clock, logger: logger)
+            readConnections: PostgresReadConnections(
+                count: configuration.readConnections, configuration: readConfiguration,
+                readTimeout: TimeAmount(configuration.leaseTimeout), guards: guards, logger: logger),
+            guards: guards, clock: clock, logger: logger)
         do {
             // The first connection is being made: it may take up to the connect timeout,
             // which a short lease timeout must not cut.
@@ -292,6 +290,8 @@ public final class PostgresStorage: SQLStorageEngine {
 }
 
 extension PostgresStorage: SQLLoopReader {
+    public var readsOnLoop: Bool { !readConnections.isEmpty }
+
     /// On the read connections (`PostgresReadConnections`); nil without them or once closed.
     public func loopValues(_ shape: SQLPreparedShape, _ statement: SQLQueryString, preferring eventLoop: (any EventLoop)?)
         -> EventLoopFuture<[SQLValues]>? {

@@ -7,6 +7,10 @@ import Tracing
 /// (PostgreSQL's read connections), so a request answered on its connection's event loop
 /// (the inline lane) can wait for its rows there, without a task or a hop.
 public protocol SQLLoopReader: SQLExecutor {
+    /// Whether this engine, as configured, reads on event loops at all (PostgreSQL: with
+    /// read connections). Without, callers keep to their usual path.
+    var readsOnLoop: Bool { get }
+
     /// The statement's values, read preferably on `eventLoop`; nil when the engine cannot
     /// read on an event loop now. The future fails with `SQLLoopReadDeclined` when this read
     /// cannot be taken (the caller reads the usual way), or with the engine's errors,

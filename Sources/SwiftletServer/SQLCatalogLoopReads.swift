@@ -8,9 +8,10 @@ import SwiftletSQLStorage
 struct SQLCatalogLoopReads: CatalogLoopReads {
     let repository: SQLCatalogRepository
 
-    /// Loop reads for `storage`, or nil when its engine has none.
+    /// Loop reads for `storage`, or nil when its engine, as configured, has none (the
+    /// catalogue's routes then leave those reads to the router).
     static func of(_ storage: any StorageEngine) -> SQLCatalogLoopReads? {
-        guard let reader = storage as? any SQLLoopReader else { return nil }
+        guard let reader = storage as? any SQLLoopReader, reader.readsOnLoop else { return nil }
         return SQLCatalogLoopReads(repository: SQLCatalogRepository(executor: reader))
     }
 
