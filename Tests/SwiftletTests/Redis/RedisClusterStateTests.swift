@@ -39,9 +39,11 @@ struct RedisClusterStateTests {
     @Test("set-if-absent has one winner among racing callers; compare-and-delete releases only one's own")
     func nonceAndLock() async throws {
         try await withState { state, _ in
+            // Redis expires keys by its own wall clock; the lease is long enough that a
+            // loaded test machine cannot see it lapse between the race and the reads below.
             let winners = try await withThrowingTaskGroup(of: Bool.self) { group in
                 for index in 0..<50 {
-                    group.addTask { try await state.setIfAbsent("lock:job", to: "owner-\(index)", expiresIn: 5) }
+                    group.addTask { try await state.setIfAbsent("lock:job", to: "owner-\(index)", expiresIn: 600) }
                 }
                 return try await group.reduce(0) { $0 + ($1 ? 1 : 0) }
             }
@@ -54,7 +56,7 @@ struct RedisClusterStateTests {
             try await state.set("token", to: "t1", expiresIn: 30.0005)
             #expect(try await state.value(at: "token") == "t1")
             let ttl = try await state.client.send("PTTL", "token").int ?? -1
-            #expect(ttl > 25_000 && ttl <= 30_001, "expiry in whole milliseconds, rounded up")
+            #expect(ttl > 10_000 && ttl <= 30_001, "expiry in whole milliseconds, rounded up")
         }
     }
 
