@@ -21,14 +21,15 @@ struct PaymentNotifyTests {
 
     @Test("the same notify 5 times at once, with the timeout job and a cancel: one transition", arguments: EngineKind.available)
     func duplicatesRaceTimeoutAndCancel(_ kind: EngineKind) async throws {
-        // 3 s to pay: a loaded machine needs more than 1 s to create the order and prepay.
+        // On a clock the test moves, so the order passes its deadline only when the test says.
         let config = CommerceHarness.config { $0.commerce.unpaidTimeoutSeconds = 3 }
-        try await CommerceHarness.run(kind, config: config, runsJobWorker: false) { app in
+        let clock = MutableClock(Date())
+        try await CommerceHarness.run(kind, config: config, runsJobWorker: false, clock: clock.clock) { app in
             let (productID, sku) = try await app.product(stock: 3)
             let (token, order, prepayID) = try await app.orderAndPrepay(buyer: "erin", sku: sku)
             try app.sandbox.pay(prepayID: prepayID, notify: false)
             let notify = try Self.genuineNotify(app, order.outTradeNo)
-            try await Task.sleep(for: .milliseconds(3100))  // the order is now past its payment deadline
+            clock.advance(3.1)  // the order is now past its payment deadline
 
             let replies = try await withThrowingTaskGroup(of: String.self) { group in
                 for _ in 0..<5 {
