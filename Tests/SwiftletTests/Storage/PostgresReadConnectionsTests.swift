@@ -119,8 +119,10 @@ struct PostgresReadConnectionsTests {
         let url = try TestStorage.postgresURL
         let reachable = PostgresConnection.Configuration(
             host: url.host, port: url.port, username: url.username, password: url.password, database: url.database, tls: .disable)
+        // The timeout also bounds the next read's connect: 2 s, so a loaded machine's slow
+        // backend start does not time that one out too.
         let one = PostgresReadConnections(
-            count: 1, configuration: reachable, readTimeout: .milliseconds(300), guards: ReadCompleteGuards(logger: logger),
+            count: 1, configuration: reachable, readTimeout: .seconds(2), guards: ReadCompleteGuards(logger: logger),
             logger: logger)
         do {
             _ = try await one.values(.catalogueProduct, sql: "SELECT 1::int8 FROM pg_sleep(5)", binds: []).get()
