@@ -271,11 +271,15 @@ public final class PostgresStorage: SQLStorageEngine {
     public func migrationRunner() -> MigrationRunner {
         MigrationRunner(
             migrations: PostgresMigrations.all,
-            // One advisory lock key for all Swiftlet migrators: nodes starting together
-            // apply each migration once.
-            target: SQLMigrationTarget(executor: self, lockStatement: "SELECT pg_advisory_xact_lock(7355608001)"),
+            target: SQLMigrationTarget(executor: self, lockStatement: Self.migrationLock),
             now: { Date().unixMilliseconds })
     }
+
+    /// Serialises migrators of one schema: nodes starting together apply each migration
+    /// once. The key is Swiftlet's class (first half) and the schema the migrations create
+    /// their tables in (second half), so deployments sharing a database in separate schemas
+    /// (staging beside production, one per test) migrate without waiting for each other.
+    static let migrationLock = "SELECT pg_advisory_xact_lock(7355608, hashtext(current_schema()))"
 
     /// Ends the pool's run loop, closing its connections. Idempotent.
     public func shutdown() async throws {
