@@ -139,12 +139,12 @@ log "running tests (PostgreSQL: $SWIFTLET_TEST_POSTGRES_URL, Redis: $SWIFTLET_TE
 # bounds (timeouts, deadlines) over. So do the suites that run whole applications against
 # real receivers and the WeChat sandbox for webhooks and subscribe messages (each case its
 # own server, receiver and database, with hanging and slow receivers among them), the load
-# shedding test (it overloads a node on purpose) and the WeChat breaker's hang test (it
-# counts calls against a sandbox that answers after the client's timeout), and the metrics
-# cardinality test (10,000 requests to invented paths).
+# shedding test (it overloads a node on purpose), the WeChat and WeChat Pay breakers' hang
+# tests (they count calls against a sandbox that answers after the client's timeout, 250 ms
+# for WeChat Pay), and the metrics cardinality test (10,000 requests to invented paths).
 MULTI_PROCESS_SUITES=(ThreeNodeClusterTests ThreeNodeRedisClusterTests CrashRecoveryTests WebhookCrashTests RealtimeGatewayTests
   RealtimeDeliveryTests WebhookDeliveryTests WebhookEndToEndTests SubscribeEndToEndTests SubscribeMessageClientTests
-  LoadSheddingTests WeChatBreakerTests MetricsCardinalityTests)
+  LoadSheddingTests WeChatBreakerTests WeChatPayBreakerTests MetricsCardinalityTests)
 if [ $# -eq 0 ]; then
   skip=$(IFS='|'; echo "${MULTI_PROCESS_SUITES[*]}")
   # Every phase runs even after one fails, so one run shows every failure; the run fails

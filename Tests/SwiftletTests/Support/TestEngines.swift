@@ -62,19 +62,71 @@ enum TestStorage {
                 throw error
             }
         case .postgres:
-            let schema = "t_" + RandomID.base32(byteCount: 8)
-            try await PostgresSchemas.create(schema)
-            // A generous wait for a connection: the suites all start at once on two cores, and
-            // a test counting exact outcomes (200 buyers, 50 units) must not see a 503 because
-            // the machine was busy. The tests of the wait itself make storages of their own.
-            let storage = try await PostgresStorage.connect(
-                PostgresStorageConfiguration(url: try postgresURL, maximumConnections: 20, leaseTimeout: .seconds(20),
-                                             startupParameters: [("search_path", schema)], readConnections: 2),
-                clock: clock, logger: logger)
-            return try await PostgresSchemas.closing(storage, dropping: schema) { storage in
-                if migrate { try await storage.migrationRunner().migrate() }
-                return try await body(storage)
+            return try await PostgresTestSlots.withSlot {
+                let schema = "t_" + RandomID.base32(byteCount: 8)
+                try await PostgresSchemas.create(schema)
+                // A generous wait for a connection: the suites all start at once on two cores,
+                // and a test counting exact outcomes (200 buyers, 50 units) must not see a 503
+                // because the machine was busy. The tests of the wait itself make storages of
+                // their own.
+                let storage = try await PostgresStorage.connect(
+                    PostgresStorageConfiguration(url: try postgresURL, maximumConnections: 20, leaseTimeout: .seconds(20),
+                                                 startupParameters: [("search_path", schema)], readConnections: 2),
+                    clock: clock, logger: logger)
+                return try await PostgresSchemas.closing(storage, dropping: schema) { storage in
+                    if migrate { try await storage.migrationRunner().migrate() }
+                    return try await body(storage)
+                }
             }
+        }
+    }
+}
+
+/// At most `limit` PostgreSQL test databases are in use at once. The suites all start
+/// together on two cores; a PostgreSQL storage migrates its own schema and may open 22
+/// connections, and a hundred of them at once overload the machine (every real-time bound
+/// in the parallel suites with it) and the test server's `max_connections`. The rest wait
+/// their turn. Re-entrant within a task: a test holding a slot that opens another storage
+/// does not wait for itself.
+actor PostgresTestSlots {
+    static let shared = PostgresTestSlots(limit: 6)
+    @TaskLocal static var held = false
+
+    private let limit: Int
+    private var inUse = 0
+    private var waiting: [CheckedContinuation<Void, Never>] = []
+
+    init(limit: Int) {
+        self.limit = limit
+    }
+
+    static func withSlot<T>(_ body: () async throws -> T) async throws -> T {
+        if held { return try await body() }
+        await shared.acquire()
+        do {
+            let result = try await $held.withValue(true) { try await body() }
+            await shared.release()
+            return result
+        } catch {
+            await shared.release()
+            throw error
+        }
+    }
+
+    private func acquire() async {
+        if inUse < limit {
+            inUse += 1
+            return
+        }
+        await withCheckedContinuation { waiting.append($0) }
+    }
+
+    /// A waiting test takes the slot over directly, so none is taken twice.
+    private func release() {
+        if waiting.isEmpty {
+            inUse -= 1
+        } else {
+            waiting.removeFirst().resume()
         }
     }
 }
