@@ -58,6 +58,11 @@ struct InlineLaneTests {
     static let workStarted = Atomic<Int>(0)
     static let workFinished = Atomic<Int>(0)
 
+    /// A bodiless GET as it goes on the wire, with `fields` after `Host`.
+    static func get(_ target: String, _ fields: String...) -> String {
+        "GET \(target) HTTP/1.1\r\nHost: x\r\n" + fields.map { $0 + "\r\n" }.joined() + "\r\n"
+    }
+
     static func withServer(
         _ adjust: @escaping (inout SwiftletConfiguration) -> Void = { _ in },
         _ body: @escaping @Sendable (_ port: Int) async throws -> Void
@@ -74,8 +79,8 @@ struct InlineLaneTests {
     func answeredInline() async throws {
         try await Self.withServer { port in
             let replies = try await RawConnection.open(port: port).exchange(
-                "GET /test/lane HTTP/1.1\r\nHost: x\r\n\r\n"
-                    + "GET /test/lane/ab?x=1 HTTP/1.1\r\nHost: x\r\nX-Request-Id: mine-1\r\n\r\n",
+                Self.get("/test/lane")
+                    + Self.get("/test/lane/ab?x=1", "X-Request-Id: mine-1"),
                 responses: 2)
             #expect(replies.map(\.body) == ["inline", "inline ab"])
             #expect(replies[0].status == 200)
@@ -120,10 +125,10 @@ struct InlineLaneTests {
         try await Self.withServer { port in
             let connection = try await RawConnection.open(port: port)
             let replies = try await connection.exchange(
-                "GET /test/slow?ms=300 HTTP/1.1\r\nHost: x\r\n\r\n"
-                    + "GET /test/lane HTTP/1.1\r\nHost: x\r\n\r\n"
-                    + "GET /test/lane/b HTTP/1.1\r\nHost: x\r\n\r\n",
-                responses: 3, thenSend: "GET /test/lane HTTP/1.1\r\nHost: x\r\n\r\n", responsesAfter: 1)
+                Self.get("/test/slow?ms=300")
+                    + Self.get("/test/lane")
+                    + Self.get("/test/lane/b"),
+                responses: 3, thenSend: Self.get("/test/lane"), responsesAfter: 1)
             // Behind the slow request both went to the router; once it answered, the
             // lane takes requests again.
             #expect(replies.map(\.body) == ["done", "router", "router b", "inline"])
@@ -134,10 +139,10 @@ struct InlineLaneTests {
     func deferredAnswers() async throws {
         try await Self.withServer { port in
             let replies = try await RawConnection.open(port: port).exchange(
-                "GET /test/later?ms=20 HTTP/1.1\r\nHost: x\r\nX-Request-Id: mine-2\r\n\r\n"
-                    + "GET /test/later?fail HTTP/1.1\r\nHost: x\r\n\r\n"
-                    + "GET /test/later?crash HTTP/1.1\r\nHost: x\r\n\r\n"
-                    + "GET /test/later HTTP/1.1\r\nHost: x\r\nX-Decline: 1\r\n\r\n",
+                Self.get("/test/later?ms=20", "X-Request-Id: mine-2")
+                    + Self.get("/test/later?fail")
+                    + Self.get("/test/later?crash")
+                    + Self.get("/test/later", "X-Decline: 1"),
                 responses: 4)
             #expect(replies.map(\.status) == [200, 404, 500, 200])
             #expect(replies[0].body == "later 20")
@@ -156,13 +161,13 @@ struct InlineLaneTests {
     func deferredPipeliningKeepsOrder() async throws {
         try await Self.withServer { port in
             let replies = try await RawConnection.open(port: port).exchange(
-                "GET /test/later?ms=300 HTTP/1.1\r\nHost: x\r\n\r\n"
-                    + "GET /test/lane HTTP/1.1\r\nHost: x\r\n\r\n"
-                    + "GET /test/later?ms=1 HTTP/1.1\r\nHost: x\r\n\r\n"
-                    + "GET /test/lane HTTP/1.1\r\nHost: x\r\nX-Decline: 1\r\n\r\n"
-                    + "GET /test/later?ms=50 HTTP/1.1\r\nHost: x\r\n\r\n"
-                    + "GET /test/lane/c HTTP/1.1\r\nHost: x\r\n\r\n",
-                responses: 6, thenSend: "GET /test/later?ms=2 HTTP/1.1\r\nHost: x\r\n\r\n", responsesAfter: 1)
+                Self.get("/test/later?ms=300")
+                    + Self.get("/test/lane")
+                    + Self.get("/test/later?ms=1")
+                    + Self.get("/test/lane", "X-Decline: 1")
+                    + Self.get("/test/later?ms=50")
+                    + Self.get("/test/lane/c"),
+                responses: 6, thenSend: Self.get("/test/later?ms=2"), responsesAfter: 1)
             // The router's request (declined by the lane) holds the requests behind it, as
             // always; the deferred answer behind it is the router's too.
             #expect(replies.map(\.body) == ["later 300", "inline", "later 1", "router", "router later", "router c", "later 2"])
@@ -175,8 +180,8 @@ struct InlineLaneTests {
             let finished = Self.workFinished.load(ordering: .relaxed)
             let connection = try await RawConnection.open(port: port)
             try await connection.channel.executeThenClose { _, outbound in
-                try await outbound.write(ByteBuffer(string: "GET /test/later?ms=200 HTTP/1.1\r\nHost: x\r\n\r\n"
-                    + "GET /test/lane HTTP/1.1\r\nHost: x\r\n\r\n"))
+                try await outbound.write(ByteBuffer(string: Self.get("/test/later?ms=200")
+                    + Self.get("/test/lane")))
             }
             // Until the work has finished, on a connection closed meanwhile (other tests'
             // work counts too, so this waits at most for ours).
@@ -186,7 +191,7 @@ struct InlineLaneTests {
             }
             try await Task.sleep(for: .milliseconds(20))
             let reply = try #require(try await RawConnection.open(port: port).exchange(
-                "GET /test/later?ms=1 HTTP/1.1\r\nHost: x\r\n\r\n", responses: 1).first)
+                Self.get("/test/later?ms=1"), responses: 1).first)
             #expect(reply.body == "later 1")
         }
     }
