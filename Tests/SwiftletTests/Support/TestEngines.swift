@@ -4,7 +4,7 @@ import PostgresNIO
 import SwiftletCore
 import SwiftletPostgres
 import SwiftletPostgresURL
-import SwiftletSQLite
+@testable import SwiftletSQLite
 import Testing
 import SwiftletMigrations
 
@@ -41,7 +41,7 @@ enum TestStorage {
 
     /// A fresh, empty database of the given kind, migrated, closed (and for PostgreSQL
     /// dropped) after `body`.
-    static func withStorage<T>(
+    static func withStorage<T: Sendable>(
         _ kind: EngineKind, clock: SwiftletClock = .system, migrate: Bool = true,
         _ body: (any StorageEngine & MigratableEngine) async throws -> T
     ) async throws -> T {
@@ -82,52 +82,19 @@ enum TestStorage {
     }
 }
 
-/// At most `limit` PostgreSQL test databases are in use at once. The suites all start
+/// At most six PostgreSQL test databases are in use at once. The suites all start
 /// together on two cores; a PostgreSQL storage migrates its own schema and may open 22
 /// connections, and a hundred of them at once overload the machine (every real-time bound
 /// in the parallel suites with it) and the test server's `max_connections`. The rest wait
-/// their turn. Re-entrant within a task: a test holding a slot that opens another storage
-/// does not wait for itself.
-actor PostgresTestSlots {
-    static let shared = PostgresTestSlots(limit: 6)
+/// their turn, in arrival order (the SQLite engine's `ResourcePool`). Re-entrant within a
+/// task: a test holding a slot that opens another storage does not wait for itself.
+enum PostgresTestSlots {
+    static let slots = ResourcePool(Array(0..<6))
     @TaskLocal static var held = false
 
-    private let limit: Int
-    private var inUse = 0
-    private var waiting: [CheckedContinuation<Void, Never>] = []
-
-    init(limit: Int) {
-        self.limit = limit
-    }
-
-    static func withSlot<T>(_ body: () async throws -> T) async throws -> T {
+    static func withSlot<T: Sendable>(_ body: () async throws -> T) async throws -> T {
         if held { return try await body() }
-        await shared.acquire()
-        do {
-            let result = try await $held.withValue(true) { try await body() }
-            await shared.release()
-            return result
-        } catch {
-            await shared.release()
-            throw error
-        }
-    }
-
-    private func acquire() async {
-        if inUse < limit {
-            inUse += 1
-            return
-        }
-        await withCheckedContinuation { waiting.append($0) }
-    }
-
-    /// A waiting test takes the slot over directly, so none is taken twice.
-    private func release() {
-        if waiting.isEmpty {
-            inUse -= 1
-        } else {
-            waiting.removeFirst().resume()
-        }
+        return try await slots.withResource { _ in try await $held.withValue(true) { try await body() } }
     }
 }
 
