@@ -28,6 +28,8 @@ command -v psql >/dev/null 2>&1 || need_packages+=(postgresql-client)
 # TLS tests make certificates with openssl and try them with curl.
 command -v openssl >/dev/null 2>&1 || need_packages+=(openssl)
 command -v curl >/dev/null 2>&1 || need_packages+=(curl)
+# A test run that outlives its time limit has its threads' stacks taken with gdb.
+command -v gdb >/dev/null 2>&1 || need_packages+=(gdb)
 python3 -m pip --version >/dev/null 2>&1 || need_packages+=(python3-pip)
 # The SDK conformance run installs the SDKs into a venv.
 python3 -c 'import ensurepip' >/dev/null 2>&1 || need_packages+=(python3-venv)
@@ -107,29 +109,63 @@ swift build --build-tests
 # test process that crashes would otherwise leave its children (servers, redis-server,
 # nginx) running, loading the machine for everything after it.
 #
-# Each run has a time limit (TEST_PHASE_MINUTES, 15 by default; a run takes 1-2 minutes): a
+# Each run has a time limit (TEST_PHASE_MINUTES, 8 by default; a run takes 1-2 minutes): a
 # test that never ends would otherwise hold the whole command until CI's own limit and
-# leave no word of which test it was. Past the limit the run is killed, the tests it
-# started and never finished are named, and it counts as failed.
-TEST_PHASE_MINUTES=${TEST_PHASE_MINUTES:-15}
+# leave no word of which test it was. Past the limit the test process's threads are
+# written down with gdb (where each one waits), the run is killed, the tests it started
+# and never finished are named, and it counts as failed.
+TEST_PHASE_MINUTES=${TEST_PHASE_MINUTES:-8}
 run_tests() {
-  local status=0
-  timeout --kill-after=10 "${TEST_PHASE_MINUTES}m" \
-    setsid --wait bash -c 'echo $$ > "$0"; exec swift test --skip-build "$@"' "$WORK/session" "$@" \
+  local status=0 watchdog
+  rm -f "$WORK/timed-out" "$WORK/stacks"
+  touch "$WORK/phase-running"
+  watch_phase $(( $(date +%s) + TEST_PHASE_MINUTES * 60 )) &
+  watchdog=$!
+  setsid --wait bash -c 'echo $$ > "$0"; exec swift test --skip-build "$@"' "$WORK/session" "$@" \
     2>&1 | tee "$WORK/tests.out" || status=$?
+  rm -f "$WORK/phase-running"
+  wait "$watchdog" || true
   if [ -s "$WORK/session" ]; then pkill -KILL -s "$(cat "$WORK/session")" 2>/dev/null || true; fi
   rm -f "$WORK/session"
-  if [ "$status" -eq 124 ] || [ "$status" -eq 137 ]; then
-    log "the tests did not finish within ${TEST_PHASE_MINUTES} minutes and were stopped; still running then:"
-    python3 scripts/unfinished_tests.py "$WORK/tests.out" | tee -a "$WORK/failures" >&2 || true
+  if [ -f "$WORK/timed-out" ]; then
+    status=124
+    log "the tests did not finish within ${TEST_PHASE_MINUTES} minutes and were stopped"
+    { echo "run: swift test $* (stopped after ${TEST_PHASE_MINUTES} minutes); tests still running then:"
+      python3 scripts/unfinished_tests.py "$WORK/tests.out" > "$WORK/unfinished" || true
+      head -n 25 "$WORK/unfinished"
+      [ "$(wc -l < "$WORK/unfinished")" -le 25 ] || echo "  … and $(( $(wc -l < "$WORK/unfinished") - 25 )) more"
+      if [ -s "$WORK/stacks" ]; then
+        echo "where the test process's threads waited (count × [thread name] innermost frames):"
+        python3 scripts/thread_stacks.py "$WORK/stacks" 7 | head -n 30 | cut -c1-260
+      fi
+    } | tee -a "$WORK/failures" >&2
   fi
   # What failed is repeated at the very end of the run: CI keeps only the tail of a long log.
   if [ "$status" -ne 0 ]; then
     { echo "run: swift test $*"
-      grep -E '✘|error:|Fatal error|Assertion failed' "$WORK/tests.out" | head -n 40 || true
+      grep -E '✘|error:|Fatal error|Assertion failed' "$WORK/tests.out" | head -n 30 || true
     } >> "$WORK/failures"
   fi
   return "$status"
+}
+
+# The time limit of one run: at the deadline (while the run is still going), the stacks of
+# the test process, then the kill.
+watch_phase() {
+  while [ "$(date +%s)" -lt "$1" ]; do
+    sleep 2
+    [ -f "$WORK/phase-running" ] || return 0
+  done
+  [ -s "$WORK/session" ] || return 0
+  local session pid
+  session=$(cat "$WORK/session")
+  touch "$WORK/timed-out"
+  pid=$(pgrep -s "$session" -f 'PackageTests' | head -n 1 || true)
+  if [ -n "$pid" ] && command -v gdb >/dev/null 2>&1; then
+    timeout 180 gdb -p "$pid" -batch -ex 'thread apply all bt 24' 2>/dev/null \
+      | swift demangle --simplified > "$WORK/stacks" 2>/dev/null || true
+  fi
+  pkill -KILL -s "$session" 2>/dev/null || true
 }
 log "running tests (PostgreSQL: $SWIFTLET_TEST_POSTGRES_URL, Redis: $SWIFTLET_TEST_REDIS_URL)"
 # Suites that run whole clusters of processes (three nodes and nginx, a node killed and

@@ -128,7 +128,7 @@ struct ThreeNodeRedisClusterTests {
                 try await Task.sleep(for: .milliseconds(500))
                 #expect(load.succeeded(in: .redisUp) > 0, "the load runs\n\(load.report)")
 
-                redis.kill()
+                await redis.kill()
                 load.enter(.redisDown)
                 let start = ContinuousClock.now
                 let logout = try await nodes[2].call(.POST, "/api/v1/auth/logout", token: loggedOutWhileDown)

@@ -53,7 +53,7 @@ struct TwoNodeRedisTests {
             }
             #expect(try await nodes.meOnB(revoked).status == 200)
 
-            server.kill()
+            await server.kill()
             #expect(try await nodes.a.call(.post, "/api/v1/auth/logout", bearer: revoked).status == .noContent)
             try await waitUntil("B refuses the revoked token", within: .milliseconds(1500)) {
                 try await nodes.meOnB(revoked).status == 401

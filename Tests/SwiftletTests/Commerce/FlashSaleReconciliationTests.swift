@@ -44,7 +44,7 @@ struct FlashSaleReconciliationTests {
                     == .repaired(stockBefore: 9, stockAfter: 14, holdersChanged: 0, lostReservations: 0))
 
             // Redis down: orders go to the database alone, with the same guarantees.
-            redis.kill()
+            await redis.kill()
             let second = try await app.client.login("drift-2:\(RandomID.base32(byteCount: 6))").accessToken
             let placed = try await app.placeOrder(second, sku: sku, key: "while-down")
             #expect(placed.status == .created, "\(placed.body)")

@@ -92,16 +92,15 @@ struct PostgresTLSPolicyTests {
         var environment = Self.environment(url: "postgres://app@192.0.2.1:5432/app?sslmode=require", optOut: true)
         environment["SWIFTLET_STORAGE_POSTGRES_CONNECT_TIMEOUT"] = "0.5"
         let config = try await Self.load(environment)
-        var descriptors: [Int32] = [0, 0]
-        try #require(pipe(&descriptors) == 0)
-        let output = LogOutput(fileDescriptor: descriptors[1])
+        let descriptors = try TestPipe.make()
+        let output = LogOutput(fileDescriptor: descriptors.write)
         let logger = Logger(label: "swiftlet") { JSONLogHandler(label: $0, level: .info, output: output) }
         await #expect(throws: (any Error).self) {
             _ = try await StorageFactory.openForMigration(config, logger: logger)
         }
         output.flush()
-        close(descriptors[1])
-        let data = FileHandle(fileDescriptor: descriptors[0], closeOnDealloc: true).readDataToEndOfFile()
+        close(descriptors.write)
+        let data = FileHandle(fileDescriptor: descriptors.read, closeOnDealloc: true).readDataToEndOfFile()
         let warning = try #require(String(decoding: data, as: UTF8.self).split(separator: "\n")
             .compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
             .first { $0["msg"] as? String == "PostgreSQL TLS not verified" })

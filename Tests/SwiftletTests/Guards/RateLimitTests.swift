@@ -136,7 +136,7 @@ struct RateLimitTests {
 
                     // Redis gone: a fresh key (this policy under a new name is not possible at
                     // run time, so the node's own table starts empty) admits rate ÷ nodes.
-                    server.kill()
+                    await server.kill()
                     var admitted = 0
                     for _ in 0..<6 where try await Self.get(b, "/json").status == .ok {
                         admitted += 1

@@ -199,7 +199,7 @@ struct RedisClientTests {
             #expect(event4 == .subscribed)
             try await redis.set("before", to: "1")
 
-            server.kill()
+            await server.kill()
             let event5 = await events.next()
             #expect(event5 == .interrupted)
             await #expect(throws: RedisError.self) { try await redis.send("PING") }

@@ -74,7 +74,7 @@ struct RedisClusterStateTests {
             let message = await events.next()
             #expect(message == .message(channel: "swiftlet:test", payload: "one"))
 
-            server.kill()
+            await server.kill()
             let lost = await events.next()
             #expect(lost == .interrupted)
             await #expect(throws: RedisError.self) { try await state.publish("lost", on: "swiftlet:test") }

@@ -9,13 +9,12 @@ import Testing
 struct AccessLogTests {
     /// Reads what a `LogOutput` writes, through a pipe.
     static func captured(_ write: (LogOutput) -> Void) throws -> [[String: Any]] {
-        var descriptors: [Int32] = [0, 0]
-        #expect(pipe(&descriptors) == 0)
-        let output = LogOutput(fileDescriptor: descriptors[1])
+        let descriptors = try TestPipe.make()
+        let output = LogOutput(fileDescriptor: descriptors.write)
         write(output)
         output.flush()
-        close(descriptors[1])
-        let data = FileHandle(fileDescriptor: descriptors[0], closeOnDealloc: true).readDataToEndOfFile()
+        close(descriptors.write)
+        let data = FileHandle(fileDescriptor: descriptors.read, closeOnDealloc: true).readDataToEndOfFile()
         return try String(decoding: data, as: UTF8.self).split(separator: "\n").map {
             try #require(try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])
         }

@@ -11,16 +11,15 @@ struct LogOutputTests {
     /// A pipe nobody reads, filled up to its 64 KiB with filler lines: every later write
     /// to it blocks (or, non-blocking, would block) until the test starts reading.
     static func fullPipe(nonBlocking: Bool) throws -> (read: Int32, write: Int32) {
-        var descriptors: [Int32] = [0, 0]
-        try #require(pipe(&descriptors) == 0)
-        let flags = fcntl(descriptors[1], F_GETFL)
-        _ = fcntl(descriptors[1], F_SETFL, flags | O_NONBLOCK)
+        let descriptors = try TestPipe.make()
+        let flags = fcntl(descriptors.write, F_GETFL)
+        _ = fcntl(descriptors.write, F_SETFL, flags | O_NONBLOCK)
         var filler = Array(#"{"filler":""#.utf8)
         filler += Array(repeating: UInt8(ascii: "x"), count: 4096 - filler.count - 3)
         filler += Array(#""}"#.utf8) + [UInt8(ascii: "\n")]
-        while filler.withUnsafeBytes({ write(descriptors[1], $0.baseAddress, $0.count) }) > 0 {}
-        if !nonBlocking { _ = fcntl(descriptors[1], F_SETFL, flags) }
-        return (descriptors[0], descriptors[1])
+        while filler.withUnsafeBytes({ write(descriptors.write, $0.baseAddress, $0.count) }) > 0 {}
+        if !nonBlocking { _ = fcntl(descriptors.write, F_SETFL, flags) }
+        return (descriptors.read, descriptors.write)
     }
 
     /// Reads a descriptor to its end on a plain thread.
@@ -125,16 +124,15 @@ struct LogOutputTests {
     }
 
     @Test func unbufferedLinesAreWrittenWithoutFlush() throws {
-        var descriptors: [Int32] = [0, 0]
-        try #require(pipe(&descriptors) == 0)
-        defer { close(descriptors[0]); close(descriptors[1]) }
-        let output = LogOutput(fileDescriptor: descriptors[1])
+        let descriptors = try TestPipe.make()
+        defer { close(descriptors.read); close(descriptors.write) }
+        let output = LogOutput(fileDescriptor: descriptors.write)
         output.append(Array("{\"n\":1}\n".utf8))
         // The writer thread writes it on its own; read blocks until it does.
         var bytes = [UInt8](repeating: 0, count: 8)
         var received = 0
         while received < bytes.count {
-            let count = bytes.withUnsafeMutableBytes { read(descriptors[0], $0.baseAddress! + received, 8 - received) }
+            let count = bytes.withUnsafeMutableBytes { read(descriptors.read, $0.baseAddress! + received, 8 - received) }
             try #require(count > 0)
             received += count
         }

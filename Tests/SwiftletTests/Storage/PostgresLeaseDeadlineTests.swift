@@ -84,8 +84,10 @@ struct PostgresLeaseDeadlineTests {
             // A long wait for the first connection: a loaded machine is slow to make it, and
             // that wait is not what is tested here.
             _ = try await PostgresConnectionLease.with(client, timeout: .seconds(30), deadlines: deadlines) { connection in
-                try await connection.close()
+                // Taken before the close: the grace starts when the close is seen, which
+                // can be before this task resumes after it.
                 closedAt.withLock { $0 = .now }
+                try await connection.close()
                 // The handlers go a loop turn after the close.
                 try await Task.sleep(for: .milliseconds(100))
                 return try await connection.query("SELECT 1", logger: logger).collect().count

@@ -74,17 +74,33 @@ final class TestRedisServer: @unchecked Sendable {
         throw TestSetupError("redis-server did not start: \(log)")
     }
 
-    /// SIGKILL: the server disappears with its connections, as in a crash.
-    func kill() {
+    /// SIGKILL: the server disappears with its connections, as in a crash. Returns once the
+    /// process is gone (its port and connections with it), polling instead of blocking a
+    /// thread of the cooperative pool in `waitUntilExit`.
+    func kill() async {
         guard let process, process.isRunning else { return }
-        Foundation.kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
+        let pid = process.processIdentifier
+        Foundation.kill(pid, SIGKILL)
         self.process = nil
+        let deadline = ContinuousClock.now + .seconds(10)
+        while Self.isAlive(pid), ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(5))
+        }
     }
 
+    /// SIGKILL without waiting (Foundation reaps the process), and the data directory removed.
     func stop() {
-        kill()
+        if let process, process.isRunning { Foundation.kill(process.processIdentifier, SIGKILL) }
+        process = nil
         directory.remove()
+    }
+
+    /// A process that has died is gone or a zombie waiting to be reaped; either way it holds
+    /// no port or connection any more.
+    private static func isAlive(_ pid: Int32) -> Bool {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let end = stat.lastIndex(of: ")") else { return false }
+        return stat[stat.index(end, offsetBy: 2)] != "Z"
     }
 
     var log: String { (try? String(contentsOfFile: directory.path + "/redis.log", encoding: .utf8)) ?? "" }
