@@ -4,7 +4,8 @@ import PostgresNIO
 import SwiftletCore
 import SwiftletPostgres
 import SwiftletPostgresURL
-@testable import SwiftletSQLite
+import SwiftletSQLite
+import Synchronization
 import Testing
 import SwiftletMigrations
 
@@ -86,15 +87,110 @@ enum TestStorage {
 /// together on two cores; a PostgreSQL storage migrates its own schema and may open 22
 /// connections, and a hundred of them at once overload the machine (every real-time bound
 /// in the parallel suites with it) and the test server's `max_connections`. The rest wait
-/// their turn, in arrival order (the SQLite engine's `ResourcePool`). Re-entrant within a
-/// task: a test holding a slot that opens another storage does not wait for itself.
+/// their turn (`TestSlots`).
 enum PostgresTestSlots {
-    static let slots = ResourcePool(Array(0..<6))
-    @TaskLocal static var held = false
+    static let slots = TestSlots(count: 6, waitLimit: .seconds(240))
 
     static func withSlot<T: Sendable>(_ body: () async throws -> T) async throws -> T {
-        if held { return try await body() }
-        return try await slots.withResource { _ in try await $held.withValue(true) { try await body() } }
+        try await slots.withSlot(body)
+    }
+}
+
+/// A fixed number of slots handed out in arrival order, re-entrant within a task (a test
+/// holding a slot that asks again does not wait for itself).
+///
+/// A wait is bounded: a test that never ends keeps its slot, and the tests queued behind
+/// it would otherwise hang with it. They fail instead, naming the tests that hold the
+/// slots, which are the ones to look at.
+final class TestSlots: Sendable {
+    let count: Int
+    let waitLimit: Duration
+    @TaskLocal private static var held: Set<ObjectIdentifier> = []
+
+    private struct Waiter {
+        let id: Int
+        let continuation: CheckedContinuation<Bool, Never>
+    }
+
+    private struct State {
+        var free: Int
+        var nextID = 0
+        var waiters: [Waiter] = []
+        /// The tests holding a slot, by lease.
+        var holders: [Int: String] = [:]
+    }
+
+    private let state: Mutex<State>
+
+    /// Callers queued for a slot.
+    var waitingCount: Int { state.withLock { $0.waiters.count } }
+
+    init(count: Int, waitLimit: Duration) {
+        self.count = count
+        self.waitLimit = waitLimit
+        state = Mutex(State(free: count))
+    }
+
+    func withSlot<T: Sendable>(_ body: () async throws -> T) async throws -> T {
+        let me = ObjectIdentifier(self)
+        if Self.held.contains(me) { return try await body() }
+        let lease = try await acquire(for: Test.current.map { $0.displayName ?? $0.name } ?? "a task outside a test")
+        defer { release(lease) }
+        return try await Self.$held.withValue(Self.held.union([me])) { try await body() }
+    }
+
+    private func acquire(for name: String) async throws -> Int {
+        let id = state.withLock { state in
+            state.nextID += 1
+            return state.nextID
+        }
+        let timer = Task { [waitLimit] in
+            try await Task.sleep(for: waitLimit)
+            self.giveUp(id)
+        }
+        defer { timer.cancel() }
+        let granted = await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
+            let now = state.withLock { state -> Bool in
+                guard state.free > 0 else {
+                    state.waiters.append(Waiter(id: id, continuation: continuation))
+                    return false
+                }
+                state.free -= 1
+                return true
+            }
+            if now { continuation.resume(returning: true) }
+        }
+        let holders = state.withLock { state -> [String] in
+            if granted { state.holders[id] = name }
+            return state.holders.values.sorted()
+        }
+        guard granted else {
+            throw TestSetupError("no slot within \(waitLimit): all \(count) are held by "
+                                 + holders.map { "\"\($0)\"" }.joined(separator: ", ") + " (a test that never ends keeps its slot)")
+        }
+        return id
+    }
+
+    /// The slot goes to the first waiter, or back to the free ones.
+    private func release(_ id: Int) {
+        let next = state.withLock { state -> Waiter? in
+            state.holders[id] = nil
+            guard !state.waiters.isEmpty else {
+                state.free += 1
+                return nil
+            }
+            return state.waiters.removeFirst()
+        }
+        next?.continuation.resume(returning: true)
+    }
+
+    /// A waiter still queued at its limit leaves the queue without a slot.
+    private func giveUp(_ id: Int) {
+        let waiter = state.withLock { state -> Waiter? in
+            guard let index = state.waiters.firstIndex(where: { $0.id == id }) else { return nil }
+            return state.waiters.remove(at: index)
+        }
+        waiter?.continuation.resume(returning: false)
     }
 }
 
