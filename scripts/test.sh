@@ -153,7 +153,7 @@ run_tests() {
 # the test process, then the kill.
 watch_phase() {
   while [ "$(date +%s)" -lt "$1" ]; do
-    sleep 2
+    sleep 1
     [ -f "$WORK/phase-running" ] || return 0
   done
   [ -s "$WORK/session" ] || return 0

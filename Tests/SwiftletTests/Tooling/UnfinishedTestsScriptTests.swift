@@ -31,4 +31,37 @@ struct UnfinishedTestsScriptTests {
         #expect(result.status == 0, "\(result.standardError)")
         #expect(result.standardOutput == "  still running: \"a cut database: orders answer 503\"\n")
     }
+
+    @Test("the thread stacks of a hung run are counted per distinct stack, most frequent first, without the C library's wait frames")
+    func condensesTheThreadStacks() async throws {
+        let python = try #require(ExternalTool.path("python3"), "python3 runs the test command's scripts")
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let stacks = directory.path + "/stacks"
+        try """
+            Thread 3 (Thread 0x7f01 (LWP 12) "NIO-SGLTN-0-#1"):
+            #0  0x00007f in epoll_wait (epfd=4) at ../sysdeps/unix/sysv/linux/epoll_wait.c:30
+            #1  0x00007f in Epoll.epoll_wait(epfd:events:maxevents:timeout:) ()
+            #2  0x00007f in Selector.whenReady<A>(strategy:onLoopBegin:_:) ()
+            Thread 2 (Thread 0x7f02 (LWP 11) "com.apple.root.default-qos"):
+            #0  __futex_abstimed_wait_common64 (private=0) at ./nptl/futex-internal.c:57
+            #1  __GI___futex_abstimed_wait_cancelable64 () at ./nptl/futex-internal.c:139
+            #2  0x00007f in ___pthread_cond_wait (cond=0x1) at ./nptl/pthread_cond_wait.c:618
+            #3  0x00007f in Process.waitUntilExit() ()
+            #4  0x00007f in closure #1 in TestRedisServer.kill() ()
+            Thread 1 (Thread 0x7f03 (LWP 10) "com.apple.root.default-qos"):
+            #0  __futex_abstimed_wait_common64 (private=0) at ./nptl/futex-internal.c:57
+            #1  0x00007f in ___pthread_cond_wait (cond=0x2) at ./nptl/pthread_cond_wait.c:618
+            #2  0x00007f in Process.waitUntilExit() ()
+            #3  0x00007f in closure #1 in TestRedisServer.kill() ()
+            """.write(toFile: stacks, atomically: true, encoding: .utf8)
+
+        let result = try await ChildProcess.run(python, [RepositoryPaths.root + "/scripts/thread_stacks.py", stacks, "2"])
+        #expect(result.status == 0, "\(result.standardError)")
+        #expect(result.standardOutput == """
+                 2 × [com.apple.root.default-qos] Process.waitUntilExit() < TestRedisServer.kill()
+                 1 × [NIO-SGLTN-N-#N] Epoll.epoll_wait(epfd:events:maxevents:timeout:) < Selector.whenReady(strategy:onLoopBegin:_:)
+
+            """)
+    }
 }
